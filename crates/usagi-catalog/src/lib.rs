@@ -1,1 +1,36 @@
-//! placeholder
+//! The catalog store: the small, transactional data of a Usagi server.
+//!
+//! Products (with settings and call-home secrets), users and their password hashes,
+//! cookie sessions, bearer API tokens, per-product grants, a minimal license-key registry
+//! and installation controls, all behind the backend-independent [`Catalog`] trait.
+//! [`SqliteCatalog`] is the embedded implementation.
+
+#![warn(missing_docs)]
+
+mod catalog;
+mod credentials;
+mod error;
+mod installation;
+mod license_key;
+mod product;
+mod session;
+mod sqlite;
+mod token;
+mod user;
+
+#[cfg(test)]
+mod conformance;
+
+pub use catalog::Catalog;
+pub use error::{CatalogError, Result};
+pub use installation::InstallationControl;
+pub use license_key::{LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
+pub use product::{
+    Product, ProductSettings, ProductSettingsPatch, BACK_OFF_DAYS, CUSTOM_PROPERTY_SLOTS,
+    DAYS_UNTIL_DECLARED_LOST, EXPORT_RETENTION_DAYS, MAX_NAME_CHARS, NEXT_SYNC_SECONDS,
+    RETENTION_DAYS,
+};
+pub use session::{Session, SessionLookup, EXPIRED_SESSION_GRACE_DAYS, MAX_SESSIONS_PER_USER};
+pub use sqlite::SqliteCatalog;
+pub use token::{TokenInfo, TokenLookup};
+pub use user::{normalize_email, NewUser, Permission, ProductAccess, Role, User};

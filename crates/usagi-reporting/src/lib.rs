@@ -1,1 +1,10 @@
-//! placeholder
+//! Reports of the v3 Reporting API.
+//!
+//! Each report module holds, side by side, its typed request (parsed from JSON with
+//! exact 400 reasons), its query plan against the [`usagi_warehouse::Warehouse`]
+//! (SQL written once, through the backend's dialect) and its response shape.
+
+pub mod context;
+pub mod generic;
+
+pub use context::ReportContext;

@@ -1,1 +1,239 @@
-//! placeholder
+//! The Usagi HTTP server: call-home ingestion (`/callhome/v1`) and the v3 Reporting API (`/v3`).
+//!
+//! Handlers are thin: they parse requests into typed specs and hand them to the
+//! ingest path or to the reports, which talk to the stores through their traits.
+
+pub mod api;
+pub mod callhome;
+pub mod clock;
+pub mod config;
+pub mod ratelimit;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::middleware::from_fn_with_state;
+use axum::{Router, ServiceExt};
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower::Layer;
+use usagi_catalog::{Catalog, SqliteCatalog};
+use usagi_ingest::{Ingest, IngestConfig};
+use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
+use usagi_warehouse::Warehouse;
+
+pub use clock::Clock;
+pub use config::ServerConfig;
+
+use crate::api::cookies::CsrfKey;
+use crate::callhome::geo::GeoLookup;
+use crate::ratelimit::{ConcurrencyCap, TokenBuckets, WindowCounter};
+use crate::state::{AppState, Shared};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A store could not be opened.
+    #[error("{0}")]
+    Store(String),
+    /// The data directory or the listen address could not be used.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The stores of one data directory.
+pub struct Stores {
+    /// The catalog.
+    pub catalog: Arc<dyn Catalog>,
+    /// The warehouse.
+    pub warehouse: Arc<dyn Warehouse>,
+}
+
+/// Where each store lives inside a data directory.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// The catalog's SQLite file.
+    pub fn catalog(&self) -> PathBuf {
+        self.0.join("catalog.sqlite")
+    }
+    /// The warehouse's DuckDB file.
+    pub fn warehouse(&self) -> PathBuf {
+        self.0.join("warehouse.duckdb")
+    }
+    /// The ingest log and receipts.
+    pub fn ingest(&self) -> PathBuf {
+        self.0.join("ingest")
+    }
+    /// The server key that signs CSRF cookies.
+    pub fn server_key(&self) -> PathBuf {
+        self.0.join("server.key")
+    }
+}
+
+/// Opens just the catalog (admin commands; safe while a server runs on the same directory).
+pub async fn open_catalog(data_dir: &Path) -> Result<Arc<dyn Catalog>, StartError> {
+    std::fs::create_dir_all(data_dir)?;
+    let path = DataDir(data_dir.to_path_buf()).catalog();
+    let catalog = SqliteCatalog::open(&path).await.map_err(|e| StartError::Store(format!("catalog: {e}")))?;
+    Ok(Arc::new(catalog))
+}
+
+fn load_or_create_key(path: &Path) -> Result<[u8; 32], StartError> {
+    if let Ok(bytes) = std::fs::read(path) {
+        if bytes.len() == 32 {
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&bytes);
+            return Ok(key);
+        }
+    }
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, key)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(key)
+}
+
+/// Wraps the opened warehouse, e.g. with fault injection in chaos tests.
+pub type WarehouseWrapper = Box<dyn FnOnce(Arc<dyn Warehouse>) -> Arc<dyn Warehouse> + Send>;
+
+/// Extra start options that are not configuration.
+#[derive(Default)]
+pub struct StartOptions {
+    /// Decorates the warehouse before the server uses it.
+    pub wrap_warehouse: Option<WarehouseWrapper>,
+}
+
+/// A running server.
+pub struct Running {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The server's clock (tests move a pinned clock).
+    pub clock: Clock,
+    /// The catalog, for admin work in the same process.
+    pub catalog: Arc<dyn Catalog>,
+    /// The ingest handle.
+    pub ingest: Ingest,
+    /// The warehouse (as wrapped).
+    pub warehouse: Arc<dyn Warehouse>,
+    stop: oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Graceful shutdown: stop accepting, finish in-flight requests, then let the loader
+    /// drain the ingest log (bounded; the rest loads at the next start).
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        match self.served.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "server ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "server task failed"),
+        }
+        self.ingest.shutdown(Duration::from_secs(30)).await;
+        tracing::info!("shut down cleanly");
+    }
+}
+
+fn normalize(mut req: Request) -> Request {
+    if let Some(path) = api::conventions::canonical_path(req.uri().path()) {
+        if path != req.uri().path() {
+            let pq = match req.uri().query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path,
+            };
+            let mut parts = req.uri().clone().into_parts();
+            if let Ok(p) = pq.parse() {
+                parts.path_and_query = Some(p);
+                if let Ok(uri) = Uri::from_parts(parts) {
+                    *req.uri_mut() = uri;
+                }
+            }
+        }
+    }
+    req
+}
+
+/// Opens the stores of `data_dir`, binds `config.listen` and serves until shut down.
+pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<Running, StartError> {
+    start_with(data_dir, config, StartOptions::default()).await
+}
+
+/// [`start`] with extra options.
+pub async fn start_with(data_dir: &Path, config: ServerConfig, options: StartOptions) -> Result<Running, StartError> {
+    let dirs = DataDir(data_dir.to_path_buf());
+    let catalog = open_catalog(data_dir).await?;
+    let duck = DuckConfig {
+        threads: if config.warehouse.threads == 0 { DuckConfig::default().threads } else { config.warehouse.threads },
+        memory_limit: config.warehouse.memory_limit.clone(),
+    };
+    let wh_path = dirs.warehouse();
+    let warehouse: Arc<dyn Warehouse> = Arc::new(
+        tokio::task::spawn_blocking(move || DuckWarehouse::open(&wh_path, &duck))
+            .await
+            .map_err(|e| StartError::Store(e.to_string()))?
+            .map_err(|e| StartError::Store(format!("warehouse: {e}")))?,
+    );
+    let warehouse = match options.wrap_warehouse {
+        Some(wrap) => wrap(warehouse),
+        None => warehouse,
+    };
+    let mut ingest_config = IngestConfig::new(dirs.ingest());
+    ingest_config.max_backlog_bytes = config.ingest.max_backlog_mb << 20;
+    let ingest = Ingest::open(ingest_config, warehouse.clone()).await.map_err(|e| StartError::Store(format!("ingest: {e}")))?;
+    let geo = match &config.geoip_database {
+        Some(p) => Some(GeoLookup::open(p).map_err(|e| StartError::Store(format!("geoip database {}: {e}", p.display())))?),
+        None => None,
+    };
+    let clock = match config.clock.fixed_now {
+        Some(at) => Clock::fixed(at),
+        None => Clock::system(),
+    };
+    let key = load_or_create_key(&dirs.server_key())?;
+    let limits = config.limits.clone();
+    let state = AppState(Arc::new(Shared {
+        catalog: catalog.clone(),
+        warehouse: warehouse.clone(),
+        ingest: ingest.clone(),
+        clock: clock.clone(),
+        origins: config.origins(),
+        csrf: CsrfKey::new(key),
+        geo,
+        principal_rate: TokenBuckets::new(limits.requests_per_second, limits.burst),
+        report_slots: ConcurrencyCap::new(limits.concurrent_reports),
+        failed_logins: WindowCounter::new(limits.failed_logins, limits.failed_login_window_seconds as i64),
+        license_calls: WindowCounter::new(limits.license_calls_per_hour, 3600),
+        config,
+    }));
+
+    let v3 = api::router()
+        .fallback(api::conventions::no_route)
+        .layer(from_fn_with_state(state.clone(), api::conventions::v3_conventions));
+    let app: Router = Router::new().merge(callhome::router()).merge(v3).with_state(state.clone());
+    let app = tower::util::MapRequestLayer::new(normalize).layer(app);
+
+    let listener = TcpListener::bind(state.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "usagi listening");
+    Ok(Running { addr, clock, catalog, ingest, warehouse, stop, served })
+}

@@ -2,7 +2,29 @@
 //!
 //! Everything here is parsed once at the edge ("parse, don't validate"): holding a
 //! [`ProductId`] or a [`ClientId`] means the value is well-formed.
+//!
+//! - [`error`]: the one error vocabulary of the API (`{"status","reason"}`, §1.9).
+//! - [`json`]: output conventions (pure-ASCII JSON, rounded report floats, §1.8).
+//! - [`dates`]: request dates, `NOW-<n>`, range rules and output formats (§1.10).
+//! - [`periods`](mod@periods): splitting a range by day, ISO week or month (semantics §6).
+//! - [`request`]: the strict request reader behind every endpoint's typed spec (§1.6).
 
+// Every public item carries a doc comment (STYLE.md); the lint keeps it that way.
+#![warn(missing_docs)]
+
+pub mod dates;
+pub mod error;
 pub mod ids;
+pub mod json;
+pub mod periods;
+pub mod request;
 
+pub use dates::{
+    check_range, format_date, format_timestamp, format_timestamp_ms, parse_iso_date, parse_report_date, validate_range,
+    DateError, RangeRule, ReportRange, TimestampMs,
+};
+pub use error::{ApiError, ErrorKind};
 pub use ids::{ClientId, IdError, ProductId};
+pub use json::{ratio, round_half_away, to_ascii_json, try_to_ascii_json, Float2, Float3, NULL_TEXT};
+pub use periods::{period_key, periods, DateSplit, Period};
+pub use request::{JsonArray, JsonKind, JsonObject, JsonValue};

@@ -1,1 +1,41 @@
+//! The warehouse: telemetry facts and the rollups reports read.
+//!
+//! The ingest loader hands the warehouse [`LoadBatch`]es of flat fact rows; reports
+//! ask it SQL written once against the logical schema in [`schema`], through the
+//! [`Dialect`] of the backend. The embedded backend is the `usagi-warehouse-duckdb` crate.
 
+pub mod dialect;
+pub mod error;
+pub mod facts;
+pub mod rows;
+pub mod schema;
+
+use async_trait::async_trait;
+
+pub use dialect::Dialect;
+pub use error::WarehouseError;
+pub use facts::{
+    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource,
+    SessionMarkRow,
+};
+pub use rows::{Param, Rows, Value};
+
+/// A telemetry store: loads facts exactly once per log position and answers SQL.
+#[async_trait]
+pub trait Warehouse: Send + Sync + 'static {
+    /// The SQL dialect report queries must be written in.
+    fn dialect(&self) -> &'static dyn Dialect;
+
+    /// Applies a batch of facts and refreshes the rollups of the installations it touches.
+    ///
+    /// Idempotent by log position: a batch whose `last_lsn` is not beyond
+    /// [`Warehouse::applied_lsn`] is skipped, so a loader that crashed after the
+    /// warehouse committed but before it noticed never applies anything twice.
+    async fn load(&self, batch: LoadBatch) -> Result<(), WarehouseError>;
+
+    /// The last ingest-log position whose facts are committed here.
+    async fn applied_lsn(&self) -> Result<u64, WarehouseError>;
+
+    /// Runs a read-only query.
+    async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError>;
+}

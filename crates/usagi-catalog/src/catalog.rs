@@ -1,0 +1,216 @@
+//! The backend-independent catalog interface.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use usagi_types::{ClientId, ProductId};
+
+use crate::error::Result;
+use crate::installation::InstallationControl;
+use crate::license_key::LicenseKeyRecord;
+use crate::product::{Product, ProductSettingsPatch};
+use crate::session::SessionLookup;
+use crate::token::{TokenInfo, TokenLookup};
+use crate::user::{NewUser, Permission, ProductAccess, Role, User};
+
+/// The catalog store, shared by the server as `Arc<dyn Catalog>`.
+///
+/// Methods that depend on the current time take `now`/`today`, so that the server's
+/// fixed-clock test mode drives them; no implementation reads the clock itself.
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    // ---- products -------------------------------------------------------------------
+
+    /// Creates a product with default settings and returns it with its first secret (shown once).
+    /// A random id (not starting with 0) is drawn when `id` is `None`; a taken `id` is `AlreadyExists`.
+    async fn create_product(
+        &self,
+        name: &str,
+        id: Option<ProductId>,
+        now: DateTime<Utc>,
+    ) -> Result<(Product, String)>;
+
+    /// Looks up a product.
+    async fn get_product(&self, id: ProductId) -> Result<Option<Product>>;
+
+    /// Every product, by ascending id.
+    async fn list_products(&self) -> Result<Vec<Product>>;
+
+    /// Renames a product.
+    async fn rename_product(&self, id: ProductId, name: &str) -> Result<Product>;
+
+    /// Validates and applies a settings patch atomically; returns the updated product.
+    async fn update_product_settings(
+        &self,
+        id: ProductId,
+        patch: ProductSettingsPatch,
+    ) -> Result<Product>;
+
+    /// Disables or re-enables a product's call-home endpoints.
+    async fn set_product_disabled(&self, id: ProductId, disabled: bool) -> Result<()>;
+
+    /// The product's secrets valid at `now` as lowercase hex: the current one first, then
+    /// the previous one while it has not expired. Empty for an unknown product.
+    async fn active_secrets(&self, id: ProductId, now: DateTime<Utc>) -> Result<Vec<String>>;
+
+    /// Makes a new current secret (returned once); the old current one stays valid for
+    /// `previous_valid_for` (zero or negative: not at all) and any older one is dropped.
+    async fn rotate_secret(
+        &self,
+        id: ProductId,
+        previous_valid_for: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<String>;
+
+    // ---- users ----------------------------------------------------------------------
+
+    /// Creates a user; the email is normalized to lowercase and must be unique.
+    async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User>;
+
+    /// Checks a login; `None` for an unknown email or a wrong password, in about the same time.
+    async fn verify_password(&self, email: &str, password: &str) -> Result<Option<User>>;
+
+    /// Looks up a user by id.
+    async fn get_user(&self, id: i64) -> Result<Option<User>>;
+
+    /// Looks up a user by email (case-insensitively, through normalization).
+    async fn get_user_by_email(&self, email: &str) -> Result<Option<User>>;
+
+    /// Every user, by ascending id.
+    async fn list_users(&self) -> Result<Vec<User>>;
+
+    /// Replaces a user's password. Sessions are left alone; call `delete_user_sessions` to end them.
+    async fn set_password(&self, user_id: i64, password: &str) -> Result<()>;
+
+    /// Makes a user a server administrator or takes that away.
+    async fn set_user_admin(&self, user_id: i64, admin: bool) -> Result<()>;
+
+    // ---- grants ---------------------------------------------------------------------
+
+    /// Gives a user a role (and the `licenseKeys` flag) on a product, replacing any earlier grant.
+    async fn grant(
+        &self,
+        user_id: i64,
+        product: ProductId,
+        role: Role,
+        license_keys: bool,
+    ) -> Result<()>;
+
+    /// Removes a user's grant on a product; false if there was none.
+    async fn revoke_grant(&self, user_id: i64, product: ProductId) -> Result<bool>;
+
+    /// The products a user sees, by ascending id; server admins see all as admin with the flag.
+    async fn visible_products(&self, user_id: i64) -> Result<Vec<ProductAccess>>;
+
+    /// A user's permission on a product; `None` if the product is invisible to them or unknown.
+    async fn permission(&self, user_id: i64, product: ProductId) -> Result<Option<Permission>>;
+
+    /// Records the product of the user's latest successful product-scoped request.
+    async fn set_current_product(&self, user_id: i64, product: ProductId) -> Result<()>;
+
+    /// The product recorded by `set_current_product`, if any; `NotFound` for an unknown user.
+    async fn current_product(&self, user_id: i64) -> Result<Option<ProductId>>;
+
+    // ---- cookie sessions --------------------------------------------------------------
+
+    /// Starts a session bound to the `RUI-Csrf` value issued with it and returns its token
+    /// (shown once). A user's 51st session evicts the oldest.
+    async fn create_session(
+        &self,
+        user_id: i64,
+        csrf_binding: &str,
+        now: DateTime<Utc>,
+        lifetime: Duration,
+    ) -> Result<String>;
+
+    /// Looks up a session token.
+    async fn find_session(&self, token: &str, now: DateTime<Utc>) -> Result<SessionLookup>;
+
+    /// Ends one session; false if the token was unknown.
+    async fn delete_session(&self, token: &str) -> Result<bool>;
+
+    /// Ends every session of a user; returns how many there were.
+    async fn delete_user_sessions(&self, user_id: i64) -> Result<u64>;
+
+    // ---- API tokens -------------------------------------------------------------------
+
+    /// Creates a bearer token (returned once, with its stored description).
+    /// `products` narrows it (empty = every product the user sees).
+    async fn create_token(
+        &self,
+        user_id: i64,
+        products: Vec<ProductId>,
+        read_only: bool,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(TokenInfo, String)>;
+
+    /// Looks up a bearer token; unknown, revoked and expired tokens are all `Invalid`.
+    async fn find_token(&self, token: &str, now: DateTime<Utc>) -> Result<TokenLookup>;
+
+    /// A user's tokens, revoked and expired ones included, by ascending id.
+    async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenInfo>>;
+
+    /// Revokes a token; false if it is unknown or already revoked.
+    async fn revoke_token(&self, token_id: i64, now: DateTime<Utc>) -> Result<bool>;
+
+    // ---- license keys -----------------------------------------------------------------
+
+    /// Looks up one key of a product's registry.
+    async fn get_license_key(
+        &self,
+        product: ProductId,
+        key: &str,
+    ) -> Result<Option<LicenseKeyRecord>>;
+
+    /// Inserts or replaces a key; returns true if it was inserted. On replace the key's
+    /// origin (`added_date`, `auto_collected`) is kept from the stored record.
+    async fn upsert_license_key(
+        &self,
+        product: ProductId,
+        record: LicenseKeyRecord,
+    ) -> Result<bool>;
+
+    /// `license/set`'s registry step: atomically inserts an unknown key as auto-collected
+    /// (`unknown`, all flags false, added today) and returns the record and whether the
+    /// key was known before the call.
+    async fn auto_collect_license_key(
+        &self,
+        product: ProductId,
+        key: &str,
+        today: NaiveDate,
+    ) -> Result<(LicenseKeyRecord, bool)>;
+
+    // ---- installation controls --------------------------------------------------------
+
+    /// The controls in force for an installation, product-wide back-off included (all off for an unknown product).
+    async fn installation_control(
+        &self,
+        product: ProductId,
+        client: ClientId,
+    ) -> Result<InstallationControl>;
+
+    /// Disables or re-enables one installation.
+    async fn set_installation_disabled(
+        &self,
+        product: ProductId,
+        client: ClientId,
+        disabled: bool,
+    ) -> Result<()>;
+
+    /// Starts a back-off ending at `until` for one installation, or for all installations of
+    /// the product when `client` is `None`. A per-installation start also marks `back_off_ever`.
+    async fn start_back_off(
+        &self,
+        product: ProductId,
+        client: Option<ClientId>,
+        until: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Marks that the server answered an installation with a back-off instruction (for
+    /// product-wide back-offs, which cannot mark installations the catalog has never seen).
+    async fn record_back_off_answer(&self, product: ProductId, client: ClientId) -> Result<()>;
+
+    /// Ends a back-off: one installation's own, or with `None` the product-wide one and every
+    /// installation's own. `back_off_ever` is kept.
+    async fn clear_back_off(&self, product: ProductId, client: Option<ClientId>) -> Result<()>;
+}

@@ -1,0 +1,194 @@
+//! The minimal license-key registry (reporting-api §12, callhome §7).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CatalogError, Result};
+
+/// Longest license key, in characters (callhome §7).
+pub const MAX_LICENSE_KEY_CHARS: usize = 256;
+/// Longest `notes` text, in characters (reporting-api §12).
+pub const MAX_NOTES_CHARS: usize = 1024;
+
+/// The type of a license (reporting-api §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseType {
+    /// `evaluation`
+    Evaluation,
+    /// `purchased`
+    Purchased,
+    /// `freeware`
+    Freeware,
+    /// `unknown`, the default and the type of auto-collected keys.
+    Unknown,
+    /// `nfr` (not for resale)
+    Nfr,
+    /// `custom1`
+    Custom1,
+    /// `custom2`
+    Custom2,
+    /// `custom3`
+    Custom3,
+}
+
+impl LicenseType {
+    /// Every type, in the spec's order.
+    pub const ALL: [LicenseType; 8] = [
+        LicenseType::Evaluation,
+        LicenseType::Purchased,
+        LicenseType::Freeware,
+        LicenseType::Unknown,
+        LicenseType::Nfr,
+        LicenseType::Custom1,
+        LicenseType::Custom2,
+        LicenseType::Custom3,
+    ];
+
+    /// The type as the API spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LicenseType::Evaluation => "evaluation",
+            LicenseType::Purchased => "purchased",
+            LicenseType::Freeware => "freeware",
+            LicenseType::Unknown => "unknown",
+            LicenseType::Nfr => "nfr",
+            LicenseType::Custom1 => "custom1",
+            LicenseType::Custom2 => "custom2",
+            LicenseType::Custom3 => "custom3",
+        }
+    }
+}
+
+impl fmt::Display for LicenseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LicenseType {
+    type Err = CatalogError;
+    fn from_str(s: &str) -> Result<Self> {
+        LicenseType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                CatalogError::invalid(
+                    "licenseType must be one of evaluation, purchased, freeware, unknown, nfr, custom1, custom2, custom3",
+                )
+            })
+    }
+}
+
+/// One key of a product's registry, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseKeyRecord {
+    /// The key: case-sensitive, already trimmed, 1–256 characters.
+    pub key: String,
+    /// The license type.
+    pub license_type: LicenseType,
+    /// The stored expired flag; see [`LicenseKeyRecord::effective_expired`].
+    pub expired: bool,
+    /// Activated flag.
+    pub activated: bool,
+    /// Blocked (blacklisted) flag.
+    pub blocked: bool,
+    /// Allowed (whitelisted) flag.
+    pub allowed: bool,
+    /// Expiry day, if any.
+    pub expiry_date: Option<NaiveDate>,
+    /// Installations allowed; `None` = unlimited.
+    pub quota: Option<u32>,
+    /// Free text of at most 1024 characters.
+    pub notes: Option<String>,
+    /// True if the key first arrived through the SDK's `license/set`.
+    pub auto_collected: bool,
+    /// The day the key entered the registry.
+    pub added_date: NaiveDate,
+}
+
+impl LicenseKeyRecord {
+    /// The record `license/set` inserts for a key the registry does not know (callhome §7).
+    pub fn auto_collected(key: &str, today: NaiveDate) -> Self {
+        Self {
+            key: key.to_owned(),
+            license_type: LicenseType::Unknown,
+            expired: false,
+            activated: false,
+            blocked: false,
+            allowed: false,
+            expiry_date: None,
+            quota: None,
+            notes: None,
+            auto_collected: true,
+            added_date: today,
+        }
+    }
+
+    /// The expired value reported everywhere: the stored flag or an expiry day before today.
+    pub fn effective_expired(&self, today: NaiveDate) -> bool {
+        self.expired || self.expiry_date.is_some_and(|d| d < today)
+    }
+
+    /// Checks the key and the notes before storing.
+    pub(crate) fn validate(&self) -> Result<()> {
+        check_key(&self.key)?;
+        if let Some(notes) = &self.notes {
+            if notes.chars().count() > MAX_NOTES_CHARS {
+                return Err(CatalogError::invalid(
+                    "notes must be at most 1024 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that a key is already trimmed and 1–256 characters; callers trim (the API trims keys).
+pub(crate) fn check_key(key: &str) -> Result<()> {
+    let n = key.chars().count();
+    if n == 0 || n > MAX_LICENSE_KEY_CHARS || key.trim() != key {
+        return Err(CatalogError::invalid(
+            "licenseKey must be 1-256 characters without leading or trailing whitespace",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_round_trip() {
+        for t in LicenseType::ALL {
+            assert_eq!(t.as_str().parse::<LicenseType>().unwrap(), t);
+        }
+        assert!("Purchased".parse::<LicenseType>().is_err());
+    }
+
+    #[test]
+    fn effective_expiry() {
+        let today = NaiveDate::from_ymd_opt(2024, 3, 19).unwrap();
+        let mut r = LicenseKeyRecord::auto_collected("K-1", today);
+        assert!(!r.effective_expired(today));
+        r.expiry_date = today.pred_opt();
+        assert!(r.effective_expired(today));
+        r.expiry_date = Some(today);
+        assert!(!r.effective_expired(today));
+        r.expired = true;
+        assert!(r.effective_expired(today));
+    }
+
+    #[test]
+    fn key_checks() {
+        assert!(check_key("K-1").is_ok());
+        assert!(check_key("").is_err());
+        assert!(check_key(" K").is_err());
+        assert!(check_key(&"x".repeat(257)).is_err());
+        assert!(check_key(&"é".repeat(256)).is_ok());
+    }
+}

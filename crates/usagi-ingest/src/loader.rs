@@ -1,0 +1,317 @@
+//! The loader: drains the log into the warehouse in large batches, exactly once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::Notify;
+use usagi_protocol::{EventValue, RecordBody};
+use usagi_warehouse::{
+    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource, SessionMarkRow,
+    Warehouse,
+};
+
+use crate::entry::{LogEntry, SyncEntry};
+use crate::log::LogReader;
+use crate::receipts::ReceiptStore;
+use crate::IngestError;
+
+/// Converts log entries into warehouse rows. `lsn` of each entry is given so that a
+/// duplicate copy of a batch (one whose receipt names another LSN) is skipped.
+pub fn to_load_batch(
+    entries: &[(u64, LogEntry)],
+    receipts: &ReceiptStore,
+) -> Result<LoadBatch, IngestError> {
+    let mut batch = LoadBatch::default();
+    for (lsn, entry) in entries {
+        batch.last_lsn = batch.last_lsn.max(*lsn);
+        match entry {
+            LogEntry::Sync(s) => {
+                let first_copy = receipts.find(s.product, s.batch_id)?.map(|r| r.lsn == *lsn).unwrap_or(true);
+                if !first_copy {
+                    tracing::debug!(lsn, batch_id = %s.batch_id, "skipping a second copy of a batch");
+                    continue;
+                }
+                push_sync(&mut batch, *lsn, s);
+            }
+            LogEntry::LicenseSet(l) => batch.observations.push(ObservationRow {
+                product: l.product,
+                client: l.client,
+                t: l.t,
+                seq: 0,
+                idx: 0,
+                source: ObservationSource::LicenseKey,
+                evidence: false,
+                session_id: l.session_id.clone(),
+                payload: json!({ "licenseKey": l.license_key }).to_string(),
+            }),
+            LogEntry::OptOut(o) => batch.observations.push(ObservationRow {
+                product: o.product,
+                client: o.client,
+                t: o.t,
+                seq: 0,
+                idx: 0,
+                source: ObservationSource::OptOut,
+                evidence: false,
+                session_id: None,
+                payload: json!({ "appName": o.app_name, "machineId": o.machine_id, "via": "optout" }).to_string(),
+            }),
+        }
+    }
+    Ok(batch)
+}
+
+fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
+    let (product, client, seq) = (s.product, s.client, s.seq);
+    batch.contacts.push(ContactRow { product, client, received_at: s.received_at, batch_id: s.batch_id, seq, lsn });
+    let observe = |t, idx, source, evidence, session_id: Option<String>, payload: String| ObservationRow {
+        product,
+        client,
+        t,
+        seq,
+        idx,
+        source,
+        evidence,
+        session_id,
+        payload,
+    };
+    batch.observations.push(observe(
+        s.received_at,
+        u32::MAX,
+        ObservationSource::Envelope,
+        false,
+        None,
+        json!({ "machineId": s.machine_id, "appName": s.app_name, "sdkName": s.sdk_name, "sdkVersion": s.sdk_version })
+            .to_string(),
+    ));
+    if let Some(geo) = &s.geo {
+        batch.observations.push(observe(
+            s.received_at,
+            u32::MAX,
+            ObservationSource::Geo,
+            false,
+            None,
+            json!({ "continent": geo.continent, "country": geo.country, "usState": geo.us_state }).to_string(),
+        ));
+    }
+    // The last record other than optOut, if it comes after every optOut, opts the user back in.
+    let mut last_other: Option<(i64, u32)> = None;
+    let mut last_optout: Option<(i64, u32)> = None;
+    for r in &s.records {
+        let key = (r.t, r.index);
+        match &r.body {
+            RecordBody::OptOut => last_optout = last_optout.max(Some(key)),
+            _ => last_other = last_other.max(Some(key)),
+        }
+        let (t, idx) = (r.t, r.index);
+        match &r.body {
+            RecordBody::SessionStart { session_id } => push_mark(batch, s, t, idx, MarkKind::Start, session_id),
+            RecordBody::SessionStop { session_id } => push_mark(batch, s, t, idx, MarkKind::Stop, session_id),
+            RecordBody::Heartbeat { session_id } => push_mark(batch, s, t, idx, MarkKind::Heartbeat, session_id),
+            RecordBody::Event { category, name, session_id, value, custom } => {
+                let (num_value, text_value) = match value {
+                    Some(EventValue::Number(n)) => (Some(*n), None),
+                    Some(EventValue::Text(s)) => (None, Some(s.clone())),
+                    None => (None, None),
+                };
+                let custom_json = custom.as_ref().map(|pairs| {
+                    let map: serde_json::Map<String, serde_json::Value> = pairs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone().map_or(serde_json::Value::Null, serde_json::Value::String)))
+                        .collect();
+                    serde_json::Value::Object(map).to_string()
+                });
+                batch.events.push(EventRow {
+                    product,
+                    client,
+                    t,
+                    seq,
+                    idx,
+                    session_id: session_id.clone(),
+                    category: category.clone(),
+                    name: name.clone(),
+                    num_value,
+                    text_value,
+                    custom_json,
+                    received_at: s.received_at,
+                });
+            }
+            RecordBody::Exception { class_name, method_name, message, stack_trace, session_id } => {
+                batch.exceptions.push(ExceptionRow {
+                    product,
+                    client,
+                    t,
+                    seq,
+                    idx,
+                    session_id: session_id.clone(),
+                    class_name: class_name.clone(),
+                    method_name: method_name.clone(),
+                    message: message.clone(),
+                    stack_trace: stack_trace.clone(),
+                    received_at: s.received_at,
+                    batch_id: s.batch_id,
+                });
+            }
+            RecordBody::Properties(p) => {
+                let mut any = false;
+                if let Some(g) = &p.product {
+                    any = true;
+                    let payload = serde_json::to_string(g).unwrap_or_default();
+                    batch.observations.push(observe(t, idx, ObservationSource::Product, true, None, payload));
+                }
+                if let Some(g) = &p.machine {
+                    any = true;
+                    let payload = serde_json::to_string(g).unwrap_or_default();
+                    batch.observations.push(observe(t, idx, ObservationSource::Machine, true, None, payload));
+                }
+                if let Some(g) = &p.custom {
+                    any = true;
+                    let payload = serde_json::to_string(g).unwrap_or_default();
+                    batch.observations.push(observe(t, idx, ObservationSource::Custom, true, None, payload));
+                }
+                if !any {
+                    // An empty snapshot changes nothing but is still evidence of activity.
+                    batch.observations.push(observe(t, idx, ObservationSource::Touch, true, None, "{}".into()));
+                }
+            }
+            RecordBody::LicenseData { license_type, expired, activated, blocked, allowed, session_id } => {
+                let mut map = serde_json::Map::new();
+                if let Some(lt) = license_type {
+                    map.insert("licenseType".into(), json!(lt.as_str()));
+                }
+                for (k, v) in [("expired", expired), ("activated", activated), ("blocked", blocked), ("allowed", allowed)] {
+                    if let Some(v) = v {
+                        map.insert(k.into(), json!(v));
+                    }
+                }
+                batch.observations.push(observe(
+                    t,
+                    idx,
+                    ObservationSource::License,
+                    true,
+                    session_id.clone(),
+                    serde_json::Value::Object(map).to_string(),
+                ));
+            }
+            RecordBody::OptOut => {
+                batch.observations.push(observe(t, idx, ObservationSource::OptOut, true, None, "{}".into()))
+            }
+        }
+    }
+    if let Some((t, idx)) = last_other {
+        if last_optout.is_some_and(|o| o < (t, idx)) || last_optout.is_none() {
+            batch.observations.push(observe(t, idx, ObservationSource::OptIn, false, None, "{}".into()));
+        }
+    }
+}
+
+fn push_mark(batch: &mut LoadBatch, s: &SyncEntry, t: i64, idx: u32, kind: MarkKind, session_id: &Option<String>) {
+    batch.session_marks.push(SessionMarkRow {
+        product: s.product,
+        client: s.client,
+        t,
+        seq: s.seq,
+        idx,
+        kind,
+        session_id: session_id.clone(),
+    });
+}
+
+/// Shared progress counters between the writer, the loader and waiting readers.
+pub struct Progress {
+    /// Highest LSN that is durable in the log.
+    pub durable: AtomicU64,
+    /// Highest LSN committed in the warehouse.
+    pub loaded: AtomicU64,
+    /// Payload bytes durable in the log but not yet loaded.
+    pub backlog_bytes: AtomicU64,
+    /// Woken when `durable` moves.
+    pub durable_moved: Notify,
+    /// Woken when `loaded` moves.
+    pub loaded_moved: Notify,
+    /// Set to stop the loader after it drained the log.
+    pub stopping: AtomicBool,
+}
+
+/// Tuning of the loader.
+#[derive(Debug, Clone)]
+pub struct LoaderConfig {
+    /// Largest amount of log payload read into one warehouse load.
+    pub max_batch_bytes: usize,
+    /// Pause after a failed load before trying again (doubles up to 30 s).
+    pub retry_initial: Duration,
+}
+
+/// Runs the loader until [`Progress::stopping`] is set and the log is drained.
+pub async fn run_loader(
+    mut reader: LogReader,
+    receipts: Arc<ReceiptStore>,
+    warehouse: Arc<dyn Warehouse>,
+    progress: Arc<Progress>,
+    config: LoaderConfig,
+) {
+    let mut retry = config.retry_initial;
+    loop {
+        let loaded = progress.loaded.load(Ordering::Acquire);
+        let durable = progress.durable.load(Ordering::Acquire);
+        if loaded >= durable {
+            if progress.stopping.load(Ordering::Acquire) {
+                return;
+            }
+            let wake = progress.durable_moved.notified();
+            if progress.durable.load(Ordering::Acquire) <= loaded {
+                let _ = tokio::time::timeout(Duration::from_millis(500), wake).await;
+            }
+            continue;
+        }
+        let step = load_step(&mut reader, &receipts, &warehouse, loaded, durable, config.max_batch_bytes).await;
+        match step {
+            Ok((last, bytes)) => {
+                retry = config.retry_initial;
+                progress.loaded.store(last, Ordering::Release);
+                progress.backlog_bytes.fetch_sub(bytes.min(progress.backlog_bytes.load(Ordering::Acquire)), Ordering::AcqRel);
+                progress.loaded_moved.notify_waiters();
+                if let Err(e) = reader.delete_through(last) {
+                    tracing::warn!(error = %e, "could not delete loaded ingest log segments");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, retry_in_ms = retry.as_millis() as u64, "warehouse load failed; acknowledged data stays in the ingest log");
+                if progress.stopping.load(Ordering::Acquire) {
+                    return;
+                }
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+async fn load_step(
+    reader: &mut LogReader,
+    receipts: &Arc<ReceiptStore>,
+    warehouse: &Arc<dyn Warehouse>,
+    loaded: u64,
+    durable: u64,
+    max_bytes: usize,
+) -> Result<(u64, u64), IngestError> {
+    let raw = reader.read(loaded + 1, durable, max_bytes)?;
+    let bytes: u64 = raw.iter().map(|(_, p)| p.len() as u64).sum();
+    let Some(last) = raw.last().map(|(lsn, _)| *lsn) else {
+        return Err(IngestError::Corrupt(format!("durable LSN {durable} not readable after {loaded}")));
+    };
+    let mut entries = Vec::with_capacity(raw.len());
+    for (lsn, payload) in raw {
+        entries.push((lsn, serde_json::from_slice::<LogEntry>(&payload)?));
+    }
+    let receipts2 = receipts.clone();
+    let mut batch = tokio::task::spawn_blocking(move || to_load_batch(&entries, &receipts2))
+        .await
+        .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))??;
+    batch.last_lsn = last;
+    let rows = batch.row_count();
+    warehouse.load(batch).await.map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))?;
+    tracing::debug!(last_lsn = last, rows, "loaded into the warehouse");
+    Ok((last, bytes))
+}

@@ -1,0 +1,130 @@
+//! The v3 Reporting API (reporting-api.md).
+//!
+//! Every route is declared once in [`routes`]; the router and the OpenAPI document
+//! are both built from that table, so neither can miss an endpoint.
+
+pub mod auth;
+pub mod body;
+pub mod conventions;
+pub mod cookies;
+pub mod openapi;
+pub mod principal;
+pub mod reports;
+pub mod response;
+
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The request body an operation documents.
+#[derive(Debug, Clone, Copy)]
+pub enum Doc {
+    /// No body.
+    None,
+    /// A JSON body with the named component schema.
+    Json(&'static str),
+}
+
+/// One endpoint: its path, methods, documentation and handler.
+pub struct Route {
+    /// Path template, e.g. `/v3/reporting/generic/dateRange/{product_id}`.
+    pub path: &'static str,
+    /// The main method (`GET`, `POST`, `PUT`).
+    pub method: &'static str,
+    /// Also served as `GET …?query=` (Q in §17).
+    pub query: bool,
+    /// Whether authentication is required.
+    pub auth: bool,
+    /// OpenAPI tag (the vendor's section).
+    pub tag: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Request body schema.
+    pub request: Doc,
+    /// Success status and response schema (None = no body).
+    pub response: (u16, Option<&'static str>),
+    /// The handler(s).
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+/// Every `/v3` route.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route {
+            path: "/v3/request-csrf",
+            method: "GET",
+            query: false,
+            auth: false,
+            tag: "Auth",
+            summary: "Issue the RUI-Csrf cookie",
+            request: Doc::None,
+            response: (204, None),
+            handler: || get(auth::request_csrf),
+        },
+        Route {
+            path: "/v3/auth/web",
+            method: "POST",
+            query: false,
+            auth: false,
+            tag: "Auth",
+            summary: "Log in with user name and password; sets RUI-Session-Token and RUI-Csrf",
+            request: Doc::Json("LoginRequest"),
+            response: (200, Some("LoginResponse")),
+            handler: || post(auth::web),
+        },
+        Route {
+            path: "/v3/auth/logout",
+            method: "POST",
+            query: false,
+            auth: false,
+            tag: "Auth",
+            summary: "Invalidate this session, all sessions, or all sessions of the given credentials",
+            request: Doc::Json("LogoutRequest"),
+            response: (204, None),
+            handler: || post(auth::logout),
+        },
+        Route {
+            path: "/v3/reporting/generic/dateRange/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "Generic Reports",
+            summary: "New, active and lost installations over a date range, optionally split by day, week or month",
+            request: Doc::Json("GenericDateRangeRequest"),
+            response: (200, Some("GenericReportResponse")),
+            handler: || post(reports::generic_date_range).get(reports::generic_date_range),
+        },
+        Route {
+            path: "/v3/reporting/generic/current/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "Generic Reports",
+            summary: "New, active and lost installations from startDate to today",
+            request: Doc::Json("GenericCurrentRequest"),
+            response: (200, Some("GenericReportResponse")),
+            handler: || post(reports::generic_current).get(reports::generic_current),
+        },
+        Route {
+            path: "/v3/openapi.json",
+            method: "GET",
+            query: false,
+            auth: false,
+            tag: "Meta",
+            summary: "This OpenAPI 3.1 description",
+            request: Doc::None,
+            response: (200, Some("OpenApiDocument")),
+            handler: || get(openapi::serve),
+        },
+    ]
+}
+
+/// The `/v3` router, built from [`routes`].
+pub fn router() -> Router<AppState> {
+    let mut r = Router::new();
+    for route in routes() {
+        r = r.route(route.path, (route.handler)().fallback(conventions::no_route));
+    }
+    r
+}

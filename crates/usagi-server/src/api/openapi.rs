@@ -1,0 +1,241 @@
+//! The OpenAPI 3.1 description of `/v3`, generated from the route table and the schema types.
+
+use std::sync::OnceLock;
+
+use axum::response::Response;
+use serde_json::Value;
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::{ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, Required};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::{routes, Doc};
+
+/// The error envelope of every failure (reporting-api §1.9).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// `SYNTAX ERROR`, `AUTH ERROR`, `FORBIDDEN`, `NOT FOUND`, `CONFLICT`, `TOO LARGE`, `RATE LIMITED` or `SERVER ERROR`.
+    status: String,
+    /// One sentence naming the offending field, header or value.
+    reason: String,
+}
+
+/// `POST /v3/auth/web` body.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LoginRequest {
+    /// The login name (an email address), 1–254 characters.
+    userName: String,
+    /// The password, 1–1024 characters.
+    password: String,
+}
+
+/// `POST /v3/auth/logout` body; absent or `{}` logs out this session.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LogoutRequest {
+    /// true: invalidate every session of the user.
+    allSessions: Option<bool>,
+    /// With `password`: invalidate every session of that user, no cookie needed.
+    userName: Option<String>,
+    /// See `userName`.
+    password: Option<String>,
+}
+
+/// The login answer (reporting-api §6.2); member order is fixed.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LoginResponse {
+    /// `{name, surname, email, emailVerified, userToken, isSocialUser, readTos}`.
+    account: Value,
+    /// `{canAddFreeProduct, limit}`.
+    freeware: Value,
+    /// Product id → `{name, role}`.
+    products: Value,
+    /// `{defaultProduct, currentProduct}`.
+    userSettings: Value,
+    /// `{permissions, config}` of the current product, or null.
+    currentProductDetails: Value,
+    /// Suggested keep-alive interval, seconds.
+    beatInterval: u32,
+}
+
+/// `generic/dateRange` request (reporting-api §9.1).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct GenericDateRangeRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// `day`, `week`, `month` or null.
+    dateSplit: Option<String>,
+    /// 1–3 distinct of `new`, `active`, `lost`.
+    clientStatus: Vec<String>,
+    /// 1–365; default: the product setting.
+    daysUntilDeclaredLost: Option<u32>,
+    /// `dateLastSeen` (default) or `dateDeclaredLost`.
+    dateReportedLost: Option<String>,
+    /// `clientId` (default).
+    groupBy: Option<String>,
+    /// Property → filter (reporting-api §3).
+    globalFilters: Option<Value>,
+    /// Segmentation levels (reporting-api §4.1).
+    levels: Option<Value>,
+}
+
+/// `generic/current` request (reporting-api §9.2): the range ends today.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct GenericCurrentRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// 1–3 distinct of `new`, `active`, `lost`.
+    clientStatus: Vec<String>,
+    /// 1–365; default: the product setting.
+    daysUntilDeclaredLost: Option<u32>,
+    /// `dateLastSeen` (default) or `dateDeclaredLost`.
+    dateReportedLost: Option<String>,
+    /// `clientId` (default).
+    groupBy: Option<String>,
+    /// Property → filter.
+    globalFilters: Option<Value>,
+    /// Segmentation levels.
+    levels: Option<Value>,
+}
+
+/// A generic report: `{"result":{"totals":{…}}}` or `{"result":{"<period>":{…},…}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct GenericReportResponse {
+    /// Period key (`YYYY-MM-DD`) or `totals` → status counts in the order new, active, lost.
+    result: Value,
+}
+
+/// This document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OpenApiDocument {
+    /// OpenAPI version.
+    openapi: String,
+}
+
+fn schema_ref(name: &str) -> Ref {
+    Ref::from_schema_name(name)
+}
+
+/// Builds the document from the route table.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut paths = PathsBuilder::new();
+    for route in routes() {
+        let method = match route.method {
+            "POST" => HttpMethod::Post,
+            "PUT" => HttpMethod::Put,
+            _ => HttpMethod::Get,
+        };
+        let mut responses = utoipa::openapi::ResponsesBuilder::new();
+        let ok = ResponseBuilder::new().description("Success");
+        let ok = match route.response.1 {
+            Some(schema) => ok.content("application/json", ContentBuilder::new().schema(Some(schema_ref(schema))).build()),
+            None => ok,
+        };
+        responses = responses.response(route.response.0.to_string(), ok.build());
+        for (code, what) in [
+            ("400", "SYNTAX ERROR: malformed JSON, validation failure, bad product id"),
+            ("401", "AUTH ERROR: not authenticated"),
+            ("403", "FORBIDDEN: Origin not allowed or missing, or a missing permission"),
+            ("404", "NOT FOUND: unknown route or invisible product"),
+            ("413", "TOO LARGE: body, URL or result over the limit"),
+            ("429", "RATE LIMITED: see Retry-After"),
+            ("500", "SERVER ERROR"),
+        ] {
+            responses = responses.response(
+                code,
+                ResponseBuilder::new()
+                    .description(what)
+                    .content("application/json", ContentBuilder::new().schema(Some(schema_ref("ErrorBody"))).build())
+                    .build(),
+            );
+        }
+        let responses = responses.build();
+        let mut op = OperationBuilder::new()
+            .summary(Some(route.summary))
+            .tag(route.tag)
+            .operation_id(Some(format!("{}{}", route.method.to_lowercase(), route.path.replace(['/', '{', '}', '-', '.'], "_"))))
+            .responses(responses.clone());
+        if route.path.contains("{product_id}") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("product_id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("The 10-digit product id"))
+                    .schema(Some(String::schema())),
+            );
+        }
+        if let Doc::Json(schema) = route.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", ContentBuilder::new().schema(Some(schema_ref(schema))).build())
+                    .build(),
+            ));
+        }
+        let mut item = PathItemBuilder::new().operation(method, op.build());
+        if route.query {
+            let mut get_op = OperationBuilder::new()
+                .summary(Some(format!("{} (GET with ?query=<URL-encoded JSON request>)", route.summary)))
+                .tag(route.tag)
+                .operation_id(Some(format!("get{}", route.path.replace(['/', '{', '}', '-', '.'], "_"))))
+                .parameter(
+                    ParameterBuilder::new()
+                        .name("query")
+                        .parameter_in(ParameterIn::Query)
+                        .required(Required::False)
+                        .description(Some("The request JSON, URL-encoded; handled exactly like the POST body"))
+                        .schema(Some(String::schema())),
+                )
+                .responses(responses);
+            if route.path.contains("{product_id}") {
+                get_op = get_op.parameter(
+                    ParameterBuilder::new()
+                        .name("product_id")
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(String::schema())),
+                );
+            }
+            item = item.operation(HttpMethod::Get, get_op.build());
+        }
+        paths = paths.path(route.path, item.build());
+    }
+    let components = ComponentsBuilder::new()
+        .schema("ErrorBody", ErrorBody::schema())
+        .schema("LoginRequest", LoginRequest::schema())
+        .schema("LogoutRequest", LogoutRequest::schema())
+        .schema("LoginResponse", LoginResponse::schema())
+        .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
+        .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
+        .schema("GenericReportResponse", GenericReportResponse::schema())
+        .schema("OpenApiDocument", OpenApiDocument::schema())
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Usagi Reporting API")
+                .version("3.0.0")
+                .description(Some("Wire-compatible with the Usage Intelligence Reporting API 3.0.0. See reporting-api.md."))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components))
+        .build()
+}
+
+/// `GET /v3/openapi.json`.
+pub async fn serve() -> Response {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    let doc = DOC.get_or_init(|| serde_json::to_value(document()).unwrap_or(Value::Null));
+    super::response::json(doc)
+}

@@ -1,0 +1,109 @@
+//! Report endpoints: authentication, product scope, request parsing, execution.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
+use serde_json::Value;
+use usagi_reporting::generic::{self, GenericKind, GenericSpec};
+use usagi_reporting::ReportContext;
+use usagi_types::{ApiError, JsonObject};
+use usagi_warehouse::Warehouse;
+
+use super::body::report_request;
+use super::principal::{authenticate, product_scope, rate_limit, Need};
+use super::response::{json, ApiResult};
+use crate::state::AppState;
+
+/// Everything a report endpoint does around its own parse and run steps (§1.9 order).
+pub async fn run_report<S, Fut>(
+    app: AppState,
+    product_raw: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+    parse: impl FnOnce(&JsonObject, &ReportContext) -> Result<S, ApiError>,
+    run: impl FnOnce(Arc<dyn Warehouse>, ReportContext, S) -> Fut,
+) -> ApiResult
+where
+    Fut: Future<Output = Result<Value, ApiError>>,
+{
+    let principal = authenticate(&app, &headers).await?;
+    rate_limit(&app, &principal)?;
+    let _slot = app
+        .report_slots
+        .try_acquire(&principal.rate_key())
+        .ok_or_else(|| ApiError::rate_limited(1, "too many reports running at once"))?;
+    let scope = product_scope(&app, &principal, &product_raw, Need::VIEWER).await?;
+    let bytes = report_request(&method, &uri, &headers, body).await?;
+    let object = match bytes {
+        Some(b) => JsonObject::parse_body(&b)?,
+        None => JsonObject::parse_body(b"{}")?,
+    };
+    let settings = &scope.product.settings;
+    let ctx = ReportContext {
+        product: scope.product.id,
+        today: app.clock.today(),
+        days_until_declared_lost: settings.days_until_declared_lost,
+        retention_days: settings.retention_days,
+        license_keys: scope.permission.license_keys,
+    };
+    let spec = parse(&object, &ctx)?;
+    // Read your writes: what was acknowledged before the request is in the answer,
+    // unless the warehouse lags by more than the configured bound.
+    let acked = app.ingest.durable_lsn();
+    app.ingest.wait_loaded(acked, Duration::from_millis(app.config.limits.read_your_writes_ms)).await;
+    let budget = Duration::from_secs(app.config.limits.report_time_budget_seconds);
+    let value = tokio::time::timeout(budget, run(app.warehouse.clone(), ctx, spec))
+        .await
+        .map_err(|_| ApiError::server("report exceeded its time budget; narrow the date range or filters"))??;
+    Ok(json(&value))
+}
+
+/// `POST|GET /v3/reporting/generic/dateRange/{product_id}`.
+pub async fn generic_date_range(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    run_report(
+        app,
+        product,
+        method,
+        uri,
+        headers,
+        body,
+        |o, ctx| GenericSpec::parse(o, GenericKind::DateRange, ctx),
+        |wh, ctx, spec| async move { generic::run(wh.as_ref(), &ctx, &spec).await },
+    )
+    .await
+}
+
+/// `POST|GET /v3/reporting/generic/current/{product_id}`.
+pub async fn generic_current(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    run_report(
+        app,
+        product,
+        method,
+        uri,
+        headers,
+        body,
+        |o, ctx| GenericSpec::parse(o, GenericKind::Current, ctx),
+        |wh, ctx, spec| async move { generic::run(wh.as_ref(), &ctx, &spec).await },
+    )
+    .await
+}

@@ -1,0 +1,205 @@
+//! Server configuration: a TOML file, overridden by environment variables and flags (in the binary).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// Everything `usagi serve` can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The public base URL clients use; decides the default Origin and the cookies' `Secure` flag.
+    pub public_url: String,
+    /// Origins allowed on `/v3` (default: the public origin and `https://analytics.revenera.com`).
+    pub allowed_origins: Option<Vec<String>>,
+    /// Proxies whose `X-Forwarded-For` is believed for call-home geography.
+    pub trusted_proxies: Vec<IpNet>,
+    /// A MaxMind-format (MMDB) City or Country database for call-home geography.
+    pub geoip_database: Option<PathBuf>,
+    /// Clock settings.
+    pub clock: ClockConfig,
+    /// Request limits.
+    pub limits: LimitsConfig,
+    /// Ingest tuning.
+    pub ingest: IngestSettings,
+    /// Embedded warehouse tuning.
+    pub warehouse: WarehouseSettings,
+    /// Products a non-admin user may create (`freeware.limit` in the login answer).
+    pub freeware_limit: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            allowed_origins: None,
+            trusted_proxies: Vec::new(),
+            geoip_database: None,
+            clock: ClockConfig::default(),
+            limits: LimitsConfig::default(),
+            ingest: IngestSettings::default(),
+            warehouse: WarehouseSettings::default(),
+            freeware_limit: 100,
+        }
+    }
+}
+
+/// Clock settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockConfig {
+    /// Pins "now" (RFC 3339), for tests and reproducible demos.
+    pub fixed_now: Option<DateTime<Utc>>,
+}
+
+/// Request limits (reporting-api §1.12, callhome §7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Sustained requests per second per principal.
+    pub requests_per_second: f64,
+    /// Burst size per principal.
+    pub burst: f64,
+    /// Reports running at once per principal.
+    pub concurrent_reports: usize,
+    /// Failed logins per user name per window.
+    pub failed_logins: u32,
+    /// The failed-login window, seconds.
+    pub failed_login_window_seconds: u64,
+    /// Time budget of one report, seconds.
+    pub report_time_budget_seconds: u64,
+    /// `license/check` + `license/set` calls per installation per hour.
+    pub license_calls_per_hour: u32,
+    /// Longest a report waits for acknowledged data to reach the warehouse, ms.
+    pub read_your_writes_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_second: 10.0,
+            burst: 50.0,
+            concurrent_reports: 4,
+            failed_logins: 10,
+            failed_login_window_seconds: 900,
+            report_time_budget_seconds: 120,
+            license_calls_per_hour: 60,
+            read_your_writes_ms: 2000,
+        }
+    }
+}
+
+/// Ingest tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Acknowledged-but-unloaded megabytes beyond which syncs get 503.
+    pub max_backlog_mb: u64,
+    /// Honour `X-Usagi-Receive-Time` on syncs, so `usagi simulate` can replay history
+    /// (demos, migrations). Off by default: real clients never need it.
+    pub allow_simulated_receive_time: bool,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self { max_backlog_mb: 2048, allow_simulated_receive_time: false }
+    }
+}
+
+/// Embedded warehouse tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarehouseSettings {
+    /// DuckDB worker threads (0 = one per core).
+    pub threads: usize,
+    /// DuckDB memory limit, e.g. "1GB".
+    pub memory_limit: String,
+}
+
+impl Default for WarehouseSettings {
+    fn default() -> Self {
+        Self { threads: 0, memory_limit: "1GB".into() }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML file.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml_parse(text)
+    }
+
+    /// The allowlisted origins, normalised.
+    pub fn origins(&self) -> Vec<String> {
+        match &self.allowed_origins {
+            Some(list) => list.iter().filter_map(|o| normalize_origin(o)).collect(),
+            None => {
+                let mut v: Vec<String> = normalize_origin(&self.public_url).into_iter().collect();
+                v.push("https://analytics.revenera.com".into());
+                v
+            }
+        }
+    }
+
+    /// True when cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.to_ascii_lowercase().starts_with("https://")
+    }
+}
+
+fn toml_parse(text: &str) -> Result<ServerConfig, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Normalises `scheme://host[:port]`: lower-case, default port removed, no path or trailing slash.
+/// The literal `null` never matches (reporting-api §1.3).
+pub fn normalize_origin(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    let (scheme, rest) = raw.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split('/').next()?.to_ascii_lowercase();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+        ("http", Some((host, "80"))) | ("https", Some((host, "443"))) => host.to_string(),
+        _ => authority,
+    };
+    Some(format!("{scheme}://{authority}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised() {
+        assert_eq!(normalize_origin("HTTPS://Analytics.Revenera.com:443/").as_deref(), Some("https://analytics.revenera.com"));
+        assert_eq!(normalize_origin("http://localhost:8080").as_deref(), Some("http://localhost:8080"));
+        assert_eq!(normalize_origin("null"), None);
+        assert_eq!(normalize_origin("ftp://x"), None);
+    }
+
+    #[test]
+    fn default_allowlist() {
+        let c = ServerConfig::default();
+        assert_eq!(c.origins(), vec!["http://127.0.0.1:8080".to_string(), "https://analytics.revenera.com".to_string()]);
+    }
+
+    #[test]
+    fn toml_rejects_unknown_keys() {
+        assert!(ServerConfig::from_toml("listen = \"127.0.0.1:9\"\n[clock]\nfixed_now = \"2024-03-20T12:00:00Z\"").is_ok());
+        assert!(ServerConfig::from_toml("lisen = 1").is_err());
+    }
+}

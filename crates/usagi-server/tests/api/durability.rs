@@ -1,0 +1,70 @@
+//! A warehouse that fails loses no acknowledged data; past the backlog bound syncs get 503.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+use usagi_server::{ServerConfig, StartOptions};
+use usagi_warehouse::{Dialect, LoadBatch, Param, Rows, Warehouse, WarehouseError};
+
+use crate::helpers::*;
+
+/// The real warehouse with an outage switch on loads (queries keep working).
+struct Flaky {
+    inner: Arc<dyn Warehouse>,
+    down: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Warehouse for Flaky {
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.inner.dialect()
+    }
+    async fn load(&self, batch: LoadBatch) -> Result<(), WarehouseError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(WarehouseError::Engine("simulated outage".into()));
+        }
+        self.inner.load(batch).await
+    }
+    async fn applied_lsn(&self) -> Result<u64, WarehouseError> {
+        self.inner.applied_lsn().await
+    }
+    async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
+        self.inner.query(sql, params).await
+    }
+}
+
+#[tokio::test]
+async fn warehouse_outage_keeps_acknowledging_up_to_the_bound_then_recovers() {
+    let down = Arc::new(AtomicBool::new(true));
+    let switch = down.clone();
+    let mut config = ServerConfig::default();
+    config.ingest.max_backlog_mb = 0; // every byte counts: the second batch passes the bound
+    let options = StartOptions {
+        wrap_warehouse: Some(Box::new(move |inner| Arc::new(Flaky { inner, down: switch }) as Arc<dyn Warehouse>)),
+    };
+    let app = TestApp::spawn_with(Setup { config: Some(config), options }).await;
+    let t = ms(2024, 3, 20, 11, 0);
+    let first = app.sync_at(at(2024, 3, 20, 12, 0, 0), "00000000000000A1", vec![json!({"kind":"event","t":t,"name":"Open"})]).await;
+    assert_eq!(first["accepted"], 1, "acknowledged while the warehouse is down");
+
+    // Past the bound: 503 with Retry-After, and nothing new stored.
+    let lsn = app.server().ingest.durable_lsn();
+    let body = serde_json::to_vec(&json!({"clientId":"00000000000000A2","appName":"DemoApp","sdk":{"name":"s","version":"1"},
+        "batchId": uuid::Uuid::new_v4().to_string(),"seq":1,"records":[{"kind":"event","t":t,"name":"Open"}]}))
+    .unwrap();
+    let resp = app.callhome_raw("sync", body.clone(), None).await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().get("retry-after").is_some());
+    assert_eq!(app.server().ingest.durable_lsn(), lsn);
+
+    // The warehouse comes back: the acknowledged batch loads, ingestion resumes.
+    down.store(false, Ordering::SeqCst);
+    assert!(app.server().ingest.wait_loaded(lsn, Duration::from_secs(30)).await);
+    assert_eq!(app.callhome_raw("sync", body, None).await.status(), 200);
+    app.settle().await;
+    assert_eq!(app.count("SELECT count(*) FROM events").await, 2);
+    assert_eq!(app.count("SELECT count(DISTINCT client_id) FROM clients").await, 2);
+}

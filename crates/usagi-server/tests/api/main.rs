@@ -1,0 +1,8 @@
+//! API tests: the real server on a random port, real SQLite and DuckDB files.
+
+mod auth;
+mod callhome;
+mod durability;
+mod generic;
+mod helpers;
+mod openapi;

@@ -1,0 +1,325 @@
+//! The embedded warehouse: one DuckDB file in the data directory.
+
+mod schema;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use duckdb::types::{TimeUnit, Value as DuckValue};
+use duckdb::{params, params_from_iter, Connection, ToSql};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate};
+use parking_lot::Mutex;
+
+use usagi_warehouse::dialect::{Dialect, DuckDialect};
+use usagi_warehouse::schema::MS_PER_DAY;
+use usagi_warehouse::{LoadBatch, Param, Rows, Value, Warehouse, WarehouseError};
+
+fn engine(e: duckdb::Error) -> WarehouseError {
+    WarehouseError::Engine(e.to_string())
+}
+
+/// Tuning of the embedded engine.
+#[derive(Debug, Clone)]
+pub struct DuckConfig {
+    /// Worker threads DuckDB may use per query.
+    pub threads: usize,
+    /// DuckDB's memory limit, e.g. `"1GB"`.
+    pub memory_limit: String,
+}
+
+impl Default for DuckConfig {
+    fn default() -> Self {
+        Self { threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2), memory_limit: "1GB".into() }
+    }
+}
+
+/// A DuckDB-backed [`Warehouse`]: one writer connection for the loader, a pool of readers for reports.
+pub struct DuckWarehouse {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    /// A connection kept only to clone new readers from.
+    origin: Arc<Mutex<Connection>>,
+}
+
+impl DuckWarehouse {
+    /// Opens (creating if needed) the warehouse file and brings its schema up to date.
+    pub fn open(path: &Path, config: &DuckConfig) -> Result<Self, WarehouseError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(path).map_err(engine)?;
+        conn.execute_batch(&format!(
+            "SET threads = {}; SET memory_limit = '{}'; SET preserve_insertion_order = false;",
+            config.threads.max(1),
+            config.memory_limit.replace('\'', "")
+        ))
+        .map_err(engine)?;
+        migrate(&conn).map_err(engine)?;
+        let writer = conn.try_clone().map_err(engine)?;
+        writer
+            .execute_batch("CREATE TEMP TABLE IF NOT EXISTS affected (product_id BIGINT, client_id UBIGINT);")
+            .map_err(engine)?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            origin: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn reader(&self) -> Result<Connection, WarehouseError> {
+        if let Some(c) = self.readers.lock().pop() {
+            return Ok(c);
+        }
+        self.origin.lock().try_clone().map_err(engine)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut pool = self.readers.lock();
+        if pool.len() < 16 {
+            pool.push(conn);
+        }
+    }
+
+    /// Runs a closure on the writer connection in a blocking thread.
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, WarehouseError> + Send + 'static,
+    ) -> Result<T, WarehouseError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || f(&mut writer.lock()))
+            .await
+            .map_err(|e| WarehouseError::Task(e.to_string()))?
+    }
+}
+
+fn migrate(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")?;
+    let current: i64 = conn.query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= current {
+            continue;
+        }
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        let applied = conn
+            .execute_batch(sql)
+            .and_then(|_| conn.execute("INSERT INTO schema_version VALUES (?)", params![version]).map(|_| ()));
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        tracing::info!(version, "warehouse schema migrated");
+    }
+    Ok(())
+}
+
+fn day_of(t_ms: i64) -> NaiveDate {
+    let days = t_ms.div_euclid(MS_PER_DAY);
+    DateTime::from_timestamp(days * 86_400, 0).map(|d| d.date_naive()).unwrap_or_default()
+}
+
+fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()> {
+    let applied: u64 = conn.query_row("SELECT applied_lsn FROM loader_state WHERE id = 1", [], |r| r.get(0))?;
+    if batch.last_lsn <= applied {
+        tracing::debug!(last_lsn = batch.last_lsn, applied, "load batch already applied; skipped");
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut affected: Vec<(i64, u64)> = Vec::new();
+        let mut app = tx.appender("contacts")?;
+        for c in &batch.contacts {
+            affected.push((c.product.as_u64() as i64, c.client.as_u64()));
+            app.append_row(params![
+                c.product.as_u64() as i64,
+                c.client.as_u64(),
+                c.received_at,
+                day_of(c.received_at),
+                c.batch_id.to_string(),
+                c.seq as i64,
+                c.lsn
+            ])?;
+        }
+        drop(app);
+        let mut app = tx.appender("events")?;
+        for e in &batch.events {
+            affected.push((e.product.as_u64() as i64, e.client.as_u64()));
+            app.append_row(params![
+                e.product.as_u64() as i64,
+                e.client.as_u64(),
+                e.t,
+                day_of(e.t),
+                e.seq as i64,
+                e.idx,
+                e.session_id,
+                e.category,
+                e.name,
+                e.num_value,
+                e.text_value,
+                e.custom_json,
+                e.received_at
+            ])?;
+        }
+        drop(app);
+        let mut app = tx.appender("session_marks")?;
+        for m in &batch.session_marks {
+            affected.push((m.product.as_u64() as i64, m.client.as_u64()));
+            app.append_row(params![
+                m.product.as_u64() as i64,
+                m.client.as_u64(),
+                m.t,
+                day_of(m.t),
+                m.seq as i64,
+                m.idx,
+                m.kind as u8,
+                m.session_id
+            ])?;
+        }
+        drop(app);
+        let mut app = tx.appender("exceptions")?;
+        for x in &batch.exceptions {
+            affected.push((x.product.as_u64() as i64, x.client.as_u64()));
+            app.append_row(params![
+                x.product.as_u64() as i64,
+                x.client.as_u64(),
+                x.t,
+                day_of(x.t),
+                x.seq as i64,
+                x.idx,
+                x.session_id,
+                x.class_name,
+                x.method_name,
+                x.message,
+                x.stack_trace,
+                x.received_at,
+                x.batch_id.to_string()
+            ])?;
+        }
+        drop(app);
+        let mut app = tx.appender("observations")?;
+        for o in &batch.observations {
+            affected.push((o.product.as_u64() as i64, o.client.as_u64()));
+            app.append_row(params![
+                o.product.as_u64() as i64,
+                o.client.as_u64(),
+                o.t,
+                day_of(o.t),
+                o.seq as i64,
+                o.idx,
+                o.source as u8,
+                o.evidence,
+                o.session_id,
+                o.payload
+            ])?;
+        }
+        drop(app);
+
+        affected.sort_unstable();
+        affected.dedup();
+        tx.execute_batch("DELETE FROM affected")?;
+        let mut app = tx.appender("affected")?;
+        for (p, c) in &affected {
+            app.append_row(params![p, c])?;
+        }
+        drop(app);
+        tx.execute_batch(schema::REFRESH_ROLLUPS)?;
+        tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn to_sql(p: &Param) -> Box<dyn ToSql> {
+    match p {
+        Param::Int(v) => Box::new(*v),
+        Param::UInt(v) => Box::new(*v),
+        Param::Float(v) => Box::new(*v),
+        Param::Text(v) => Box::new(v.clone()),
+        Param::Date(d) => Box::new(*d),
+        Param::Bool(b) => Box::new(*b),
+    }
+}
+
+fn from_duck(v: DuckValue) -> Value {
+    match v {
+        DuckValue::Null => Value::Null,
+        DuckValue::Boolean(b) => Value::Bool(b),
+        DuckValue::TinyInt(i) => Value::Int(i.into()),
+        DuckValue::SmallInt(i) => Value::Int(i.into()),
+        DuckValue::Int(i) => Value::Int(i.into()),
+        DuckValue::BigInt(i) => Value::Int(i),
+        DuckValue::HugeInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
+        DuckValue::UTinyInt(i) => Value::Int(i.into()),
+        DuckValue::USmallInt(i) => Value::Int(i.into()),
+        DuckValue::UInt(i) => Value::Int(i.into()),
+        DuckValue::UBigInt(i) => Value::UInt(i),
+        DuckValue::Float(f) => Value::Float(f.into()),
+        DuckValue::Double(f) => Value::Float(f),
+        DuckValue::Decimal(d) => Value::Float(d.to_string().parse().unwrap_or(0.0)),
+        DuckValue::Text(s) => Value::Text(s),
+        DuckValue::Date32(d) => Value::Date(day_of(i64::from(d) * MS_PER_DAY)),
+        DuckValue::Timestamp(unit, n) => {
+            let ms = match unit {
+                TimeUnit::Second => n * 1000,
+                TimeUnit::Millisecond => n,
+                TimeUnit::Microsecond => n / 1000,
+                TimeUnit::Nanosecond => n / 1_000_000,
+            };
+            Value::Int(ms)
+        }
+        other => Value::Text(format!("{other:?}")),
+    }
+}
+
+fn query_blocking(conn: &Connection, sql: &str, params: &[Param]) -> duckdb::Result<Rows> {
+    let mut stmt = conn.prepare(sql)?;
+    let boxed: Vec<Box<dyn ToSql>> = params.iter().map(to_sql).collect();
+    let mut out = Rows::default();
+    let mut rows = stmt.query(params_from_iter(boxed.iter()))?;
+    let mut width = None;
+    while let Some(row) = rows.next()? {
+        let n = *width.get_or_insert_with(|| row.as_ref().column_count());
+        let mut cells = Vec::with_capacity(n);
+        for i in 0..n {
+            cells.push(from_duck(row.get::<_, DuckValue>(i)?));
+        }
+        out.rows.push(cells);
+    }
+    drop(rows);
+    out.columns = stmt.column_names();
+    Ok(out)
+}
+
+#[async_trait]
+impl Warehouse for DuckWarehouse {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &DuckDialect
+    }
+
+    async fn load(&self, batch: LoadBatch) -> Result<(), WarehouseError> {
+        self.with_writer(move |conn| load_blocking(conn, &batch).map_err(engine)).await
+    }
+
+    async fn applied_lsn(&self) -> Result<u64, WarehouseError> {
+        self.with_writer(|conn| {
+            conn.query_row("SELECT applied_lsn FROM loader_state WHERE id = 1", [], |r| r.get(0)).map_err(engine)
+        })
+        .await
+    }
+
+    async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
+        let conn = self.reader()?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let r = query_blocking(&conn, &sql, &params);
+            (conn, r)
+        })
+        .await
+        .map_err(|e| WarehouseError::Task(e.to_string()))?;
+        self.give_back(conn);
+        result.map_err(engine)
+    }
+}

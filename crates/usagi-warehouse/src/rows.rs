@@ -1,0 +1,95 @@
+//! Backend-neutral query parameters and result rows.
+
+use chrono::NaiveDate;
+
+/// A bound query parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// An integer.
+    Int(i64),
+    /// An unsigned 64-bit integer (client ids).
+    UInt(u64),
+    /// A float.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// A calendar day.
+    Date(NaiveDate),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// One result cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// Any integer type.
+    Int(i64),
+    /// Unsigned 64-bit integer.
+    UInt(u64),
+    /// Any float type.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// A date.
+    Date(NaiveDate),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Value {
+    /// The value as an integer, if it is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            Value::UInt(v) => i64::try_from(*v).ok(),
+            Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            _ => None,
+        }
+    }
+
+    /// The value as an unsigned 64-bit integer.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::UInt(v) => Some(*v),
+            Value::Int(v) => u64::try_from(*v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a float.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            Value::Int(v) => Some(*v as f64),
+            Value::UInt(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+
+    /// The value as a date.
+    pub fn as_date(&self) -> Option<NaiveDate> {
+        match self {
+            Value::Date(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The value as text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A query result: column names and rows of cells.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Column names, in select order.
+    pub columns: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Vec<Value>>,
+}

@@ -1,0 +1,20 @@
+//! The logical warehouse schema every backend provides and report SQL reads.
+//!
+//! Fact tables (append-only, one row per record):
+//! - `contacts(product_id, client_id, received_at, day, batch_id, seq, lsn)`
+//! - `events(product_id, client_id, t, day, seq, idx, session_id, category, name, num_value, text_value, custom, received_at)`
+//! - `session_marks(product_id, client_id, t, day, seq, idx, kind, session_id)` — kind 1 start, 2 stop, 3 heartbeat
+//! - `exceptions(product_id, client_id, t, day, seq, idx, session_id, class_name, method_name, message, stack_trace, received_at, batch_id)`
+//! - `observations(product_id, client_id, t, day, seq, idx, source, evidence, session_id, payload)`
+//!
+//! Rollups (rebuilt for the installations each load touches, so they always equal
+//! a from-scratch computation over the facts):
+//! - `sessions(product_id, client_id, session_key, grp, start_t, end_t, start_day)` — semantics §8
+//! - `client_days(product_id, client_id, day, runtime_ms, sessions)` — one row per active day, semantics §4
+//! - `clients(product_id, client_id, date_installed, date_last_seen)` — semantics §4
+//!
+//! `product_id` is the product id as an integer, `client_id` the 64-bit installation
+//! id, times are epoch milliseconds and `day` the UTC date of the row's time.
+
+/// Milliseconds in a day: days are UTC (semantics §2).
+pub const MS_PER_DAY: i64 = 86_400_000;

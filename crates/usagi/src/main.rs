@@ -1,0 +1,61 @@
+//! `usagi`: the one command of Usagi. Thin: parses flags and calls the library crates.
+
+mod admin;
+mod demo;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Self-hosted software usage intelligence.
+#[derive(Parser)]
+#[command(name = "usagi", version, about, propagate_version = true)]
+struct Cli {
+    /// The data directory (catalog, warehouse and ingest log).
+    #[arg(long, global = true, env = "USAGI_DATA_DIR", default_value = "./usagi-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (call-home ingestion and the v3 Reporting API).
+    Serve(serve::ServeArgs),
+    /// Manage products.
+    #[command(subcommand)]
+    Product(admin::ProductCommand),
+    /// Manage users and their permissions.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Manage API bearer tokens.
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// Send a simulated fleet through the real call-home protocol.
+    Simulate(demo::SimulateArgs),
+    /// Start a server with a demo product, user and a simulated fleet, for a first look.
+    Demo(demo::DemoArgs),
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("USAGI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(&cli.data_dir, args).await,
+            Command::Product(cmd) => admin::product(&cli.data_dir, cmd).await,
+            Command::User(cmd) => admin::user(&cli.data_dir, cmd).await,
+            Command::Token(cmd) => admin::token(&cli.data_dir, cmd).await,
+            Command::Simulate(args) => demo::simulate(args).await,
+            Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
+        }
+    })
+}

@@ -1,0 +1,88 @@
+//! `usagi serve`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use usagi_server::ServerConfig;
+
+/// Flags of `usagi serve`; they win over environment variables, which win over the file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "USAGI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Public base URL clients use (decides the default allowed Origin and Secure cookies).
+    #[arg(long, env = "USAGI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// TOML configuration file (see README "Configuration").
+    #[arg(long, env = "USAGI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Pin "now" to an RFC 3339 instant (tests, reproducible demos).
+    #[arg(long, env = "USAGI_FIXED_NOW")]
+    pub fixed_now: Option<chrono::DateTime<chrono::Utc>>,
+    /// MaxMind-format database for call-home geography.
+    #[arg(long, env = "USAGI_GEOIP_DATABASE")]
+    pub geoip_database: Option<PathBuf>,
+}
+
+/// Builds the configuration: file, then environment/flags.
+pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            ServerConfig::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => ServerConfig::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+        if args.public_url.is_none() && args.config.is_none() {
+            config.public_url = format!("http://{listen}");
+        }
+    }
+    if let Some(url) = &args.public_url {
+        config.public_url = url.trim_end_matches('/').to_string();
+    }
+    if let Some(at) = args.fixed_now {
+        config.clock.fixed_now = Some(at);
+    }
+    if let Some(db) = &args.geoip_database {
+        config.geoip_database = Some(db.clone());
+    }
+    Ok(config)
+}
+
+/// Waits for SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Runs the server until a signal arrives, then shuts down gracefully.
+pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let running = usagi_server::start(data_dir, config).await?;
+    eprintln!("usagi listening on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests and flushing");
+    running.shutdown().await;
+    Ok(())
+}

@@ -22,12 +22,7 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// Creates a product with default settings and returns it with its first secret (shown once).
     /// A random id (not starting with 0) is drawn when `id` is `None`; a taken `id` is `AlreadyExists`.
-    async fn create_product(
-        &self,
-        name: &str,
-        id: Option<ProductId>,
-        now: DateTime<Utc>,
-    ) -> Result<(Product, String)>;
+    async fn create_product(&self, name: &str, id: Option<ProductId>, now: DateTime<Utc>) -> Result<(Product, String)>;
 
     /// Looks up a product.
     async fn get_product(&self, id: ProductId) -> Result<Option<Product>>;
@@ -39,11 +34,7 @@ pub trait Catalog: Send + Sync + 'static {
     async fn rename_product(&self, id: ProductId, name: &str) -> Result<Product>;
 
     /// Validates and applies a settings patch atomically; returns the updated product.
-    async fn update_product_settings(
-        &self,
-        id: ProductId,
-        patch: ProductSettingsPatch,
-    ) -> Result<Product>;
+    async fn update_product_settings(&self, id: ProductId, patch: ProductSettingsPatch) -> Result<Product>;
 
     /// Disables or re-enables a product's call-home endpoints.
     async fn set_product_disabled(&self, id: ProductId, disabled: bool) -> Result<()>;
@@ -54,12 +45,7 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// Makes a new current secret (returned once); the old current one stays valid for
     /// `previous_valid_for` (zero or negative: not at all) and any older one is dropped.
-    async fn rotate_secret(
-        &self,
-        id: ProductId,
-        previous_valid_for: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<String>;
+    async fn rotate_secret(&self, id: ProductId, previous_valid_for: Duration, now: DateTime<Utc>) -> Result<String>;
 
     // ---- users ----------------------------------------------------------------------
 
@@ -87,13 +73,7 @@ pub trait Catalog: Send + Sync + 'static {
     // ---- grants ---------------------------------------------------------------------
 
     /// Gives a user a role (and the `licenseKeys` flag) on a product, replacing any earlier grant.
-    async fn grant(
-        &self,
-        user_id: i64,
-        product: ProductId,
-        role: Role,
-        license_keys: bool,
-    ) -> Result<()>;
+    async fn grant(&self, user_id: i64, product: ProductId, role: Role, license_keys: bool) -> Result<()>;
 
     /// Removes a user's grant on a product; false if there was none.
     async fn revoke_grant(&self, user_id: i64, product: ProductId) -> Result<bool>;
@@ -156,19 +136,11 @@ pub trait Catalog: Send + Sync + 'static {
     // ---- license keys -----------------------------------------------------------------
 
     /// Looks up one key of a product's registry.
-    async fn get_license_key(
-        &self,
-        product: ProductId,
-        key: &str,
-    ) -> Result<Option<LicenseKeyRecord>>;
+    async fn get_license_key(&self, product: ProductId, key: &str) -> Result<Option<LicenseKeyRecord>>;
 
     /// Inserts or replaces a key; returns true if it was inserted. On replace the key's
     /// origin (`added_date`, `auto_collected`) is kept from the stored record.
-    async fn upsert_license_key(
-        &self,
-        product: ProductId,
-        record: LicenseKeyRecord,
-    ) -> Result<bool>;
+    async fn upsert_license_key(&self, product: ProductId, record: LicenseKeyRecord) -> Result<bool>;
 
     /// `license/set`'s registry step: atomically inserts an unknown key as auto-collected
     /// (`unknown`, all flags false, added today) and returns the record and whether the
@@ -183,28 +155,14 @@ pub trait Catalog: Send + Sync + 'static {
     // ---- installation controls --------------------------------------------------------
 
     /// The controls in force for an installation, product-wide back-off included (all off for an unknown product).
-    async fn installation_control(
-        &self,
-        product: ProductId,
-        client: ClientId,
-    ) -> Result<InstallationControl>;
+    async fn installation_control(&self, product: ProductId, client: ClientId) -> Result<InstallationControl>;
 
     /// Disables or re-enables one installation.
-    async fn set_installation_disabled(
-        &self,
-        product: ProductId,
-        client: ClientId,
-        disabled: bool,
-    ) -> Result<()>;
+    async fn set_installation_disabled(&self, product: ProductId, client: ClientId, disabled: bool) -> Result<()>;
 
     /// Starts a back-off ending at `until` for one installation, or for all installations of
     /// the product when `client` is `None`. A per-installation start also marks `back_off_ever`.
-    async fn start_back_off(
-        &self,
-        product: ProductId,
-        client: Option<ClientId>,
-        until: DateTime<Utc>,
-    ) -> Result<()>;
+    async fn start_back_off(&self, product: ProductId, client: Option<ClientId>, until: DateTime<Utc>) -> Result<()>;
 
     /// Marks that the server answered an installation with a back-off instruction (for
     /// product-wide back-offs, which cannot mark installations the catalog has never seen).

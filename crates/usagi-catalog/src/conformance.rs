@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use usagi_types::{ClientId, ProductId};
 
 use crate::{
-    Catalog, CatalogError, LicenseKeyRecord, LicenseType, NewUser, Permission,
-    ProductSettingsPatch, Role, SessionLookup, TokenLookup, User, MAX_SESSIONS_PER_USER,
+    Catalog, CatalogError, LicenseKeyRecord, LicenseType, NewUser, Permission, ProductSettingsPatch, Role,
+    SessionLookup, TokenLookup, User, MAX_SESSIONS_PER_USER,
 };
 
 /// The fixed "now" of these tests: 2024-03-19T10:00:00Z.
@@ -42,19 +42,14 @@ fn invalid_text<T: std::fmt::Debug>(r: crate::Result<T>) -> String {
 
 /// Creating, reading and listing products; id rules.
 pub(crate) async fn products(cat: &dyn Catalog) {
-    let (p, secret) = cat
-        .create_product("  Demo App ", Some(pid("2376158762")), t0())
-        .await
-        .unwrap();
+    let (p, secret) = cat.create_product("  Demo App ", Some(pid("2376158762")), t0()).await.unwrap();
     assert_eq!(p.id.as_str(), "2376158762");
     assert_eq!(p.name, "Demo App");
     assert_eq!(p.created_at, t0());
     assert!(!p.disabled);
     assert_eq!(p.settings, crate::ProductSettings::default());
     assert_eq!(secret.len(), 32);
-    assert!(secret
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert!(secret.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     assert_eq!(cat.get_product(p.id).await.unwrap(), Some(p.clone()));
 
     match cat.create_product("Again", Some(p.id), t0()).await {
@@ -64,18 +59,9 @@ pub(crate) async fn products(cat: &dyn Catalog) {
     let (random, _) = cat.create_product("Random", None, t0()).await.unwrap();
     assert_eq!(random.id.as_str().len(), 10);
     assert!(!random.id.as_str().starts_with('0'));
-    let (leading_zero, _) = cat
-        .create_product("Zero", Some(pid("0000000042")), t0())
-        .await
-        .unwrap();
+    let (leading_zero, _) = cat.create_product("Zero", Some(pid("0000000042")), t0()).await.unwrap();
 
-    let listed: Vec<_> = cat
-        .list_products()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
+    let listed: Vec<_> = cat.list_products().await.unwrap().into_iter().map(|p| p.id).collect();
     let mut expected = vec![p.id, random.id, leading_zero.id];
     expected.sort();
     assert_eq!(listed, expected);
@@ -84,10 +70,7 @@ pub(crate) async fn products(cat: &dyn Catalog) {
 
     let renamed = cat.rename_product(p.id, "Demo").await.unwrap();
     assert_eq!(renamed.name, "Demo");
-    assert!(matches!(
-        cat.rename_product(pid("1111111111"), "x").await,
-        Err(CatalogError::NotFound(_))
-    ));
+    assert!(matches!(cat.rename_product(pid("1111111111"), "x").await, Err(CatalogError::NotFound(_))));
 }
 
 /// Settings patches are validated, persisted and atomic.
@@ -100,11 +83,7 @@ pub(crate) async fn product_settings(cat: &dyn Catalog) {
                 days_until_declared_lost: Some(30),
                 max_active_installations: Some(Some(100)),
                 new_events_basic: Some(false),
-                custom_property_names: [
-                    (1, Some("Download Source".into())),
-                    (20, Some("Last".into())),
-                ]
-                .into(),
+                custom_property_names: [(1, Some("Download Source".into())), (20, Some("Last".into()))].into(),
                 ..Default::default()
             },
         )
@@ -113,10 +92,7 @@ pub(crate) async fn product_settings(cat: &dyn Catalog) {
     assert_eq!(updated.settings.days_until_declared_lost, 30);
     assert_eq!(updated.settings.max_active_installations, Some(100));
     assert!(!updated.settings.new_events_basic);
-    assert_eq!(
-        updated.settings.custom_property_names[&1],
-        "Download Source"
-    );
+    assert_eq!(updated.settings.custom_property_names[&1], "Download Source");
     assert_eq!(cat.get_product(p.id).await.unwrap(), Some(updated.clone()));
     // The names also come back through list and visible_products (batched loading).
     let listed = cat.list_products().await.unwrap();
@@ -125,45 +101,23 @@ pub(crate) async fn product_settings(cat: &dyn Catalog) {
     let msg = invalid_text(
         cat.update_product_settings(
             p.id,
-            ProductSettingsPatch {
-                retention_days: Some(2000),
-                next_sync_seconds: Some(86_401),
-                ..Default::default()
-            },
+            ProductSettingsPatch { retention_days: Some(2000), next_sync_seconds: Some(86_401), ..Default::default() },
         )
         .await,
     );
     assert!(msg.starts_with("nextSyncSeconds"), "{msg}");
     // All-or-nothing: the valid part of the rejected patch was not stored.
-    assert_eq!(
-        cat.get_product(p.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .settings
-            .retention_days,
-        1095
-    );
+    assert_eq!(cat.get_product(p.id).await.unwrap().unwrap().settings.retention_days, 1095);
     let msg = invalid_text(
         cat.update_product_settings(
             p.id,
-            ProductSettingsPatch {
-                days_until_declared_lost: Some(366),
-                ..Default::default()
-            },
+            ProductSettingsPatch { days_until_declared_lost: Some(366), ..Default::default() },
         )
         .await,
     );
     assert!(msg.starts_with("daysUntilDeclaredLost"), "{msg}");
     let msg = invalid_text(
-        cat.update_product_settings(
-            p.id,
-            ProductSettingsPatch {
-                back_off_days: Some(0),
-                ..Default::default()
-            },
-        )
-        .await,
+        cat.update_product_settings(p.id, ProductSettingsPatch { back_off_days: Some(0), ..Default::default() }).await,
     );
     assert!(msg.starts_with("backOffDays"), "{msg}");
 
@@ -186,13 +140,9 @@ pub(crate) async fn product_settings(cat: &dyn Catalog) {
     assert!(cat.get_product(p.id).await.unwrap().unwrap().disabled);
     cat.set_product_disabled(p.id, false).await.unwrap();
     assert!(!cat.get_product(p.id).await.unwrap().unwrap().disabled);
+    assert!(matches!(cat.set_product_disabled(pid("1111111111"), true).await, Err(CatalogError::NotFound(_))));
     assert!(matches!(
-        cat.set_product_disabled(pid("1111111111"), true).await,
-        Err(CatalogError::NotFound(_))
-    ));
-    assert!(matches!(
-        cat.update_product_settings(pid("1111111111"), ProductSettingsPatch::default())
-            .await,
+        cat.update_product_settings(pid("1111111111"), ProductSettingsPatch::default()).await,
         Err(CatalogError::NotFound(_))
     ));
 }
@@ -200,71 +150,34 @@ pub(crate) async fn product_settings(cat: &dyn Catalog) {
 /// Secret rotation keeps the previous secret until its expiry, and never more than two.
 pub(crate) async fn secrets(cat: &dyn Catalog) {
     let (p, s1) = cat.create_product("Demo", None, t0()).await.unwrap();
-    assert_eq!(
-        cat.active_secrets(p.id, t0()).await.unwrap(),
-        vec![s1.clone()]
-    );
-    let s2 = cat
-        .rotate_secret(p.id, Duration::hours(1), t0())
-        .await
-        .unwrap();
+    assert_eq!(cat.active_secrets(p.id, t0()).await.unwrap(), vec![s1.clone()]);
+    let s2 = cat.rotate_secret(p.id, Duration::hours(1), t0()).await.unwrap();
     assert_ne!(s1, s2);
-    assert_eq!(
-        cat.active_secrets(p.id, t0()).await.unwrap(),
-        vec![s2.clone(), s1.clone()]
-    );
+    assert_eq!(cat.active_secrets(p.id, t0()).await.unwrap(), vec![s2.clone(), s1.clone()]);
     let later = t0() + Duration::minutes(59);
-    assert_eq!(
-        cat.active_secrets(p.id, later).await.unwrap(),
-        vec![s2.clone(), s1.clone()]
-    );
-    assert_eq!(
-        cat.active_secrets(p.id, t0() + Duration::hours(1))
-            .await
-            .unwrap(),
-        vec![s2.clone()]
-    );
+    assert_eq!(cat.active_secrets(p.id, later).await.unwrap(), vec![s2.clone(), s1.clone()]);
+    assert_eq!(cat.active_secrets(p.id, t0() + Duration::hours(1)).await.unwrap(), vec![s2.clone()]);
 
     // Rotating again while s1 is still valid drops s1: at most two secrets are active.
-    let s3 = cat
-        .rotate_secret(p.id, Duration::days(1), t0())
-        .await
-        .unwrap();
-    assert_eq!(
-        cat.active_secrets(p.id, t0()).await.unwrap(),
-        vec![s3.clone(), s2]
-    );
-    let s4 = cat
-        .rotate_secret(p.id, Duration::zero(), t0())
-        .await
-        .unwrap();
+    let s3 = cat.rotate_secret(p.id, Duration::days(1), t0()).await.unwrap();
+    assert_eq!(cat.active_secrets(p.id, t0()).await.unwrap(), vec![s3.clone(), s2]);
+    let s4 = cat.rotate_secret(p.id, Duration::zero(), t0()).await.unwrap();
     assert_eq!(cat.active_secrets(p.id, t0()).await.unwrap(), vec![s4]);
-    assert!(cat
-        .active_secrets(pid("1111111111"), t0())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(cat.active_secrets(pid("1111111111"), t0()).await.unwrap().is_empty());
     assert!(matches!(
-        cat.rotate_secret(pid("1111111111"), Duration::hours(1), t0())
-            .await,
+        cat.rotate_secret(pid("1111111111"), Duration::hours(1), t0()).await,
         Err(CatalogError::NotFound(_))
     ));
 }
 
 /// Users: normalization, uniqueness, password verification.
 pub(crate) async fn users(cat: &dyn Catalog) {
-    let u = cat
-        .create_user(new_user("  Test.User@Example.COM ", false), t0())
-        .await
-        .unwrap();
+    let u = cat.create_user(new_user("  Test.User@Example.COM ", false), t0()).await.unwrap();
     assert_eq!(u.email, "test.user@example.com");
     assert_eq!((u.name.as_str(), u.surname.as_str()), ("Test", "User"));
     assert!(u.user_token.len() >= 16);
     assert_eq!(u.created_at, t0());
-    match cat
-        .create_user(new_user("TEST.USER@example.com", false), t0())
-        .await
-    {
+    match cat.create_user(new_user("TEST.USER@example.com", false), t0()).await {
         Err(CatalogError::AlreadyExists(_)) => {}
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
@@ -273,59 +186,21 @@ pub(crate) async fn users(cat: &dyn Catalog) {
     assert!(other.admin);
 
     assert_eq!(cat.get_user(u.id).await.unwrap(), Some(u.clone()));
-    assert_eq!(
-        cat.get_user_by_email("TEST.user@example.com")
-            .await
-            .unwrap(),
-        Some(u.clone())
-    );
+    assert_eq!(cat.get_user_by_email("TEST.user@example.com").await.unwrap(), Some(u.clone()));
     assert_eq!(cat.get_user(9999).await.unwrap(), None);
-    assert_eq!(
-        cat.list_users().await.unwrap(),
-        vec![u.clone(), other.clone()]
-    );
+    assert_eq!(cat.list_users().await.unwrap(), vec![u.clone(), other.clone()]);
 
-    assert_eq!(
-        cat.verify_password("Test.User@example.com", "correct horse")
-            .await
-            .unwrap(),
-        Some(u.clone())
-    );
-    assert_eq!(
-        cat.verify_password("test.user@example.com", "wrong")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        cat.verify_password("nobody@example.com", "correct horse")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(cat.verify_password("Test.User@example.com", "correct horse").await.unwrap(), Some(u.clone()));
+    assert_eq!(cat.verify_password("test.user@example.com", "wrong").await.unwrap(), None);
+    assert_eq!(cat.verify_password("nobody@example.com", "correct horse").await.unwrap(), None);
 
     cat.set_password(u.id, "battery staple").await.unwrap();
-    assert_eq!(
-        cat.verify_password("test.user@example.com", "correct horse")
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(cat
-        .verify_password("test.user@example.com", "battery staple")
-        .await
-        .unwrap()
-        .is_some());
-    assert!(matches!(
-        cat.set_password(9999, "x").await,
-        Err(CatalogError::NotFound(_))
-    ));
+    assert_eq!(cat.verify_password("test.user@example.com", "correct horse").await.unwrap(), None);
+    assert!(cat.verify_password("test.user@example.com", "battery staple").await.unwrap().is_some());
+    assert!(matches!(cat.set_password(9999, "x").await, Err(CatalogError::NotFound(_))));
     assert!(invalid_text(cat.set_password(u.id, "").await).starts_with("password"));
 
-    assert!(
-        invalid_text(cat.create_user(new_user("not-an-email", false), t0()).await)
-            .starts_with("email")
-    );
+    assert!(invalid_text(cat.create_user(new_user("not-an-email", false), t0()).await).starts_with("email"));
     let mut no_password = new_user("np@example.com", false);
     no_password.password.clear();
     assert!(invalid_text(cat.create_user(no_password, t0()).await).starts_with("password"));
@@ -336,47 +211,24 @@ pub(crate) async fn users(cat: &dyn Catalog) {
 
 /// Grants, visibility, permissions and the current product.
 pub(crate) async fn grants(cat: &dyn Catalog) {
-    let (a, _) = cat
-        .create_product("A", Some(pid("2000000000")), t0())
-        .await
-        .unwrap();
-    let (b, _) = cat
-        .create_product("B", Some(pid("1000000000")), t0())
-        .await
-        .unwrap();
+    let (a, _) = cat.create_product("A", Some(pid("2000000000")), t0()).await.unwrap();
+    let (b, _) = cat.create_product("B", Some(pid("1000000000")), t0()).await.unwrap();
     let viewer = user(cat, "viewer@example.com", false).await;
     let admin = user(cat, "admin@example.com", true).await;
 
     assert!(cat.visible_products(viewer.id).await.unwrap().is_empty());
     assert_eq!(cat.permission(viewer.id, a.id).await.unwrap(), None);
 
-    cat.grant(viewer.id, a.id, Role::Viewer, false)
-        .await
-        .unwrap();
+    cat.grant(viewer.id, a.id, Role::Viewer, false).await.unwrap();
     let perm = cat.permission(viewer.id, a.id).await.unwrap().unwrap();
-    assert_eq!(
-        perm,
-        Permission {
-            role: Role::Viewer,
-            license_keys: false
-        }
-    );
+    assert_eq!(perm, Permission { role: Role::Viewer, license_keys: false });
     // Upsert: a second grant replaces the first.
-    cat.grant(viewer.id, a.id, Role::Editor, true)
-        .await
-        .unwrap();
-    cat.grant(viewer.id, b.id, Role::Viewer, false)
-        .await
-        .unwrap();
+    cat.grant(viewer.id, a.id, Role::Editor, true).await.unwrap();
+    cat.grant(viewer.id, b.id, Role::Viewer, false).await.unwrap();
     let visible = cat.visible_products(viewer.id).await.unwrap();
-    let summary: Vec<_> = visible
-        .iter()
-        .map(|v| (v.product.id, v.permission.role, v.permission.license_keys))
-        .collect();
-    assert_eq!(
-        summary,
-        vec![(b.id, Role::Viewer, false), (a.id, Role::Editor, true)]
-    );
+    let summary: Vec<_> =
+        visible.iter().map(|v| (v.product.id, v.permission.role, v.permission.license_keys)).collect();
+    assert_eq!(summary, vec![(b.id, Role::Viewer, false), (a.id, Role::Editor, true)]);
     assert!(cat.permission(viewer.id, a.id).await.unwrap().unwrap().role >= Role::Editor);
 
     assert!(cat.revoke_grant(viewer.id, b.id).await.unwrap());
@@ -386,30 +238,17 @@ pub(crate) async fn grants(cat: &dyn Catalog) {
 
     // Server admins see every product as admin with the licenseKeys flag, without grants.
     let all = cat.visible_products(admin.id).await.unwrap();
-    assert_eq!(
-        all.iter().map(|v| v.product.id).collect::<Vec<_>>(),
-        vec![b.id, a.id]
-    );
+    assert_eq!(all.iter().map(|v| v.product.id).collect::<Vec<_>>(), vec![b.id, a.id]);
     assert!(all.iter().all(|v| v.permission == Permission::SERVER_ADMIN));
-    assert_eq!(
-        cat.permission(admin.id, b.id).await.unwrap(),
-        Some(Permission::SERVER_ADMIN)
-    );
-    assert_eq!(
-        cat.permission(admin.id, pid("1111111111")).await.unwrap(),
-        None
-    );
+    assert_eq!(cat.permission(admin.id, b.id).await.unwrap(), Some(Permission::SERVER_ADMIN));
+    assert_eq!(cat.permission(admin.id, pid("1111111111")).await.unwrap(), None);
     assert_eq!(cat.permission(9999, a.id).await.unwrap(), None);
 
     assert!(matches!(
-        cat.grant(viewer.id, pid("1111111111"), Role::Viewer, false)
-            .await,
+        cat.grant(viewer.id, pid("1111111111"), Role::Viewer, false).await,
         Err(CatalogError::NotFound(_))
     ));
-    assert!(matches!(
-        cat.grant(9999, a.id, Role::Viewer, false).await,
-        Err(CatalogError::NotFound(_))
-    ));
+    assert!(matches!(cat.grant(9999, a.id, Role::Viewer, false).await, Err(CatalogError::NotFound(_))));
 
     assert_eq!(cat.current_product(viewer.id).await.unwrap(), None);
     cat.set_current_product(viewer.id, a.id).await.unwrap();
@@ -417,14 +256,8 @@ pub(crate) async fn grants(cat: &dyn Catalog) {
     assert_eq!(cat.current_product(viewer.id).await.unwrap(), Some(a.id));
     cat.set_current_product(viewer.id, b.id).await.unwrap();
     assert_eq!(cat.current_product(viewer.id).await.unwrap(), Some(b.id));
-    assert!(matches!(
-        cat.set_current_product(viewer.id, pid("1111111111")).await,
-        Err(CatalogError::NotFound(_))
-    ));
-    assert!(matches!(
-        cat.set_current_product(9999, a.id).await,
-        Err(CatalogError::NotFound(_))
-    ));
+    assert!(matches!(cat.set_current_product(viewer.id, pid("1111111111")).await, Err(CatalogError::NotFound(_))));
+    assert!(matches!(cat.set_current_product(9999, a.id).await, Err(CatalogError::NotFound(_))));
 }
 
 /// Cookie sessions: lookup, CSRF binding, expiry, logout, the 50-session cap.
@@ -432,10 +265,7 @@ pub(crate) async fn sessions(cat: &dyn Catalog) {
     let u = user(cat, "s@example.com", false).await;
     let other = user(cat, "o@example.com", false).await;
     let lifetime = Duration::seconds(39_600);
-    let token = cat
-        .create_session(u.id, "csrf-1", t0(), lifetime)
-        .await
-        .unwrap();
+    let token = cat.create_session(u.id, "csrf-1", t0(), lifetime).await.unwrap();
     assert_eq!(token.len(), 43);
     let SessionLookup::Valid(session) = cat.find_session(&token, t0()).await.unwrap() else {
         panic!("session should be valid");
@@ -447,118 +277,57 @@ pub(crate) async fn sessions(cat: &dyn Catalog) {
 
     // Use does not extend a session; it expires exactly at the end of its lifetime.
     let almost = t0() + lifetime - Duration::seconds(1);
-    assert!(matches!(
-        cat.find_session(&token, almost).await.unwrap(),
-        SessionLookup::Valid(_)
-    ));
-    assert_eq!(
-        cat.find_session(&token, t0() + lifetime).await.unwrap(),
-        SessionLookup::Expired
-    );
+    assert!(matches!(cat.find_session(&token, almost).await.unwrap(), SessionLookup::Valid(_)));
+    assert_eq!(cat.find_session(&token, t0() + lifetime).await.unwrap(), SessionLookup::Expired);
 
-    assert_eq!(
-        cat.find_session("not a token", t0()).await.unwrap(),
-        SessionLookup::Unknown
-    );
+    assert_eq!(cat.find_session("not a token", t0()).await.unwrap(), SessionLookup::Unknown);
     let forged = crate::credentials::new_session_token();
-    assert_eq!(
-        cat.find_session(&forged, t0()).await.unwrap(),
-        SessionLookup::Unknown
-    );
+    assert_eq!(cat.find_session(&forged, t0()).await.unwrap(), SessionLookup::Unknown);
 
     assert!(cat.delete_session(&token).await.unwrap());
     assert!(!cat.delete_session(&token).await.unwrap());
-    assert_eq!(
-        cat.find_session(&token, t0()).await.unwrap(),
-        SessionLookup::Unknown
-    );
+    assert_eq!(cat.find_session(&token, t0()).await.unwrap(), SessionLookup::Unknown);
 
     // The 51st session evicts the oldest, and only that user's.
-    let others_session = cat
-        .create_session(other.id, "c", t0(), lifetime)
-        .await
-        .unwrap();
+    let others_session = cat.create_session(other.id, "c", t0(), lifetime).await.unwrap();
     let mut tokens = Vec::new();
     for i in 0..=MAX_SESSIONS_PER_USER {
         let at = t0() + Duration::seconds(i64::try_from(i).unwrap());
         tokens.push(cat.create_session(u.id, "c", at, lifetime).await.unwrap());
     }
-    assert_eq!(
-        cat.find_session(&tokens[0], t0()).await.unwrap(),
-        SessionLookup::Unknown
-    );
+    assert_eq!(cat.find_session(&tokens[0], t0()).await.unwrap(), SessionLookup::Unknown);
     for t in &tokens[1..] {
-        assert!(matches!(
-            cat.find_session(t, t0()).await.unwrap(),
-            SessionLookup::Valid(_)
-        ));
+        assert!(matches!(cat.find_session(t, t0()).await.unwrap(), SessionLookup::Valid(_)));
     }
-    assert!(matches!(
-        cat.find_session(&others_session, t0()).await.unwrap(),
-        SessionLookup::Valid(_)
-    ));
+    assert!(matches!(cat.find_session(&others_session, t0()).await.unwrap(), SessionLookup::Valid(_)));
 
     assert_eq!(cat.delete_user_sessions(u.id).await.unwrap(), 50);
-    assert_eq!(
-        cat.find_session(&tokens[50], t0()).await.unwrap(),
-        SessionLookup::Unknown
-    );
-    assert!(matches!(
-        cat.find_session(&others_session, t0()).await.unwrap(),
-        SessionLookup::Valid(_)
-    ));
+    assert_eq!(cat.find_session(&tokens[50], t0()).await.unwrap(), SessionLookup::Unknown);
+    assert!(matches!(cat.find_session(&others_session, t0()).await.unwrap(), SessionLookup::Valid(_)));
 
-    assert!(matches!(
-        cat.create_session(9999, "c", t0(), lifetime).await,
-        Err(CatalogError::NotFound(_))
-    ));
-    assert!(
-        invalid_text(cat.create_session(u.id, "c", t0(), Duration::zero()).await)
-            .starts_with("lifetime")
-    );
+    assert!(matches!(cat.create_session(9999, "c", t0(), lifetime).await, Err(CatalogError::NotFound(_))));
+    assert!(invalid_text(cat.create_session(u.id, "c", t0(), Duration::zero()).await).starts_with("lifetime"));
 }
 
 /// Expired sessions stay reportable as expired for a grace period, then are cleaned.
 pub(crate) async fn session_cleanup(cat: &dyn Catalog) {
     let u = user(cat, "s@example.com", false).await;
-    let short = cat
-        .create_session(u.id, "c", t0(), Duration::hours(1))
-        .await
-        .unwrap();
+    let short = cat.create_session(u.id, "c", t0(), Duration::hours(1)).await.unwrap();
     let after_a_day = t0() + Duration::days(1);
-    cat.create_session(u.id, "c", after_a_day, Duration::hours(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        cat.find_session(&short, after_a_day).await.unwrap(),
-        SessionLookup::Expired
-    );
+    cat.create_session(u.id, "c", after_a_day, Duration::hours(1)).await.unwrap();
+    assert_eq!(cat.find_session(&short, after_a_day).await.unwrap(), SessionLookup::Expired);
     let much_later = t0() + Duration::days(30);
-    cat.create_session(u.id, "c", much_later, Duration::hours(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        cat.find_session(&short, much_later).await.unwrap(),
-        SessionLookup::Unknown
-    );
+    cat.create_session(u.id, "c", much_later, Duration::hours(1)).await.unwrap();
+    assert_eq!(cat.find_session(&short, much_later).await.unwrap(), SessionLookup::Unknown);
 }
 
 /// Bearer tokens: format, scope, read-only, expiry, revocation.
 pub(crate) async fn tokens(cat: &dyn Catalog) {
     let u = user(cat, "t@example.com", false).await;
-    let (a, _) = cat
-        .create_product("A", Some(pid("2000000000")), t0())
-        .await
-        .unwrap();
-    let (b, _) = cat
-        .create_product("B", Some(pid("1000000000")), t0())
-        .await
-        .unwrap();
+    let (a, _) = cat.create_product("A", Some(pid("2000000000")), t0()).await.unwrap();
+    let (b, _) = cat.create_product("B", Some(pid("1000000000")), t0()).await.unwrap();
     let expires = t0() + Duration::days(30);
-    let (info, token) = cat
-        .create_token(u.id, vec![a.id, b.id, a.id], true, Some(expires), t0())
-        .await
-        .unwrap();
+    let (info, token) = cat.create_token(u.id, vec![a.id, b.id, a.id], true, Some(expires), t0()).await.unwrap();
     assert!(token.starts_with("uit_"));
     assert_eq!(token.len(), 47);
     assert_eq!(info.prefix, &token[..8]);
@@ -569,44 +338,21 @@ pub(crate) async fn tokens(cat: &dyn Catalog) {
     assert!(info.covers_product(a.id));
     assert!(!info.covers_product(pid("3000000000")));
 
-    assert_eq!(
-        cat.find_token(&token, t0()).await.unwrap(),
-        TokenLookup::Valid(info.clone())
-    );
-    assert_eq!(
-        cat.find_token(&token, expires).await.unwrap(),
-        TokenLookup::Invalid
-    );
-    assert_eq!(
-        cat.find_token("uit_short", t0()).await.unwrap(),
-        TokenLookup::Invalid
-    );
-    assert_eq!(
-        cat.find_token(&crate::credentials::new_api_token(), t0())
-            .await
-            .unwrap(),
-        TokenLookup::Invalid
-    );
+    assert_eq!(cat.find_token(&token, t0()).await.unwrap(), TokenLookup::Valid(info.clone()));
+    assert_eq!(cat.find_token(&token, expires).await.unwrap(), TokenLookup::Invalid);
+    assert_eq!(cat.find_token("uit_short", t0()).await.unwrap(), TokenLookup::Invalid);
+    assert_eq!(cat.find_token(&crate::credentials::new_api_token(), t0()).await.unwrap(), TokenLookup::Invalid);
 
-    let (all, all_token) = cat
-        .create_token(u.id, Vec::new(), false, None, t0())
-        .await
-        .unwrap();
+    let (all, all_token) = cat.create_token(u.id, Vec::new(), false, None, t0()).await.unwrap();
     assert!(all.products.is_empty() && !all.read_only && all.expires_at.is_none());
     assert!(all.covers_product(pid("3000000000")));
     let far_future = t0() + Duration::days(10_000);
-    assert!(matches!(
-        cat.find_token(&all_token, far_future).await.unwrap(),
-        TokenLookup::Valid(_)
-    ));
+    assert!(matches!(cat.find_token(&all_token, far_future).await.unwrap(), TokenLookup::Valid(_)));
 
     assert!(cat.revoke_token(all.id, t0()).await.unwrap());
     assert!(!cat.revoke_token(all.id, t0()).await.unwrap());
     assert!(!cat.revoke_token(9999, t0()).await.unwrap());
-    assert_eq!(
-        cat.find_token(&all_token, t0()).await.unwrap(),
-        TokenLookup::Invalid
-    );
+    assert_eq!(cat.find_token(&all_token, t0()).await.unwrap(), TokenLookup::Invalid);
 
     let listed = cat.list_tokens(u.id).await.unwrap();
     assert_eq!(listed.len(), 2);
@@ -615,19 +361,11 @@ pub(crate) async fn tokens(cat: &dyn Catalog) {
     assert!(cat.list_tokens(9999).await.unwrap().is_empty());
 
     assert!(matches!(
-        cat.create_token(u.id, vec![pid("3000000000")], false, None, t0())
-            .await,
+        cat.create_token(u.id, vec![pid("3000000000")], false, None, t0()).await,
         Err(CatalogError::NotFound(_))
     ));
-    assert!(matches!(
-        cat.create_token(9999, Vec::new(), false, None, t0()).await,
-        Err(CatalogError::NotFound(_))
-    ));
-    assert!(invalid_text(
-        cat.create_token(u.id, Vec::new(), false, Some(t0()), t0())
-            .await
-    )
-    .starts_with("expiresAt"));
+    assert!(matches!(cat.create_token(9999, Vec::new(), false, None, t0()).await, Err(CatalogError::NotFound(_))));
+    assert!(invalid_text(cat.create_token(u.id, Vec::new(), false, Some(t0()), t0()).await).starts_with("expiresAt"));
 }
 
 /// The license-key registry: auto-collection and upserts.
@@ -636,28 +374,17 @@ pub(crate) async fn license_keys(cat: &dyn Catalog) {
     let today = NaiveDate::from_ymd_opt(2024, 3, 19).unwrap();
     assert_eq!(cat.get_license_key(p.id, "K-1").await.unwrap(), None);
 
-    let (rec, known) = cat
-        .auto_collect_license_key(p.id, "K-1", today)
-        .await
-        .unwrap();
+    let (rec, known) = cat.auto_collect_license_key(p.id, "K-1", today).await.unwrap();
     assert!(!known);
     assert_eq!(rec, LicenseKeyRecord::auto_collected("K-1", today));
     assert_eq!(rec.license_type, LicenseType::Unknown);
     assert!(rec.auto_collected && !rec.activated && !rec.blocked && !rec.allowed && !rec.expired);
     let tomorrow = today.succ_opt().unwrap();
-    let (again, known) = cat
-        .auto_collect_license_key(p.id, "K-1", tomorrow)
-        .await
-        .unwrap();
+    let (again, known) = cat.auto_collect_license_key(p.id, "K-1", tomorrow).await.unwrap();
     assert!(known);
     assert_eq!(again.added_date, today);
     // Keys are case-sensitive.
-    assert!(
-        !cat.auto_collect_license_key(p.id, "k-1", today)
-            .await
-            .unwrap()
-            .1
-    );
+    assert!(!cat.auto_collect_license_key(p.id, "k-1", today).await.unwrap().1);
 
     // Replacing keeps the key's origin; everything else is replaced.
     let mut edited = LicenseKeyRecord {
@@ -674,10 +401,7 @@ pub(crate) async fn license_keys(cat: &dyn Catalog) {
     assert!(!cat.upsert_license_key(p.id, edited.clone()).await.unwrap());
     edited.auto_collected = true;
     edited.added_date = today;
-    assert_eq!(
-        cat.get_license_key(p.id, "K-1").await.unwrap(),
-        Some(edited.clone())
-    );
+    assert_eq!(cat.get_license_key(p.id, "K-1").await.unwrap(), Some(edited.clone()));
 
     let fresh = LicenseKeyRecord {
         key: "K-2".into(),
@@ -686,29 +410,16 @@ pub(crate) async fn license_keys(cat: &dyn Catalog) {
         ..LicenseKeyRecord::auto_collected("ignored", today)
     };
     assert!(cat.upsert_license_key(p.id, fresh.clone()).await.unwrap());
-    assert_eq!(
-        cat.get_license_key(p.id, "K-2").await.unwrap(),
-        Some(fresh.clone())
-    );
-    let (known_fresh, known) = cat
-        .auto_collect_license_key(p.id, "K-2", today)
-        .await
-        .unwrap();
+    assert_eq!(cat.get_license_key(p.id, "K-2").await.unwrap(), Some(fresh.clone()));
+    let (known_fresh, known) = cat.auto_collect_license_key(p.id, "K-2", today).await.unwrap();
     assert!(known);
     assert_eq!(known_fresh, fresh);
 
-    assert!(
-        invalid_text(cat.auto_collect_license_key(p.id, " K-1", today).await)
-            .starts_with("licenseKey")
-    );
-    let too_long_notes = LicenseKeyRecord {
-        notes: Some("x".repeat(1025)),
-        ..fresh.clone()
-    };
+    assert!(invalid_text(cat.auto_collect_license_key(p.id, " K-1", today).await).starts_with("licenseKey"));
+    let too_long_notes = LicenseKeyRecord { notes: Some("x".repeat(1025)), ..fresh.clone() };
     assert!(invalid_text(cat.upsert_license_key(p.id, too_long_notes).await).starts_with("notes"));
     assert!(matches!(
-        cat.auto_collect_license_key(pid("1111111111"), "K-1", today)
-            .await,
+        cat.auto_collect_license_key(pid("1111111111"), "K-1", today).await,
         Err(CatalogError::NotFound(_))
     ));
     // Registries are per product.
@@ -726,12 +437,7 @@ pub(crate) async fn installations(cat: &dyn Catalog) {
 
     let none = cat.installation_control(p.id, c1).await.unwrap();
     assert_eq!(none, crate::InstallationControl::default());
-    assert_eq!(
-        cat.installation_control(pid("1111111111"), c1)
-            .await
-            .unwrap(),
-        none
-    );
+    assert_eq!(cat.installation_control(pid("1111111111"), c1).await.unwrap(), none);
 
     cat.set_installation_disabled(p.id, c2, true).await.unwrap();
     assert!(cat.installation_control(p.id, c2).await.unwrap().disabled);
@@ -750,46 +456,18 @@ pub(crate) async fn installations(cat: &dyn Catalog) {
     let two_weeks = t0() + Duration::days(14);
     cat.start_back_off(p.id, None, two_weeks).await.unwrap();
     for c in [c1, c2, c3] {
-        assert_eq!(
-            cat.installation_control(p.id, c)
-                .await
-                .unwrap()
-                .back_off_until,
-            Some(two_weeks)
-        );
+        assert_eq!(cat.installation_control(p.id, c).await.unwrap().back_off_until, Some(two_weeks));
     }
     assert!(cat.installation_control(p.id, c2).await.unwrap().disabled);
-    assert_eq!(
-        cat.installation_control(q.id, c3)
-            .await
-            .unwrap()
-            .back_off_until,
-        None
-    );
-    assert!(
-        !cat.installation_control(p.id, c3)
-            .await
-            .unwrap()
-            .back_off_ever
-    );
+    assert_eq!(cat.installation_control(q.id, c3).await.unwrap().back_off_until, None);
+    assert!(!cat.installation_control(p.id, c3).await.unwrap().back_off_ever);
     cat.record_back_off_answer(p.id, c3).await.unwrap();
-    assert!(
-        cat.installation_control(p.id, c3)
-            .await
-            .unwrap()
-            .back_off_ever
-    );
+    assert!(cat.installation_control(p.id, c3).await.unwrap().back_off_ever);
 
     // The later end binds.
     let month = t0() + Duration::days(30);
     cat.start_back_off(p.id, Some(c1), month).await.unwrap();
-    assert_eq!(
-        cat.installation_control(p.id, c1)
-            .await
-            .unwrap()
-            .back_off_until,
-        Some(month)
-    );
+    assert_eq!(cat.installation_control(p.id, c1).await.unwrap().back_off_until, Some(month));
 
     cat.clear_back_off(p.id, Some(c1)).await.unwrap();
     let ctl = cat.installation_control(p.id, c1).await.unwrap();
@@ -801,24 +479,10 @@ pub(crate) async fn installations(cat: &dyn Catalog) {
         let ctl = cat.installation_control(p.id, c).await.unwrap();
         assert_eq!(ctl.back_off_until, None);
     }
-    assert!(
-        cat.installation_control(p.id, c1)
-            .await
-            .unwrap()
-            .back_off_ever
-    );
+    assert!(cat.installation_control(p.id, c1).await.unwrap().back_off_ever);
 
-    cat.set_installation_disabled(p.id, c2, false)
-        .await
-        .unwrap();
+    cat.set_installation_disabled(p.id, c2, false).await.unwrap();
     assert!(!cat.installation_control(p.id, c2).await.unwrap().disabled);
-    assert!(matches!(
-        cat.start_back_off(pid("1111111111"), None, week).await,
-        Err(CatalogError::NotFound(_))
-    ));
-    assert!(matches!(
-        cat.set_installation_disabled(pid("1111111111"), c1, true)
-            .await,
-        Err(CatalogError::NotFound(_))
-    ));
+    assert!(matches!(cat.start_back_off(pid("1111111111"), None, week).await, Err(CatalogError::NotFound(_))));
+    assert!(matches!(cat.set_installation_disabled(pid("1111111111"), c1, true).await, Err(CatalogError::NotFound(_))));
 }

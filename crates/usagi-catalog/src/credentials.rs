@@ -47,11 +47,7 @@ pub(crate) fn new_product_secret() -> String {
 
 /// A new user token: 16 alphanumeric characters. It is an identifier, not a credential.
 pub(crate) fn new_user_token() -> String {
-    OsRng
-        .sample_iter(&Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect()
+    OsRng.sample_iter(&Alphanumeric).take(16).map(char::from).collect()
 }
 
 /// SHA-256 of a credential's text.
@@ -65,9 +61,7 @@ pub(crate) fn digests_equal(a: &Digest32, b: &Digest32) -> bool {
 }
 
 fn is_base64url_body(s: &str) -> bool {
-    s.len() == TOKEN_BODY_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == TOKEN_BODY_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Whether text has the shape of a session token; others need no database lookup.
@@ -77,8 +71,7 @@ pub(crate) fn is_session_token_shape(s: &str) -> bool {
 
 /// Whether text has the shape of an API token; others need no database lookup.
 pub(crate) fn is_api_token_shape(s: &str) -> bool {
-    s.strip_prefix(API_TOKEN_PREFIX)
-        .is_some_and(is_base64url_body)
+    s.strip_prefix(API_TOKEN_PREFIX).is_some_and(is_base64url_body)
 }
 
 /// Converts a stored digest back to its fixed size.
@@ -102,9 +95,7 @@ mod tests {
         assert!(!is_session_token_shape(&t));
         let secret = new_product_secret();
         assert_eq!(secret.len(), 32);
-        assert!(secret
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(secret.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         let u = new_user_token();
         assert_eq!(u.len(), 16);
         assert_ne!(new_session_token(), s);

@@ -49,9 +49,6 @@ mod tests {
         assert_eq!(c.remaining_back_off_days(now), 7);
         assert_eq!(c.remaining_back_off_days(now + Duration::days(7)), 0);
         assert!(!c.backing_off(now + Duration::days(7)));
-        assert_eq!(
-            InstallationControl::default().remaining_back_off_days(now),
-            0
-        );
+        assert_eq!(InstallationControl::default().remaining_back_off_days(now), 0);
     }
 }

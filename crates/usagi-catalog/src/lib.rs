@@ -26,9 +26,8 @@ pub use error::{CatalogError, Result};
 pub use installation::InstallationControl;
 pub use license_key::{LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
 pub use product::{
-    Product, ProductSettings, ProductSettingsPatch, BACK_OFF_DAYS, CUSTOM_PROPERTY_SLOTS,
-    DAYS_UNTIL_DECLARED_LOST, EXPORT_RETENTION_DAYS, MAX_NAME_CHARS, NEXT_SYNC_SECONDS,
-    RETENTION_DAYS,
+    Product, ProductSettings, ProductSettingsPatch, BACK_OFF_DAYS, CUSTOM_PROPERTY_SLOTS, DAYS_UNTIL_DECLARED_LOST,
+    EXPORT_RETENTION_DAYS, MAX_NAME_CHARS, NEXT_SYNC_SECONDS, RETENTION_DAYS,
 };
 pub use session::{Session, SessionLookup, EXPIRED_SESSION_GRACE_DAYS, MAX_SESSIONS_PER_USER};
 pub use sqlite::SqliteCatalog;

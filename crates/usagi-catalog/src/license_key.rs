@@ -72,14 +72,11 @@ impl fmt::Display for LicenseType {
 impl FromStr for LicenseType {
     type Err = CatalogError;
     fn from_str(s: &str) -> Result<Self> {
-        LicenseType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                CatalogError::invalid(
-                    "licenseType must be one of evaluation, purchased, freeware, unknown, nfr, custom1, custom2, custom3",
-                )
-            })
+        LicenseType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
+            CatalogError::invalid(
+                "licenseType must be one of evaluation, purchased, freeware, unknown, nfr, custom1, custom2, custom3",
+            )
+        })
     }
 }
 
@@ -138,9 +135,7 @@ impl LicenseKeyRecord {
         check_key(&self.key)?;
         if let Some(notes) = &self.notes {
             if notes.chars().count() > MAX_NOTES_CHARS {
-                return Err(CatalogError::invalid(
-                    "notes must be at most 1024 characters",
-                ));
+                return Err(CatalogError::invalid("notes must be at most 1024 characters"));
             }
         }
         Ok(())

@@ -100,11 +100,7 @@ fn check_range(field: &str, value: u32, range: &RangeInclusive<u32>) -> Result<u
     if range.contains(&value) {
         Ok(value)
     } else {
-        Err(CatalogError::invalid(format!(
-            "{field} must be an integer {}-{}",
-            range.start(),
-            range.end()
-        )))
+        Err(CatalogError::invalid(format!("{field} must be an integer {}-{}", range.start(), range.end())))
     }
 }
 
@@ -113,9 +109,7 @@ pub(crate) fn clean_name(field: &str, name: &str) -> Result<String> {
     let trimmed = name.trim();
     let chars = trimmed.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
-        return Err(CatalogError::invalid(format!(
-            "{field} must be 1-{MAX_NAME_CHARS} printable characters"
-        )));
+        return Err(CatalogError::invalid(format!("{field} must be 1-{MAX_NAME_CHARS} printable characters")));
     }
     Ok(trimmed.to_owned())
 }
@@ -125,8 +119,7 @@ impl ProductSettings {
     pub fn apply(&self, patch: &ProductSettingsPatch) -> Result<ProductSettings> {
         let mut next = self.clone();
         if let Some(v) = patch.days_until_declared_lost {
-            next.days_until_declared_lost =
-                check_range("daysUntilDeclaredLost", v, &DAYS_UNTIL_DECLARED_LOST)?;
+            next.days_until_declared_lost = check_range("daysUntilDeclaredLost", v, &DAYS_UNTIL_DECLARED_LOST)?;
         }
         if let Some(v) = patch.retention_days {
             next.retention_days = check_range("retentionDays", v, &RETENTION_DAYS)?;
@@ -137,9 +130,7 @@ impl ProductSettings {
         if let Some(v) = patch.max_active_installations {
             next.max_active_installations = match v {
                 Some(0) => {
-                    return Err(CatalogError::invalid(
-                        "maxActiveInstallations must be a positive integer or null",
-                    ))
+                    return Err(CatalogError::invalid("maxActiveInstallations must be a positive integer or null"))
                 }
                 other => other,
             };
@@ -148,23 +139,19 @@ impl ProductSettings {
             next.back_off_days = check_range("backOffDays", v, &BACK_OFF_DAYS)?;
         }
         if let Some(v) = patch.export_retention_days {
-            next.export_retention_days =
-                check_range("exportRetentionDays", v, &EXPORT_RETENTION_DAYS)?;
+            next.export_retention_days = check_range("exportRetentionDays", v, &EXPORT_RETENTION_DAYS)?;
         }
         if let Some(v) = patch.new_events_basic {
             next.new_events_basic = v;
         }
         for (slot, name) in &patch.custom_property_names {
             if !CUSTOM_PROPERTY_SLOTS.contains(slot) {
-                return Err(CatalogError::invalid(format!(
-                    "customPropertyNames slot {slot} must be 1-20"
-                )));
+                return Err(CatalogError::invalid(format!("customPropertyNames slot {slot} must be 1-20")));
             }
             match name {
                 Some(name) => {
                     let field = format!("customPropertyNames.C{slot:02}");
-                    next.custom_property_names
-                        .insert(*slot, clean_name(&field, name)?);
+                    next.custom_property_names.insert(*slot, clean_name(&field, name)?);
                 }
                 None => {
                     next.custom_property_names.remove(slot);
@@ -199,20 +186,11 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let msg = err_text(ProductSettingsPatch {
-            days_until_declared_lost: Some(0),
-            ..Default::default()
-        });
+        let msg = err_text(ProductSettingsPatch { days_until_declared_lost: Some(0), ..Default::default() });
         assert!(msg.starts_with("daysUntilDeclaredLost"), "{msg}");
-        let msg = err_text(ProductSettingsPatch {
-            next_sync_seconds: Some(59),
-            ..Default::default()
-        });
+        let msg = err_text(ProductSettingsPatch { next_sync_seconds: Some(59), ..Default::default() });
         assert!(msg.starts_with("nextSyncSeconds"), "{msg}");
-        let msg = err_text(ProductSettingsPatch {
-            max_active_installations: Some(Some(0)),
-            ..Default::default()
-        });
+        let msg = err_text(ProductSettingsPatch { max_active_installations: Some(Some(0)), ..Default::default() });
         assert!(msg.starts_with("maxActiveInstallations"), "{msg}");
         let msg = err_text(ProductSettingsPatch {
             custom_property_names: [(21, Some("x".into()))].into(),

@@ -95,9 +95,7 @@ impl FromStr for Role {
             "viewer" => Ok(Role::Viewer),
             "editor" => Ok(Role::Editor),
             "admin" => Ok(Role::Admin),
-            _ => Err(CatalogError::invalid(
-                "role must be viewer, editor or admin",
-            )),
+            _ => Err(CatalogError::invalid("role must be viewer, editor or admin")),
         }
     }
 }
@@ -113,10 +111,7 @@ pub struct Permission {
 
 impl Permission {
     /// What a server administrator holds on every product.
-    pub const SERVER_ADMIN: Permission = Permission {
-        role: Role::Admin,
-        license_keys: true,
-    };
+    pub const SERVER_ADMIN: Permission = Permission { role: Role::Admin, license_keys: true };
 }
 
 /// A product visible to a user, with the user's permission on it.
@@ -154,9 +149,7 @@ pub(crate) fn clean_email(email: &str) -> Result<String> {
     if valid {
         Ok(email)
     } else {
-        Err(CatalogError::invalid(
-            "email must be an email address of at most 254 characters",
-        ))
+        Err(CatalogError::invalid("email must be an email address of at most 254 characters"))
     }
 }
 
@@ -189,8 +182,7 @@ pub(crate) fn hash_password(password: &str) -> Result<String> {
 
 /// Verifies a password against a stored PHC string; argon2's verifier compares in constant time.
 pub(crate) fn verify_password_hash(phc: &str, password: &str) -> Result<bool> {
-    let parsed =
-        PasswordHash::new(phc).map_err(|e| CatalogError::Corrupt(format!("password hash: {e}")))?;
+    let parsed = PasswordHash::new(phc).map_err(|e| CatalogError::Corrupt(format!("password hash: {e}")))?;
     match Argon2::default().verify_password(password.as_bytes(), &parsed) {
         Ok(()) => Ok(true),
         Err(argon2::password_hash::Error::Password) => Ok(false),
@@ -203,9 +195,7 @@ pub(crate) fn verify_password_hash(phc: &str, password: &str) -> Result<bool> {
 /// `None` only if hashing itself is broken, in which case no login can succeed anyway.
 pub(crate) fn dummy_hash() -> Option<&'static str> {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
-    DUMMY
-        .get_or_init(|| hash_password(&crate::credentials::new_session_token()).ok())
-        .as_deref()
+    DUMMY.get_or_init(|| hash_password(&crate::credentials::new_session_token()).ok()).as_deref()
 }
 
 #[cfg(test)]
@@ -222,10 +212,7 @@ mod tests {
 
     #[test]
     fn emails_are_normalized() {
-        assert_eq!(
-            clean_email("  Test.User@Example.COM ").unwrap(),
-            "test.user@example.com"
-        );
+        assert_eq!(clean_email("  Test.User@Example.COM ").unwrap(), "test.user@example.com");
         assert!(clean_email("nobody").is_err());
         assert!(clean_email("a@").is_err());
         assert!(clean_email("a b@c").is_err());

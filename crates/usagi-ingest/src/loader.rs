@@ -19,10 +19,7 @@ use crate::IngestError;
 
 /// Converts log entries into warehouse rows. `lsn` of each entry is given so that a
 /// duplicate copy of a batch (one whose receipt names another LSN) is skipped.
-pub fn to_load_batch(
-    entries: &[(u64, LogEntry)],
-    receipts: &ReceiptStore,
-) -> Result<LoadBatch, IngestError> {
+pub fn to_load_batch(entries: &[(u64, LogEntry)], receipts: &ReceiptStore) -> Result<LoadBatch, IngestError> {
     let mut batch = LoadBatch::default();
     for (lsn, entry) in entries {
         batch.last_lsn = batch.last_lsn.max(*lsn);
@@ -180,7 +177,9 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
                 if let Some(lt) = license_type {
                     map.insert("licenseType".into(), json!(lt.as_str()));
                 }
-                for (k, v) in [("expired", expired), ("activated", activated), ("blocked", blocked), ("allowed", allowed)] {
+                for (k, v) in
+                    [("expired", expired), ("activated", activated), ("blocked", blocked), ("allowed", allowed)]
+                {
                     if let Some(v) = v {
                         map.insert(k.into(), json!(v));
                     }
@@ -270,7 +269,9 @@ pub async fn run_loader(
             Ok((last, bytes)) => {
                 retry = config.retry_initial;
                 progress.loaded.store(last, Ordering::Release);
-                progress.backlog_bytes.fetch_sub(bytes.min(progress.backlog_bytes.load(Ordering::Acquire)), Ordering::AcqRel);
+                progress
+                    .backlog_bytes
+                    .fetch_sub(bytes.min(progress.backlog_bytes.load(Ordering::Acquire)), Ordering::AcqRel);
                 progress.loaded_moved.notify_waiters();
                 if let Err(e) = reader.delete_through(last) {
                     tracing::warn!(error = %e, "could not delete loaded ingest log segments");

@@ -63,9 +63,8 @@ impl ReceiptStore {
         let mut conn = self.conn.lock();
         let tx = conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO receipts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
+            let mut stmt =
+                tx.prepare_cached("INSERT OR IGNORE INTO receipts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
             for (product, batch, lsn, r, received_at) in items {
                 stmt.execute(params![
                     product.as_u64() as i64,

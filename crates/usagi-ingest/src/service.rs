@@ -178,10 +178,8 @@ impl Ingest {
     /// Opens the log and receipts, recovers from any crash, and starts the writer and loader.
     pub async fn open(config: IngestConfig, warehouse: Arc<dyn Warehouse>) -> Result<Self, IngestError> {
         let dir = config.dir.clone();
-        let warehouse_lsn = warehouse
-            .applied_lsn()
-            .await
-            .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))?;
+        let warehouse_lsn =
+            warehouse.applied_lsn().await.map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))?;
         let cfg = config.clone();
         let (recovered, receipts, backlog) = tokio::task::spawn_blocking(move || {
             let recovered = LogWriter::open(&cfg.dir.join("log"), cfg.segment_bytes)?;
@@ -229,7 +227,12 @@ impl Ingest {
             stopping: AtomicBool::new(false),
         });
         if backlog > 0 {
-            tracing::info!(from = warehouse_lsn + 1, to = last, backlog_bytes = backlog, "resuming load of the ingest log");
+            tracing::info!(
+                from = warehouse_lsn + 1,
+                to = last,
+                backlog_bytes = backlog,
+                "resuming load of the ingest log"
+            );
         }
         let receipts = Arc::new(receipts);
         let (tx, rx) = mpsc::channel();

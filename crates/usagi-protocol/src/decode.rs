@@ -27,11 +27,8 @@ pub fn decode_body(
         // Multi-member gzip is valid gzip; a single-member decoder would silently drop the rest.
         read_limited(flate2::read::MultiGzDecoder::new(wire), max_decompressed)
     } else if encoding.eq_ignore_ascii_case("zstd") {
-        let mut decoder =
-            zstd::stream::read::Decoder::with_buffer(wire).map_err(|_| DecodeError::Corrupt)?;
-        decoder
-            .window_log_max(ZSTD_WINDOW_LOG_MAX)
-            .map_err(|_| DecodeError::Corrupt)?;
+        let mut decoder = zstd::stream::read::Decoder::with_buffer(wire).map_err(|_| DecodeError::Corrupt)?;
+        decoder.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(|_| DecodeError::Corrupt)?;
         read_limited(decoder, max_decompressed)
     } else {
         Err(DecodeError::Unsupported(encoding.to_owned()))
@@ -41,10 +38,7 @@ pub fn decode_body(
 fn read_limited(reader: impl Read, max: usize) -> Result<Vec<u8>, DecodeError> {
     let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
     let mut out = Vec::new();
-    reader
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|_| DecodeError::Corrupt)?;
+    reader.take(limit).read_to_end(&mut out).map_err(|_| DecodeError::Corrupt)?;
     if out.len() > max {
         return Err(DecodeError::TooLarge);
     }
@@ -77,49 +71,31 @@ mod tests {
     #[test]
     fn gzip_round_trip_case_insensitive() {
         let body = b"hello hello hello hello".repeat(100);
-        assert_eq!(
-            decode_body(Some("gzip"), &gzip(&body), SMALL_MAX).unwrap(),
-            body
-        );
-        assert_eq!(
-            decode_body(Some("GZip"), &gzip(&body), SMALL_MAX).unwrap(),
-            body
-        );
+        assert_eq!(decode_body(Some("gzip"), &gzip(&body), SMALL_MAX).unwrap(), body);
+        assert_eq!(decode_body(Some("GZip"), &gzip(&body), SMALL_MAX).unwrap(), body);
     }
 
     #[test]
     fn gzip_multi_member() {
         let mut wire = gzip(b"first,");
         wire.extend(gzip(b"second"));
-        assert_eq!(
-            decode_body(Some("gzip"), &wire, 100).unwrap(),
-            b"first,second"
-        );
+        assert_eq!(decode_body(Some("gzip"), &wire, 100).unwrap(), b"first,second");
     }
 
     #[test]
     fn zstd_round_trip() {
         let body = b"{\"records\":[]} ".repeat(1000);
         let wire = zstd::encode_all(&body[..], 3).unwrap();
-        assert_eq!(
-            decode_body(Some("zstd"), &wire, SYNC_MAX_DECOMPRESSED).unwrap(),
-            body
-        );
+        assert_eq!(decode_body(Some("zstd"), &wire, SYNC_MAX_DECOMPRESSED).unwrap(), body);
         assert_eq!(decode_body(Some("ZSTD"), &wire, body.len()).unwrap(), body);
-        assert_eq!(
-            decode_body(Some("zstd"), &wire, body.len() - 1),
-            Err(DecodeError::TooLarge)
-        );
+        assert_eq!(decode_body(Some("zstd"), &wire, body.len() - 1), Err(DecodeError::TooLarge));
     }
 
     #[test]
     fn exact_limit_is_allowed() {
         let body = vec![b'x'; 1000];
         assert_eq!(decode_body(Some("gzip"), &gzip(&body), 1000).unwrap(), body);
-        assert_eq!(
-            decode_body(Some("gzip"), &gzip(&body), 999),
-            Err(DecodeError::TooLarge)
-        );
+        assert_eq!(decode_body(Some("gzip"), &gzip(&body), 999), Err(DecodeError::TooLarge));
     }
 
     #[test]
@@ -133,10 +109,7 @@ mod tests {
         let bomb = enc.finish().unwrap();
         assert!(bomb.len() < SYNC_MAX_WIRE);
         let start = Instant::now();
-        assert_eq!(
-            decode_body(Some("gzip"), &bomb, SYNC_MAX_DECOMPRESSED),
-            Err(DecodeError::TooLarge)
-        );
+        assert_eq!(decode_body(Some("gzip"), &bomb, SYNC_MAX_DECOMPRESSED), Err(DecodeError::TooLarge));
         // Inflating all 100 MiB would take far longer than inflating the first 8 MiB.
         assert!(start.elapsed() < Duration::from_secs(5));
     }
@@ -145,10 +118,7 @@ mod tests {
     fn zstd_bomb_is_stopped_early() {
         let bomb = zstd::encode_all(&vec![0u8; 64 << 20][..], 3).unwrap();
         assert!(bomb.len() < SYNC_MAX_WIRE);
-        assert_eq!(
-            decode_body(Some("zstd"), &bomb, SYNC_MAX_DECOMPRESSED),
-            Err(DecodeError::TooLarge)
-        );
+        assert_eq!(decode_body(Some("zstd"), &bomb, SYNC_MAX_DECOMPRESSED), Err(DecodeError::TooLarge));
     }
 
     #[test]
@@ -158,44 +128,20 @@ mod tests {
         let mid = wire.len() / 2;
         wire[mid] ^= 0xff;
         wire[mid + 1] ^= 0xff;
-        assert_eq!(
-            decode_body(Some("gzip"), &wire, SMALL_MAX),
-            Err(DecodeError::Corrupt)
-        );
+        assert_eq!(decode_body(Some("gzip"), &wire, SMALL_MAX), Err(DecodeError::Corrupt));
         let truncated = gzip(&body);
-        assert_eq!(
-            decode_body(Some("gzip"), &truncated[..truncated.len() / 2], SMALL_MAX),
-            Err(DecodeError::Corrupt)
-        );
-        assert_eq!(
-            decode_body(Some("gzip"), b"{\"plain\":true}", SMALL_MAX),
-            Err(DecodeError::Corrupt)
-        );
-        assert_eq!(
-            decode_body(Some("zstd"), b"{\"plain\":true}", SMALL_MAX),
-            Err(DecodeError::Corrupt)
-        );
+        assert_eq!(decode_body(Some("gzip"), &truncated[..truncated.len() / 2], SMALL_MAX), Err(DecodeError::Corrupt));
+        assert_eq!(decode_body(Some("gzip"), b"{\"plain\":true}", SMALL_MAX), Err(DecodeError::Corrupt));
+        assert_eq!(decode_body(Some("zstd"), b"{\"plain\":true}", SMALL_MAX), Err(DecodeError::Corrupt));
         let z = zstd::encode_all(&body[..], 3).unwrap();
-        assert_eq!(
-            decode_body(Some("zstd"), &z[..z.len() - 3], SMALL_MAX),
-            Err(DecodeError::Corrupt)
-        );
+        assert_eq!(decode_body(Some("zstd"), &z[..z.len() - 3], SMALL_MAX), Err(DecodeError::Corrupt));
     }
 
     #[test]
     fn unsupported_encodings() {
-        assert_eq!(
-            decode_body(Some("br"), b"x", 10),
-            Err(DecodeError::Unsupported("br".into()))
-        );
-        assert_eq!(
-            decode_body(Some("deflate"), b"x", 10),
-            Err(DecodeError::Unsupported("deflate".into()))
-        );
-        assert_eq!(
-            decode_body(Some("gzip, zstd"), b"x", 10),
-            Err(DecodeError::Unsupported("gzip, zstd".into()))
-        );
+        assert_eq!(decode_body(Some("br"), b"x", 10), Err(DecodeError::Unsupported("br".into())));
+        assert_eq!(decode_body(Some("deflate"), b"x", 10), Err(DecodeError::Unsupported("deflate".into())));
+        assert_eq!(decode_body(Some("gzip, zstd"), b"x", 10), Err(DecodeError::Unsupported("gzip, zstd".into())));
     }
 
     #[test]

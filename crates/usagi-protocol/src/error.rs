@@ -10,9 +10,7 @@ pub struct SyntaxError {
 impl SyntaxError {
     /// Wraps a reason sentence that names the offending field (`records[3].name must be 1-128 characters`).
     pub fn new(reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-        }
+        Self { reason: reason.into() }
     }
 
     /// The reason sentence for the error body.

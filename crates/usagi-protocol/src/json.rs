@@ -11,16 +11,12 @@ use crate::error::SyntaxError;
 
 /// Parses a request body that must be a UTF-8 JSON object without duplicate member names.
 pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, SyntaxError> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| SyntaxError::new("body is not valid UTF-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| SyntaxError::new("body is not valid UTF-8"))?;
     let duplicate = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_str(text);
-    let parsed = ValueSeed {
-        path: &Path::Root,
-        duplicate: &duplicate,
-    }
-    .deserialize(&mut de)
-    .and_then(|value| de.end().map(|()| value));
+    let parsed = ValueSeed { path: &Path::Root, duplicate: &duplicate }
+        .deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value));
     match parsed {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(SyntaxError::new("body must be a JSON object")),
@@ -85,9 +81,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number is not finite"))
+        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number is not finite"))
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
@@ -110,10 +104,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
         loop {
             let child = Path::Index(self.path, out.len());
-            let seed = ValueSeed {
-                path: &child,
-                duplicate: self.duplicate,
-            };
+            let seed = ValueSeed { path: &child, duplicate: self.duplicate };
             match seq.next_element_seed(seed)? {
                 Some(value) => out.push(value),
                 None => return Ok(Value::Array(out)),
@@ -131,10 +122,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
             }
             let value = {
                 let child = Path::Member(self.path, &key);
-                access.next_value_seed(ValueSeed {
-                    path: &child,
-                    duplicate: self.duplicate,
-                })?
+                access.next_value_seed(ValueSeed { path: &child, duplicate: self.duplicate })?
             };
             map.insert(key, value);
         }
@@ -147,10 +135,7 @@ mod tests {
     use super::*;
 
     fn reason(body: &str) -> String {
-        parse_object(body.as_bytes())
-            .unwrap_err()
-            .reason()
-            .to_owned()
+        parse_object(body.as_bytes()).unwrap_err().reason().to_owned()
     }
 
     #[test]
@@ -169,10 +154,7 @@ mod tests {
 
     #[test]
     fn duplicate_members_are_named_with_their_path() {
-        assert_eq!(
-            reason(r#"{"seq":1,"seq":2}"#),
-            r#"body has a duplicate member "seq""#
-        );
+        assert_eq!(reason(r#"{"seq":1,"seq":2}"#), r#"body has a duplicate member "seq""#);
         assert_eq!(
             reason(r#"{"records":[{"kind":"event"},{"custom":{"pages":"1","pages":"2"}}]}"#),
             r#"records[1].custom has a duplicate member "pages""#
@@ -196,10 +178,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8() {
-        assert_eq!(
-            parse_object(b"{\"a\":\"\xff\"}").unwrap_err().reason(),
-            "body is not valid UTF-8"
-        );
+        assert_eq!(parse_object(b"{\"a\":\"\xff\"}").unwrap_err().reason(), "body is not valid UTF-8");
     }
 
     #[test]

@@ -23,14 +23,14 @@ pub use calls::{parse_license_check, parse_license_set, parse_optout, parse_ping
 pub use decode::decode_body;
 pub use error::{AuthFailure, DecodeError, SecretError, SyntaxError};
 pub use record::{
-    CustomGroup, CustomPairs, EventValue, GpuInfo, JavaInfo, LicenseType, MachineGroup, OsInfo,
-    ProductGroup, PropertiesRecord, Record, RecordBody,
+    CustomGroup, CustomPairs, EventValue, GpuInfo, JavaInfo, LicenseType, MachineGroup, OsInfo, ProductGroup,
+    PropertiesRecord, Record, RecordBody,
 };
 pub use signing::{sign, verify_request, ProductSecret, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 pub use sync::{parse_sync, SyncBatch};
 pub use wire::{
-    ErrorBody, Instruction, LicenseCheckRequest, LicenseResponse, LicenseSetRequest, OptOutRequest,
-    OptOutResponse, PingRequest, PingResponse, SdkInfo, SyncRequest, SyncResponse, WireRecord,
+    ErrorBody, Instruction, LicenseCheckRequest, LicenseResponse, LicenseSetRequest, OptOutRequest, OptOutResponse,
+    PingRequest, PingResponse, SdkInfo, SyncRequest, SyncResponse, WireRecord,
 };
 
 /// The protocol version in the path (`/callhome/v1`) and in `ping` answers.

@@ -24,11 +24,7 @@ pub struct Record {
 
 /// The kind-specific content of a record (§6.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum RecordBody {
     /// A session begins; without an id it is the process's implicit session.
     SessionStart {
@@ -62,11 +58,7 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<EventValue>,
         /// Custom event pairs in the order sent.
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            with = "custom_pairs"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "custom_pairs")]
         custom: Option<CustomPairs>,
     },
     /// A caught or unhandled exception.
@@ -268,10 +260,8 @@ impl CustomGroup {
     }
 }
 
-const CUSTOM_KEYS: [&str; CUSTOM_PROPERTY_COUNT] = [
-    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17",
-    "18", "19", "20",
-];
+const CUSTOM_KEYS: [&str; CUSTOM_PROPERTY_COUNT] =
+    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"];
 
 impl Serialize for CustomGroup {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -294,9 +284,8 @@ impl<'de> Deserialize<'de> for CustomGroup {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<CustomGroup, A::Error> {
                 let mut group = CustomGroup::default();
                 while let Some(key) = access.next_key::<String>()? {
-                    let slot = CustomGroup::slot_of_key(&key).ok_or_else(|| {
-                        de::Error::custom(format!("unknown custom property key {key:?}"))
-                    })?;
+                    let slot = CustomGroup::slot_of_key(&key)
+                        .ok_or_else(|| de::Error::custom(format!("unknown custom property key {key:?}")))?;
                     group.0[slot] = access.next_value()?;
                 }
                 Ok(group)
@@ -367,9 +356,7 @@ impl std::fmt::Display for LicenseType {
     }
 }
 
-fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
-    d: D,
-) -> Result<T, D::Error> {
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -428,10 +415,7 @@ mod tests {
     fn license_type_names() {
         for t in LicenseType::ALL {
             assert_eq!(LicenseType::parse(t.as_str()), Some(t));
-            assert_eq!(
-                serde_json::to_value(t).unwrap(),
-                serde_json::Value::String(t.as_str().into())
-            );
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::Value::String(t.as_str().into()));
         }
         assert_eq!(LicenseType::parse("Purchased"), None);
         assert_eq!(LicenseType::parse("custom4"), None);
@@ -484,14 +468,7 @@ mod tests {
 
     #[test]
     fn machine_group_reads_null_sub_objects() {
-        let g: MachineGroup =
-            serde_json::from_str(r#"{"os":null,"java":null,"cpuCores":4}"#).unwrap();
-        assert_eq!(
-            g,
-            MachineGroup {
-                cpu_cores: Some(4),
-                ..MachineGroup::default()
-            }
-        );
+        let g: MachineGroup = serde_json::from_str(r#"{"os":null,"java":null,"cpuCores":4}"#).unwrap();
+        assert_eq!(g, MachineGroup { cpu_cores: Some(4), ..MachineGroup::default() });
     }
 }

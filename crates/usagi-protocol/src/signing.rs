@@ -104,9 +104,7 @@ pub fn verify_request(
     }
     let signatures = parse_signatures(signature_header.ok_or(AuthFailure::MalformedHeaders)?)?;
     // Digits only but too long for an i64 is well-formed and simply far away in time.
-    let ts: i64 = timestamp
-        .parse()
-        .map_err(|_| AuthFailure::TimestampOutOfRange)?;
+    let ts: i64 = timestamp.parse().map_err(|_| AuthFailure::TimestampOutOfRange)?;
     if now_unix_s.abs_diff(ts) > TIMESTAMP_WINDOW_S.unsigned_abs() {
         return Err(AuthFailure::TimestampOutOfRange);
     }
@@ -129,10 +127,7 @@ fn parse_signatures(header: &str) -> Result<Vec<[u8; 32]>, AuthFailure> {
     header
         .split(',')
         .map(|entry| {
-            let hex_part = entry
-                .trim_matches(' ')
-                .strip_prefix(SCHEME)
-                .ok_or(AuthFailure::MalformedHeaders)?;
+            let hex_part = entry.trim_matches(' ').strip_prefix(SCHEME).ok_or(AuthFailure::MalformedHeaders)?;
             if hex_part.len() != 64 {
                 return Err(AuthFailure::MalformedHeaders);
             }
@@ -161,10 +156,7 @@ mod tests {
     fn spec_test_vector() {
         assert_eq!(BODY.len(), 215);
         assert_eq!(sign(&secret(), TS, BODY.as_bytes()), EXPECTED);
-        assert_eq!(
-            verify_request(&[secret()], Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW),
-            Ok(())
-        );
+        assert_eq!(verify_request(&[secret()], Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW), Ok(()));
     }
 
     #[test]
@@ -182,25 +174,14 @@ mod tests {
     #[test]
     fn uppercase_hex_verifies() {
         let upper = format!("v1={}", EXPECTED[3..].to_uppercase());
-        assert_eq!(
-            verify_request(&[secret()], Some(TS), Some(&upper), BODY.as_bytes(), NOW),
-            Ok(())
-        );
+        assert_eq!(verify_request(&[secret()], Some(TS), Some(&upper), BODY.as_bytes(), NOW), Ok(()));
     }
 
     #[test]
     fn any_listed_entry_may_match() {
         let other = sign(&ProductSecret::generate(), TS, BODY.as_bytes());
-        for header in [
-            format!("{other},{EXPECTED}"),
-            format!("{EXPECTED},{other}"),
-            format!("{other}, {EXPECTED}"),
-        ] {
-            assert_eq!(
-                verify_request(&[secret()], Some(TS), Some(&header), BODY.as_bytes(), NOW),
-                Ok(()),
-                "{header}"
-            );
+        for header in [format!("{other},{EXPECTED}"), format!("{EXPECTED},{other}"), format!("{other}, {EXPECTED}")] {
+            assert_eq!(verify_request(&[secret()], Some(TS), Some(&header), BODY.as_bytes(), NOW), Ok(()), "{header}");
         }
         assert_eq!(
             verify_request(&[secret()], Some(TS), Some(&other), BODY.as_bytes(), NOW),
@@ -214,28 +195,13 @@ mod tests {
         let current = secret();
         let both = [current.clone(), previous.clone()];
         let by_previous = sign(&previous, TS, BODY.as_bytes());
+        assert_eq!(verify_request(&both, Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW), Ok(()));
+        assert_eq!(verify_request(&both, Some(TS), Some(&by_previous), BODY.as_bytes(), NOW), Ok(()));
         assert_eq!(
-            verify_request(&both, Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW),
-            Ok(())
-        );
-        assert_eq!(
-            verify_request(&both, Some(TS), Some(&by_previous), BODY.as_bytes(), NOW),
-            Ok(())
-        );
-        assert_eq!(
-            verify_request(
-                &[current],
-                Some(TS),
-                Some(&by_previous),
-                BODY.as_bytes(),
-                NOW
-            ),
+            verify_request(&[current], Some(TS), Some(&by_previous), BODY.as_bytes(), NOW),
             Err(AuthFailure::BadSignature)
         );
-        assert_eq!(
-            verify_request(&[], Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW),
-            Err(AuthFailure::BadSignature)
-        );
+        assert_eq!(verify_request(&[], Some(TS), Some(EXPECTED), BODY.as_bytes(), NOW), Err(AuthFailure::BadSignature));
     }
 
     #[test]
@@ -247,10 +213,7 @@ mod tests {
         );
         let mut body = BODY.as_bytes().to_vec();
         body[2] = b'd';
-        assert_eq!(
-            verify_request(&s, Some(TS), Some(EXPECTED), &body, NOW),
-            Err(AuthFailure::BadSignature)
-        );
+        assert_eq!(verify_request(&s, Some(TS), Some(EXPECTED), &body, NOW), Err(AuthFailure::BadSignature));
     }
 
     #[test]
@@ -260,19 +223,8 @@ mod tests {
         let malformed = Err(AuthFailure::MalformedHeaders);
         assert_eq!(verify_request(&s, None, Some(EXPECTED), b, NOW), malformed);
         assert_eq!(verify_request(&s, Some(TS), None, b, NOW), malformed);
-        for ts in [
-            "",
-            "-1710842400",
-            "+1710842400",
-            "1710842400.0",
-            " 1710842400",
-            "17108424OO",
-        ] {
-            assert_eq!(
-                verify_request(&s, Some(ts), Some(EXPECTED), b, NOW),
-                malformed,
-                "{ts:?}"
-            );
+        for ts in ["", "-1710842400", "+1710842400", "1710842400.0", " 1710842400", "17108424OO"] {
+            assert_eq!(verify_request(&s, Some(ts), Some(EXPECTED), b, NOW), malformed, "{ts:?}");
         }
         let short = &EXPECTED[..EXPECTED.len() - 1];
         let v2 = EXPECTED.replace("v1=", "v2=");
@@ -280,11 +232,7 @@ mod tests {
         let not_hex = EXPECTED.replace('a', "g");
         let trailing = format!("{EXPECTED},");
         for sig in ["", short, &v2, no_scheme, &not_hex, &trailing, "v1="] {
-            assert_eq!(
-                verify_request(&s, Some(TS), Some(sig), b, NOW),
-                malformed,
-                "{sig:?}"
-            );
+            assert_eq!(verify_request(&s, Some(TS), Some(sig), b, NOW), malformed, "{sig:?}");
         }
     }
 
@@ -304,10 +252,7 @@ mod tests {
             assert_eq!(verify_request(&s, Some(TS), Some(EXPECTED), b, now), Ok(()));
         }
         for now in [NOW - 601, NOW + 601] {
-            assert_eq!(
-                verify_request(&s, Some(TS), Some(EXPECTED), b, now),
-                Err(AuthFailure::TimestampOutOfRange)
-            );
+            assert_eq!(verify_request(&s, Some(TS), Some(EXPECTED), b, now), Err(AuthFailure::TimestampOutOfRange));
         }
         // A stale timestamp is reported before the signature is looked at.
         assert_eq!(
@@ -322,14 +267,8 @@ mod tests {
 
     #[test]
     fn reasons_match_the_spec() {
-        assert_eq!(
-            AuthFailure::MalformedHeaders.reason(),
-            "missing or malformed signature headers"
-        );
-        assert_eq!(
-            AuthFailure::TimestampOutOfRange.reason(),
-            "timestamp out of range"
-        );
+        assert_eq!(AuthFailure::MalformedHeaders.reason(), "missing or malformed signature headers");
+        assert_eq!(AuthFailure::TimestampOutOfRange.reason(), "timestamp out of range");
         assert_eq!(AuthFailure::BadSignature.reason(), "bad signature");
         assert_eq!(AuthFailure::BadSignature.to_string(), "bad signature");
     }
@@ -338,19 +277,10 @@ mod tests {
     fn secret_hex_round_trip_and_redacted_debug() {
         let s = secret();
         assert_eq!(s.to_hex(), SECRET);
-        assert_eq!(
-            ProductSecret::parse_hex(&SECRET.to_uppercase()),
-            Ok(s.clone())
-        );
+        assert_eq!(ProductSecret::parse_hex(&SECRET.to_uppercase()), Ok(s.clone()));
         assert_eq!(ProductSecret::parse_hex(&SECRET[..31]), Err(SecretError));
-        assert_eq!(
-            ProductSecret::parse_hex(&format!("{SECRET}00")),
-            Err(SecretError)
-        );
-        assert_eq!(
-            ProductSecret::parse_hex(&SECRET.replace('f', "x")),
-            Err(SecretError)
-        );
+        assert_eq!(ProductSecret::parse_hex(&format!("{SECRET}00")), Err(SecretError));
+        assert_eq!(ProductSecret::parse_hex(&SECRET.replace('f', "x")), Err(SecretError));
         assert!(!format!("{s:?}").contains(SECRET));
         assert!(!format!("{s:?}").contains("8f"));
         let g = ProductSecret::generate();

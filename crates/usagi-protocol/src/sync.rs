@@ -8,13 +8,13 @@ use uuid::Uuid;
 use crate::error::SyntaxError;
 use crate::json::parse_object;
 use crate::limits::{
-    CUSTOM_PROPERTY_COUNT, CUSTOM_PROPERTY_MAX, EVENT_CUSTOM_KEY_MAX, EVENT_CUSTOM_PAIRS_MAX,
-    EVENT_CUSTOM_VALUE_MAX, EVENT_TEXT_MAX, MAX_RECORDS, MAX_SAFE_INTEGER, MESSAGE_MAX, NAME_MAX,
-    PROPERTY_MAX, SDK_FIELD_MAX, STACK_TRACE_MAX_BYTES,
+    CUSTOM_PROPERTY_COUNT, CUSTOM_PROPERTY_MAX, EVENT_CUSTOM_KEY_MAX, EVENT_CUSTOM_PAIRS_MAX, EVENT_CUSTOM_VALUE_MAX,
+    EVENT_TEXT_MAX, MAX_RECORDS, MAX_SAFE_INTEGER, MESSAGE_MAX, NAME_MAX, PROPERTY_MAX, SDK_FIELD_MAX,
+    STACK_TRACE_MAX_BYTES,
 };
 use crate::record::{
-    CustomGroup, CustomPairs, EventValue, GpuInfo, JavaInfo, LicenseType, MachineGroup, OsInfo,
-    ProductGroup, PropertiesRecord, Record, RecordBody,
+    CustomGroup, CustomPairs, EventValue, GpuInfo, JavaInfo, LicenseType, MachineGroup, OsInfo, ProductGroup,
+    PropertiesRecord, Record, RecordBody,
 };
 use crate::validate::{chars_between, Obj};
 use crate::wire::SdkInfo;
@@ -57,10 +57,7 @@ pub fn parse_sync(json: &[u8]) -> Result<SyncBatch, SyntaxError> {
         Some(_) => return Err(body.err("records", "must be an array")),
     };
     if raw_records.len() > MAX_RECORDS {
-        return Err(body.err(
-            "records",
-            format!("must hold at most {MAX_RECORDS} records"),
-        ));
+        return Err(body.err("records", format!("must hold at most {MAX_RECORDS} records")));
     }
     let mut records = Vec::with_capacity(raw_records.len());
     let mut unknown_kinds = 0u32;
@@ -71,34 +68,18 @@ pub fn parse_sync(json: &[u8]) -> Result<SyncBatch, SyntaxError> {
             None => unknown_kinds += 1,
         }
     }
-    Ok(SyncBatch {
-        client_id,
-        machine_id,
-        app_name,
-        sdk,
-        batch_id,
-        seq,
-        records,
-        unknown_kinds,
-    })
+    Ok(SyncBatch { client_id, machine_id, app_name, sdk, batch_id, seq, records, unknown_kinds })
 }
 
 fn parse_sdk(body: &Obj<'_>) -> Result<SdkInfo, SyntaxError> {
     let sdk = body.required_object("sdk")?;
     let name = sdk.required_str("name")?;
-    let allowed =
-        |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
     if name.is_empty() || name.len() > SDK_FIELD_MAX || !name.chars().all(allowed) {
-        return Err(sdk.err(
-            "name",
-            format!("must be 1-{SDK_FIELD_MAX} characters from [a-z0-9._-]"),
-        ));
+        return Err(sdk.err("name", format!("must be 1-{SDK_FIELD_MAX} characters from [a-z0-9._-]")));
     }
     let version = sdk.bounded_str("version", 1, SDK_FIELD_MAX)?;
-    Ok(SdkInfo {
-        name: name.to_owned(),
-        version,
-    })
+    Ok(SdkInfo { name: name.to_owned(), version })
 }
 
 /// Only the canonical 8-4-4-4-12 form: `Uuid::parse_str` also takes braces, URNs and bare hex.
@@ -106,17 +87,8 @@ fn parse_batch_id(body: &Obj<'_>) -> Result<Uuid, SyntaxError> {
     let s = body.required_str("batchId")?;
     let hyphens_at = |i: usize| matches!(i, 8 | 13 | 18 | 23);
     let canonical = s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| {
-            if hyphens_at(i) {
-                b == b'-'
-            } else {
-                b.is_ascii_hexdigit()
-            }
-        });
-    canonical
-        .then(|| Uuid::parse_str(s).ok())
-        .flatten()
-        .ok_or_else(|| body.err("batchId", "must be a UUID"))
+        && s.bytes().enumerate().all(|(i, b)| if hyphens_at(i) { b == b'-' } else { b.is_ascii_hexdigit() });
+    canonical.then(|| Uuid::parse_str(s).ok()).flatten().ok_or_else(|| body.err("batchId", "must be a UUID"))
 }
 
 /// One record; `None` for a kind this server does not know.
@@ -145,21 +117,15 @@ fn parse_record(index: u32, raw: &Value) -> Result<Option<Record>, SyntaxError> 
 }
 
 fn parse_session_start(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
-    Ok(RecordBody::SessionStart {
-        session_id: r.session_id("sessionId")?,
-    })
+    Ok(RecordBody::SessionStart { session_id: r.session_id("sessionId")? })
 }
 
 fn parse_session_stop(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
-    Ok(RecordBody::SessionStop {
-        session_id: r.session_id("sessionId")?,
-    })
+    Ok(RecordBody::SessionStop { session_id: r.session_id("sessionId")? })
 }
 
 fn parse_heartbeat(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
-    Ok(RecordBody::Heartbeat {
-        session_id: r.session_id("sessionId")?,
-    })
+    Ok(RecordBody::Heartbeat { session_id: r.session_id("sessionId")? })
 }
 
 fn parse_opt_out(_: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
@@ -183,22 +149,13 @@ fn parse_event(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
         None => None,
         Some(custom) => Some(parse_event_custom(&custom)?),
     };
-    Ok(RecordBody::Event {
-        category,
-        name,
-        session_id,
-        value,
-        custom,
-    })
+    Ok(RecordBody::Event { category, name, session_id, value, custom })
 }
 
 fn parse_event_custom(custom: &Obj<'_>) -> Result<CustomPairs, SyntaxError> {
     let members = custom.members();
     if members.is_empty() || members.len() > EVENT_CUSTOM_PAIRS_MAX {
-        return Err(SyntaxError::new(format!(
-            "{} must hold 1-{EVENT_CUSTOM_PAIRS_MAX} pairs",
-            custom.name()
-        )));
+        return Err(SyntaxError::new(format!("{} must hold 1-{EVENT_CUSTOM_PAIRS_MAX} pairs", custom.name())));
     }
     let mut pairs = Vec::with_capacity(members.len());
     for key in members.keys() {
@@ -220,10 +177,7 @@ fn parse_exception(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
     let message = r.text("message", MESSAGE_MAX)?;
     let stack_trace = r.nullable_str("stackTrace")?;
     if stack_trace.is_some_and(|s| s.len() > STACK_TRACE_MAX_BYTES) {
-        return Err(r.err(
-            "stackTrace",
-            format!("exceeds {STACK_TRACE_MAX_BYTES} bytes"),
-        ));
+        return Err(r.err("stackTrace", format!("exceeds {STACK_TRACE_MAX_BYTES} bytes")));
     }
     let session_id = r.session_id("sessionId")?;
     Ok(RecordBody::Exception {
@@ -237,23 +191,10 @@ fn parse_exception(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
 
 fn parse_properties(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
     // A null group is the same as an absent one (§6.1), so it leaves the stored group unchanged.
-    let product = r
-        .object("product")?
-        .map(|g| parse_product(&g))
-        .transpose()?;
-    let machine = r
-        .object("machine")?
-        .map(|g| parse_machine(&g))
-        .transpose()?;
-    let custom = r
-        .object("custom")?
-        .map(|g| parse_custom_properties(&g))
-        .transpose()?;
-    Ok(RecordBody::Properties(Box::new(PropertiesRecord {
-        product,
-        machine,
-        custom,
-    })))
+    let product = r.object("product")?.map(|g| parse_product(&g)).transpose()?;
+    let machine = r.object("machine")?.map(|g| parse_machine(&g)).transpose()?;
+    let custom = r.object("custom")?.map(|g| parse_custom_properties(&g)).transpose()?;
+    Ok(RecordBody::Properties(Box::new(PropertiesRecord { product, machine, custom })))
 }
 
 fn parse_product(g: &Obj<'_>) -> Result<ProductGroup, SyntaxError> {
@@ -285,10 +226,7 @@ fn parse_machine(g: &Obj<'_>) -> Result<MachineGroup, SyntaxError> {
     };
     let gpu = match g.object("gpu")? {
         None => GpuInfo::default(),
-        Some(gpu) => GpuInfo {
-            vendor: gpu.text("vendor", PROPERTY_MAX)?,
-            model: gpu.text("model", PROPERTY_MAX)?,
-        },
+        Some(gpu) => GpuInfo { vendor: gpu.text("vendor", PROPERTY_MAX)?, model: gpu.text("model", PROPERTY_MAX)? },
     };
     let java = match g.object("java")? {
         None => JavaInfo::default(),
@@ -345,7 +283,10 @@ fn parse_license_data(r: &Obj<'_>) -> Result<RecordBody, SyntaxError> {
     let license_type = match r.nullable_str("licenseType")? {
         None => None,
         Some(s) => Some(LicenseType::parse(s).ok_or_else(|| {
-            r.err("licenseType", "must be one of: evaluation, purchased, freeware, unknown, nfr, custom1, custom2, custom3")
+            r.err(
+                "licenseType",
+                "must be one of: evaluation, purchased, freeware, unknown, nfr, custom1, custom2, custom3",
+            )
         })?),
     };
     Ok(RecordBody::LicenseData {

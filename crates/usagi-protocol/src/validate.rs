@@ -6,9 +6,7 @@ use serde_json::{Map, Value};
 use usagi_types::ClientId;
 
 use crate::error::SyntaxError;
-use crate::limits::{
-    APP_NAME_MAX, MACHINE_ID_MAX, MAX_SAFE_INTEGER, SESSION_ID_MAX, SESSION_ID_MIN,
-};
+use crate::limits::{APP_NAME_MAX, MACHINE_ID_MAX, MAX_SAFE_INTEGER, SESSION_ID_MAX, SESSION_ID_MIN};
 
 /// The SDK's way of writing a NULL property value; it means null wherever a field is nullable.
 const NULL_TEXT: &str = "<NULL>";
@@ -22,10 +20,7 @@ pub(crate) struct Obj<'a> {
 impl<'a> Obj<'a> {
     /// The request body itself: its members are named without a prefix.
     pub(crate) fn root(map: &'a Map<String, Value>) -> Self {
-        Self {
-            map,
-            prefix: String::new(),
-        }
+        Self { map, prefix: String::new() }
     }
 
     /// An object found at `prefix` (`records[3]`, `records[3].machine`).
@@ -76,12 +71,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A required string of `min`–`max` characters, trimmed.
-    pub(crate) fn bounded_str(
-        &self,
-        key: &str,
-        min: usize,
-        max: usize,
-    ) -> Result<String, SyntaxError> {
+    pub(crate) fn bounded_str(&self, key: &str, min: usize, max: usize) -> Result<String, SyntaxError> {
         let s = self.required_str(key)?;
         if !chars_between(s, min, max) {
             return Err(self.err(key, format!("must be {min}-{max} characters")));
@@ -125,8 +115,7 @@ impl<'a> Obj<'a> {
 
     /// A required integer in `min..=max`.
     pub(crate) fn required_int(&self, key: &str, min: u64, max: u64) -> Result<u64, SyntaxError> {
-        self.int(key, min, max)?
-            .ok_or_else(|| self.err(key, "is required"))
+        self.int(key, min, max)?.ok_or_else(|| self.err(key, "is required"))
     }
 
     /// A nullable boolean.
@@ -177,10 +166,7 @@ impl<'a> Obj<'a> {
         };
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
         if s.len() > MACHINE_ID_MAX || !s.chars().all(allowed) {
-            return Err(self.err(
-                key,
-                format!("must be 1-{MACHINE_ID_MAX} characters from [0-9A-Za-z._-]"),
-            ));
+            return Err(self.err(key, format!("must be 1-{MACHINE_ID_MAX} characters from [0-9A-Za-z._-]")));
         }
         Ok(Some(s.to_owned()))
     }
@@ -189,10 +175,7 @@ impl<'a> Obj<'a> {
     pub(crate) fn app_name(&self, key: &str) -> Result<String, SyntaxError> {
         let s = self.required_str(key)?;
         if !chars_between(s, 1, APP_NAME_MAX) || s.chars().any(char::is_whitespace) {
-            return Err(self.err(
-                key,
-                format!("must be 1-{APP_NAME_MAX} characters without whitespace"),
-            ));
+            return Err(self.err(key, format!("must be 1-{APP_NAME_MAX} characters without whitespace")));
         }
         Ok(s.to_owned())
     }
@@ -204,10 +187,7 @@ impl<'a> Obj<'a> {
             return Ok(None);
         };
         if !chars_between(s, SESSION_ID_MIN, SESSION_ID_MAX) {
-            return Err(self.err(
-                key,
-                format!("must be {SESSION_ID_MIN}-{SESSION_ID_MAX} characters"),
-            ));
+            return Err(self.err(key, format!("must be {SESSION_ID_MIN}-{SESSION_ID_MAX} characters")));
         }
         if s.chars().any(|c| c.is_whitespace() && c != ' ') {
             return Err(self.err(key, "must not contain whitespace other than plain spaces"));
@@ -252,9 +232,7 @@ mod tests {
 
     #[test]
     fn nullable_strings_are_trimmed_and_normalised() {
-        let m = obj(
-            r#"{"a":"  x y \t","b":"","c":"<NULL>","d":" <NULL> ","e":null,"f":3,"g":"<null>"}"#,
-        );
+        let m = obj(r#"{"a":"  x y \t","b":"","c":"<NULL>","d":" <NULL> ","e":null,"f":3,"g":"<null>"}"#);
         let o = Obj::nested(&m, "records[0]".into());
         assert_eq!(o.nullable_str("a").unwrap(), Some("x y"));
         assert_eq!(o.nullable_str("b").unwrap(), None);
@@ -263,10 +241,7 @@ mod tests {
         assert_eq!(o.nullable_str("e").unwrap(), None);
         assert_eq!(o.nullable_str("missing").unwrap(), None);
         assert_eq!(o.nullable_str("g").unwrap(), Some("<null>"));
-        assert_eq!(
-            o.nullable_str("f").unwrap_err().reason(),
-            "records[0].f must be a string or null"
-        );
+        assert_eq!(o.nullable_str("f").unwrap_err().reason(), "records[0].f must be a string or null");
     }
 
     #[test]
@@ -274,18 +249,9 @@ mod tests {
         let m = obj(r#"{"a":"<NULL>","b":"   ","c":null}"#);
         let o = Obj::root(&m);
         assert_eq!(o.bounded_str("a", 1, 128).unwrap(), "<NULL>");
-        assert_eq!(
-            o.bounded_str("b", 1, 128).unwrap_err().reason(),
-            "b must be 1-128 characters"
-        );
-        assert_eq!(
-            o.bounded_str("c", 1, 128).unwrap_err().reason(),
-            "c is required"
-        );
-        assert_eq!(
-            o.bounded_str("d", 1, 128).unwrap_err().reason(),
-            "d is required"
-        );
+        assert_eq!(o.bounded_str("b", 1, 128).unwrap_err().reason(), "b must be 1-128 characters");
+        assert_eq!(o.bounded_str("c", 1, 128).unwrap_err().reason(), "c is required");
+        assert_eq!(o.bounded_str("d", 1, 128).unwrap_err().reason(), "d is required");
     }
 
     #[test]
@@ -294,10 +260,7 @@ mod tests {
         let o = Obj::root(&m);
         assert_eq!(o.int("a", 0, 100).unwrap(), Some(40));
         for k in ["b", "c", "d", "e", "f"] {
-            assert_eq!(
-                o.int(k, 0, 100).unwrap_err().reason(),
-                format!("{k} must be an integer from 0 to 100")
-            );
+            assert_eq!(o.int(k, 0, 100).unwrap_err().reason(), format!("{k} must be an integer from 0 to 100"));
         }
         assert!(o.int("g", 0, MAX_SAFE_INTEGER).is_err());
         assert_eq!(o.int("missing", 0, 1).unwrap(), None);

@@ -56,10 +56,7 @@ pub struct WireRecord {
 
 impl From<&Record> for WireRecord {
     fn from(r: &Record) -> Self {
-        Self {
-            t: r.t,
-            body: r.body.clone(),
-        }
+        Self { t: r.t, body: r.body.clone() }
     }
 }
 
@@ -179,14 +176,8 @@ impl<'de> Deserialize<'de> for Instruction {
             disable: Option<bool>,
         }
         match Shape::deserialize(d)? {
-            Shape {
-                disable: Some(true),
-                ..
-            } => Ok(Self::Disable),
-            Shape {
-                back_off_days: Some(days),
-                ..
-            } => Ok(Self::BackOffDays(days)),
+            Shape { disable: Some(true), .. } => Ok(Self::Disable),
+            Shape { back_off_days: Some(days), .. } => Ok(Self::BackOffDays(days)),
             _ => Err(serde::de::Error::custom("unknown instruction")),
         }
     }
@@ -279,11 +270,7 @@ impl ErrorBody {
 
     /// An error body without `serverTime`.
     pub fn new(status: &str, reason: impl Into<String>) -> Self {
-        Self {
-            status: status.to_owned(),
-            reason: reason.into(),
-            server_time: None,
-        }
+        Self { status: status.to_owned(), reason: reason.into(), server_time: None }
     }
 }
 

@@ -87,7 +87,9 @@ impl GenericSpec {
             }
             GenericKind::Current => {
                 if body.contains("stopDate") {
-                    return Err(ApiError::syntax("field 'stopDate' is not accepted by generic/current; the range ends today"));
+                    return Err(ApiError::syntax(
+                        "field 'stopDate' is not accepted by generic/current; the range ends today",
+                    ));
                 }
                 if let Some(v) = body.optional("dateSplit")? {
                     return Err(v.error("must be null for generic/current"));
@@ -193,7 +195,10 @@ async fn status_counts(
         }
         ClientStatus::New => {
             let from = format!("clients WHERE product_id = {p1} AND date_installed BETWEEN {p2} AND {p3}");
-            (counted(d, spec.split, "date_installed", "count(*)", &from), vec![product, Param::Date(start), Param::Date(stop)])
+            (
+                counted(d, spec.split, "date_installed", "count(*)", &from),
+                vec![product, Param::Date(start), Param::Date(stop)],
+            )
         }
         ClientStatus::Lost => {
             let (p4, p5) = (d.placeholder(4), d.placeholder(5));
@@ -202,9 +207,8 @@ async fn status_counts(
                 LostDate::LastSeen => "date_last_seen".to_string(),
                 LostDate::DeclaredLost => declared.clone(),
             };
-            let from = format!(
-                "clients WHERE product_id = {p1} AND {declared} <= {p5} AND {reported} BETWEEN {p2} AND {p3}"
-            );
+            let from =
+                format!("clients WHERE product_id = {p1} AND {declared} <= {p5} AND {reported} BETWEEN {p2} AND {p3}");
             (
                 counted(d, spec.split, &reported, "count(*)", &from),
                 vec![

@@ -185,7 +185,10 @@ mod tests {
 
     #[test]
     fn origins_are_normalised() {
-        assert_eq!(normalize_origin("HTTPS://Analytics.Revenera.com:443/").as_deref(), Some("https://analytics.revenera.com"));
+        assert_eq!(
+            normalize_origin("HTTPS://Analytics.Revenera.com:443/").as_deref(),
+            Some("https://analytics.revenera.com")
+        );
         assert_eq!(normalize_origin("http://localhost:8080").as_deref(), Some("http://localhost:8080"));
         assert_eq!(normalize_origin("null"), None);
         assert_eq!(normalize_origin("ftp://x"), None);
@@ -194,12 +197,17 @@ mod tests {
     #[test]
     fn default_allowlist() {
         let c = ServerConfig::default();
-        assert_eq!(c.origins(), vec!["http://127.0.0.1:8080".to_string(), "https://analytics.revenera.com".to_string()]);
+        assert_eq!(
+            c.origins(),
+            vec!["http://127.0.0.1:8080".to_string(), "https://analytics.revenera.com".to_string()]
+        );
     }
 
     #[test]
     fn toml_rejects_unknown_keys() {
-        assert!(ServerConfig::from_toml("listen = \"127.0.0.1:9\"\n[clock]\nfixed_now = \"2024-03-20T12:00:00Z\"").is_ok());
+        assert!(
+            ServerConfig::from_toml("listen = \"127.0.0.1:9\"\n[clock]\nfixed_now = \"2024-03-20T12:00:00Z\"").is_ok()
+        );
         assert!(ServerConfig::from_toml("lisen = 1").is_err());
     }
 }

@@ -25,7 +25,6 @@ use tokio::sync::oneshot;
 use tower::Layer;
 use usagi_catalog::{Catalog, SqliteCatalog};
 use usagi_ingest::{Ingest, IngestConfig};
-use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 use usagi_warehouse::Warehouse;
 
 pub use clock::Clock;
@@ -81,7 +80,10 @@ impl DataDir {
 pub async fn open_catalog(data_dir: &Path) -> Result<Arc<dyn Catalog>, StartError> {
     std::fs::create_dir_all(data_dir)?;
     let path = DataDir(data_dir.to_path_buf()).catalog();
-    let catalog = SqliteCatalog::open(&path).await.map_err(|e| StartError::Store(format!("catalog: {e}")))?;
+    let catalog = tokio::task::spawn_blocking(move || SqliteCatalog::open(&path))
+        .await
+        .map_err(|e| StartError::Store(e.to_string()))?
+        .map_err(|e| StartError::Store(format!("catalog: {e}")))?;
     Ok(Arc::new(catalog))
 }
 
@@ -104,16 +106,6 @@ fn load_or_create_key(path: &Path) -> Result<[u8; 32], StartError> {
     }
     std::fs::rename(&tmp, path)?;
     Ok(key)
-}
-
-/// Wraps the opened warehouse, e.g. with fault injection in chaos tests.
-pub type WarehouseWrapper = Box<dyn FnOnce(Arc<dyn Warehouse>) -> Arc<dyn Warehouse> + Send>;
-
-/// Extra start options that are not configuration.
-#[derive(Default)]
-pub struct StartOptions {
-    /// Decorates the warehouse before the server uses it.
-    pub wrap_warehouse: Option<WarehouseWrapper>,
 }
 
 /// A running server.
@@ -166,35 +158,24 @@ fn normalize(mut req: Request) -> Request {
     req
 }
 
-/// Opens the stores of `data_dir`, binds `config.listen` and serves until shut down.
-pub async fn start(data_dir: &Path, config: ServerConfig) -> Result<Running, StartError> {
-    start_with(data_dir, config, StartOptions::default()).await
-}
-
-/// [`start`] with extra options.
-pub async fn start_with(data_dir: &Path, config: ServerConfig, options: StartOptions) -> Result<Running, StartError> {
+/// Opens the catalog and ingest log of `data_dir`, binds `config.listen` and serves
+/// until shut down. The warehouse backend is opened by the caller (the binary picks it
+/// from configuration), so this crate knows no backend.
+pub async fn start(
+    data_dir: &Path,
+    config: ServerConfig,
+    warehouse: Arc<dyn Warehouse>,
+) -> Result<Running, StartError> {
     let dirs = DataDir(data_dir.to_path_buf());
     let catalog = open_catalog(data_dir).await?;
-    let duck = DuckConfig {
-        threads: if config.warehouse.threads == 0 { DuckConfig::default().threads } else { config.warehouse.threads },
-        memory_limit: config.warehouse.memory_limit.clone(),
-    };
-    let wh_path = dirs.warehouse();
-    let warehouse: Arc<dyn Warehouse> = Arc::new(
-        tokio::task::spawn_blocking(move || DuckWarehouse::open(&wh_path, &duck))
-            .await
-            .map_err(|e| StartError::Store(e.to_string()))?
-            .map_err(|e| StartError::Store(format!("warehouse: {e}")))?,
-    );
-    let warehouse = match options.wrap_warehouse {
-        Some(wrap) => wrap(warehouse),
-        None => warehouse,
-    };
     let mut ingest_config = IngestConfig::new(dirs.ingest());
     ingest_config.max_backlog_bytes = config.ingest.max_backlog_mb << 20;
-    let ingest = Ingest::open(ingest_config, warehouse.clone()).await.map_err(|e| StartError::Store(format!("ingest: {e}")))?;
+    let ingest =
+        Ingest::open(ingest_config, warehouse.clone()).await.map_err(|e| StartError::Store(format!("ingest: {e}")))?;
     let geo = match &config.geoip_database {
-        Some(p) => Some(GeoLookup::open(p).map_err(|e| StartError::Store(format!("geoip database {}: {e}", p.display())))?),
+        Some(p) => {
+            Some(GeoLookup::open(p).map_err(|e| StartError::Store(format!("geoip database {}: {e}", p.display())))?)
+        }
         None => None,
     };
     let clock = match config.clock.fixed_now {

@@ -17,10 +17,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let summarised = started.elapsed();
     let bytes: usize = fleet.batches_in_time_order().map(|b| b.body.len()).sum();
     println!("body bytes          {bytes:>12}");
-    println!(
-        "summary {:.2?}, bodies {:.2?}",
-        summarised,
-        started.elapsed() - summarised
-    );
+    println!("summary {:.2?}, bodies {:.2?}", summarised, started.elapsed() - summarised);
     Ok(())
 }

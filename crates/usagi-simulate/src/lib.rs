@@ -14,7 +14,5 @@ pub mod fleet;
 pub mod sender;
 
 pub use error::SimulateError;
-pub use fleet::{
-    Fleet, FleetConfig, FleetError, FleetSummary, InstallationInfo, RecordKind, SimBatch,
-};
+pub use fleet::{Fleet, FleetConfig, FleetError, FleetSummary, InstallationInfo, RecordKind, SimBatch};
 pub use sender::{run, RetryPolicy, SimulateConfig, SimulateSummary};

@@ -5,10 +5,10 @@ mod schema;
 use std::path::Path;
 use std::sync::Arc;
 
-use duckdb::types::{TimeUnit, Value as DuckValue};
-use duckdb::{params, params_from_iter, Connection, ToSql};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate};
+use duckdb::types::{TimeUnit, Value as DuckValue};
+use duckdb::{params, params_from_iter, Connection, ToSql};
 use parking_lot::Mutex;
 
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
@@ -57,9 +57,6 @@ impl DuckWarehouse {
         .map_err(engine)?;
         migrate(&conn).map_err(engine)?;
         let writer = conn.try_clone().map_err(engine)?;
-        writer
-            .execute_batch("CREATE TEMP TABLE IF NOT EXISTS affected (product_id BIGINT, client_id UBIGINT);")
-            .map_err(engine)?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),

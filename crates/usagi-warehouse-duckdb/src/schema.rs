@@ -5,6 +5,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 1: facts, rollups and loader state.
     r#"
     CREATE TABLE loader_state (id INTEGER PRIMARY KEY, applied_lsn UBIGINT NOT NULL);
+    -- Scratch list of the installations one load touches (writer connection only).
+    CREATE TABLE affected (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL);
     INSERT INTO loader_state VALUES (1, 0);
 
     CREATE TABLE contacts (

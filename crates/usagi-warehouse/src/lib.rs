@@ -15,8 +15,7 @@ use async_trait::async_trait;
 pub use dialect::Dialect;
 pub use error::WarehouseError;
 pub use facts::{
-    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource,
-    SessionMarkRow,
+    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource, SessionMarkRow,
 };
 pub use rows::{Param, Rows, Value};
 

@@ -200,7 +200,10 @@ pub async fn user(data_dir: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             let role = Role::from_str(&role).map_err(|_| anyhow::anyhow!("--role must be viewer, editor or admin"))?;
             let user = catalog.get_user_by_email(&email).await?.with_context(|| format!("no user {email}"))?;
             catalog.grant(user.id, product, role, license_keys).await?;
-            println!("{}", json!({"email": user.email, "product": product.to_string(), "role": role.as_str(), "licenseKeys": license_keys}));
+            println!(
+                "{}",
+                json!({"email": user.email, "product": product.to_string(), "role": role.as_str(), "licenseKeys": license_keys})
+            );
         }
         UserCommand::List => {
             for u in catalog.list_users().await? {
@@ -221,8 +224,11 @@ pub async fn token(data_dir: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
             let now = Utc::now();
             let expires = expires_in.map(|d| now + Duration::days(d));
             let (info, token) = catalog.create_token(u.id, products, read_only, expires, now).await?;
-            println!("{}", json!({"tokenId": info.id, "token": token, "readOnly": info.read_only,
-                                  "expiresAt": info.expires_at.map(|t| t.to_rfc3339())}));
+            println!(
+                "{}",
+                json!({"tokenId": info.id, "token": token, "readOnly": info.read_only,
+                                  "expiresAt": info.expires_at.map(|t| t.to_rfc3339())})
+            );
         }
         TokenCommand::Revoke { id } => {
             if !catalog.revoke_token(id, Utc::now()).await? {
@@ -233,9 +239,12 @@ pub async fn token(data_dir: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::List { user } => {
             let u = catalog.get_user_by_email(&user).await?.with_context(|| format!("no user {user}"))?;
             for t in catalog.list_tokens(u.id).await? {
-                println!("{}", json!({"tokenId": t.id, "prefix": t.prefix, "readOnly": t.read_only,
+                println!(
+                    "{}",
+                    json!({"tokenId": t.id, "prefix": t.prefix, "readOnly": t.read_only,
                     "products": t.products.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-                    "revoked": t.revoked_at.is_some(), "expiresAt": t.expires_at.map(|x| x.to_rfc3339())}));
+                    "revoked": t.revoked_at.is_some(), "expiresAt": t.expires_at.map(|x| x.to_rfc3339())})
+                );
             }
         }
     }

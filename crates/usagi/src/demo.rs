@@ -50,8 +50,10 @@ pub struct SimulateArgs {
 fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} records ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
@@ -136,7 +138,7 @@ pub async fn demo(data_dir: &Path, args: DemoArgs) -> anyhow::Result<()> {
     let serve_args = ServeArgs { listen: Some(args.listen), ..Default::default() };
     let mut config = crate::serve::load_config(&serve_args)?;
     config.ingest.allow_simulated_receive_time = true;
-    let running = usagi_server::start(data_dir, config).await?;
+    let running = crate::serve::start(data_dir, config).await?;
     let url = format!("http://{}", running.addr);
 
     let fleet = FleetConfig::new(args.installs, args.days, Utc::now().date_naive(), 1);

@@ -2,10 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 use usagi_server::ServerConfig;
+use usagi_warehouse::Warehouse;
+use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
 /// Flags of `usagi serve`; they win over environment variables, which win over the file.
 #[derive(Args, Debug, Clone, Default)]
@@ -76,10 +79,28 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Opens the configured warehouse backend of a data directory.
+pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::Result<Arc<dyn Warehouse>> {
+    let duck = DuckConfig {
+        threads: if config.warehouse.threads == 0 { DuckConfig::default().threads } else { config.warehouse.threads },
+        memory_limit: config.warehouse.memory_limit.clone(),
+    };
+    std::fs::create_dir_all(data_dir)?;
+    let path = usagi_server::DataDir(data_dir.to_path_buf()).warehouse();
+    let warehouse = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &duck)).await??;
+    Ok(Arc::new(warehouse))
+}
+
+/// Starts a server on a data directory with its configured backends.
+pub async fn start(data_dir: &Path, config: ServerConfig) -> anyhow::Result<usagi_server::Running> {
+    let warehouse = open_warehouse(data_dir, &config).await?;
+    Ok(usagi_server::start(data_dir, config, warehouse).await?)
+}
+
 /// Runs the server until a signal arrives, then shuts down gracefully.
 pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let config = load_config(&args)?;
-    let running = usagi_server::start(data_dir, config).await?;
+    let running = start(data_dir, config).await?;
     eprintln!("usagi listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests and flushing");

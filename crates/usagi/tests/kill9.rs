@@ -127,7 +127,8 @@ async fn kill_dash_nine_loses_no_acknowledged_batch() {
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     let status = server.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0");
-    let wh = usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default()).unwrap();
+    let wh =
+        usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default()).unwrap();
     use usagi_warehouse::Warehouse;
     let rows = wh.query("SELECT count(*), count(DISTINCT client_id) FROM events".into(), vec![]).await.unwrap();
     assert_eq!(rows.rows[0][0].as_i64(), Some(400 * 20), "every batch exactly once");

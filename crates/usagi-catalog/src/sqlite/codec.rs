@@ -14,8 +14,9 @@ use crate::error::CatalogError;
 impl From<rusqlite::Error> for CatalogError {
     fn from(e: rusqlite::Error) -> Self {
         match e {
-            rusqlite::Error::FromSqlConversionFailure(..)
-            | rusqlite::Error::IntegralValueOutOfRange(..) => CatalogError::Corrupt(e.to_string()),
+            rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::IntegralValueOutOfRange(..) => {
+                CatalogError::Corrupt(e.to_string())
+            }
             other => CatalogError::Storage(other.to_string()),
         }
     }
@@ -40,9 +41,7 @@ pub(super) fn time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Ut
 pub(super) fn opt_time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     match row.get::<_, Option<i64>>(idx)? {
         None => Ok(None),
-        Some(v) => DateTime::from_timestamp_millis(v)
-            .map(Some)
-            .ok_or_else(|| corrupt(idx, Type::Integer, "timestamp")),
+        Some(v) => DateTime::from_timestamp_millis(v).map(Some).ok_or_else(|| corrupt(idx, Type::Integer, "timestamp")),
     }
 }
 
@@ -61,9 +60,7 @@ pub(super) fn day_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
 pub(super) fn opt_day_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<NaiveDate>> {
     match row.get::<_, Option<String>>(idx)? {
         None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| corrupt(idx, Type::Text, "date")),
+        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(Some).map_err(|_| corrupt(idx, Type::Text, "date")),
     }
 }
 

@@ -10,11 +10,7 @@ use crate::error::Result;
 use crate::installation::InstallationControl;
 
 /// The controls in force for an installation; all off for an unknown product.
-pub(super) fn control(
-    conn: &Connection,
-    product: ProductId,
-    client: ClientId,
-) -> Result<InstallationControl> {
+pub(super) fn control(conn: &Connection, product: ProductId, client: ClientId) -> Result<InstallationControl> {
     let row = conn
         .prepare_cached(
             "SELECT p.back_off_until, c.disabled, c.back_off_until, c.back_off_ever FROM products p \
@@ -42,12 +38,7 @@ pub(super) fn control(
 }
 
 /// Disables or re-enables one installation.
-pub(super) fn set_disabled(
-    conn: &mut Connection,
-    product: ProductId,
-    client: ClientId,
-    disabled: bool,
-) -> Result<()> {
+pub(super) fn set_disabled(conn: &mut Connection, product: ProductId, client: ClientId, disabled: bool) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     ensure_product(&tx, product)?;
     tx.prepare_cached(
@@ -87,11 +78,7 @@ pub(super) fn start_back_off(
 }
 
 /// Marks that an installation was answered with a back-off instruction.
-pub(super) fn record_back_off_answer(
-    conn: &mut Connection,
-    product: ProductId,
-    client: ClientId,
-) -> Result<()> {
+pub(super) fn record_back_off_answer(conn: &mut Connection, product: ProductId, client: ClientId) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     ensure_product(&tx, product)?;
     tx.prepare_cached(
@@ -104,11 +91,7 @@ pub(super) fn record_back_off_answer(
 }
 
 /// Ends one installation's back-off, or with `None` every back-off of the product.
-pub(super) fn clear_back_off(
-    conn: &mut Connection,
-    product: ProductId,
-    client: Option<ClientId>,
-) -> Result<()> {
+pub(super) fn clear_back_off(conn: &mut Connection, product: ProductId, client: Option<ClientId>) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     ensure_product(&tx, product)?;
     match client {
@@ -119,12 +102,9 @@ pub(super) fn clear_back_off(
             .execute(params![pid(product), cid(client)])?;
         }
         None => {
-            tx.prepare_cached("UPDATE products SET back_off_until = NULL WHERE id = ?1")?
+            tx.prepare_cached("UPDATE products SET back_off_until = NULL WHERE id = ?1")?.execute([pid(product)])?;
+            tx.prepare_cached("UPDATE installation_controls SET back_off_until = NULL WHERE product_id = ?1")?
                 .execute([pid(product)])?;
-            tx.prepare_cached(
-                "UPDATE installation_controls SET back_off_until = NULL WHERE product_id = ?1",
-            )?
-            .execute([pid(product)])?;
         }
     }
     tx.commit()?;

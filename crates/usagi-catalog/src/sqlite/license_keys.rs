@@ -17,11 +17,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<LicenseKeyRecord> {
     Ok(LicenseKeyRecord {
         key: row.get(0)?,
         license_type: license_type.parse::<LicenseType>().map_err(|_| {
-            rusqlite::Error::FromSqlConversionFailure(
-                1,
-                rusqlite::types::Type::Text,
-                "invalid license type".into(),
-            )
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, "invalid license type".into())
         })?,
         expired: row.get(2)?,
         activated: row.get(3)?,
@@ -36,15 +32,9 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<LicenseKeyRecord> {
 }
 
 /// Looks up one key.
-pub(super) fn get(
-    conn: &Connection,
-    product: ProductId,
-    key: &str,
-) -> Result<Option<LicenseKeyRecord>> {
+pub(super) fn get(conn: &Connection, product: ProductId, key: &str) -> Result<Option<LicenseKeyRecord>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {KEY_COLUMNS} FROM license_keys WHERE product_id = ?1 AND license_key = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM license_keys WHERE product_id = ?1 AND license_key = ?2"))?
         .query_row(params![pid(product), key], record_from_row)
         .optional()?)
 }
@@ -72,11 +62,7 @@ fn insert(conn: &Connection, product: ProductId, r: &LicenseKeyRecord) -> Result
 }
 
 /// Inserts or replaces a key, keeping a stored key's origin; true if inserted.
-pub(super) fn upsert(
-    conn: &mut Connection,
-    product: ProductId,
-    r: &LicenseKeyRecord,
-) -> Result<bool> {
+pub(super) fn upsert(conn: &mut Connection, product: ProductId, r: &LicenseKeyRecord) -> Result<bool> {
     r.validate()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     ensure_product(&tx, product)?;

@@ -138,8 +138,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<i64> {
     if found > supported {
         return Err(CatalogError::SchemaTooNew { found, supported });
     }
-    let start = usize::try_from(found)
-        .map_err(|_| CatalogError::Corrupt(format!("schema version {found}")))?;
+    let start = usize::try_from(found).map_err(|_| CatalogError::Corrupt(format!("schema version {found}")))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
         tx.execute_batch(sql)?;
         tracing::info!(version = i + 1, "applied catalog migration");

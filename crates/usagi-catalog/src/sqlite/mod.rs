@@ -32,8 +32,8 @@ use crate::product::{Product, ProductSettingsPatch};
 use crate::session::SessionLookup;
 use crate::token::{TokenInfo, TokenLookup};
 use crate::user::{
-    check_password, clean_email, clean_person_name, dummy_hash, hash_password, normalize_email,
-    verify_password_hash, NewUser, Permission, ProductAccess, Role, User,
+    check_password, clean_email, clean_person_name, dummy_hash, hash_password, normalize_email, verify_password_hash,
+    NewUser, Permission, ProductAccess, Role, User,
 };
 
 /// How long a connection waits for another connection's (or process's) write lock.
@@ -54,11 +54,7 @@ struct Pool {
 
 impl Pool {
     fn take(&self) -> Result<Connection> {
-        let reused = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let reused = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         match reused {
             Some(conn) => Ok(conn),
             None => open_connection(&self.path),
@@ -110,13 +106,8 @@ impl SqliteCatalog {
         migrations::migrate(&mut conn)?;
         // Computed now so that the first login of an unknown user is not slower than later ones.
         let _ = dummy_hash();
-        let pool = Pool {
-            path: path.to_owned(),
-            idle: Mutex::new(vec![conn]),
-        };
-        Ok(Self {
-            pool: Arc::new(pool),
-        })
+        let pool = Pool { path: path.to_owned(), idle: Mutex::new(vec![conn]) };
+        Ok(Self { pool: Arc::new(pool) })
     }
 
     /// The schema version this build writes.
@@ -148,19 +139,12 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CatalogError::Task(e.to_string()))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| CatalogError::Task(e.to_string()))?
 }
 
 #[async_trait]
 impl Catalog for SqliteCatalog {
-    async fn create_product(
-        &self,
-        name: &str,
-        id: Option<ProductId>,
-        now: DateTime<Utc>,
-    ) -> Result<(Product, String)> {
+    async fn create_product(&self, name: &str, id: Option<ProductId>, now: DateTime<Utc>) -> Result<(Product, String)> {
         let name = name.to_owned();
         self.run(move |c| products::create(c, &name, id, now)).await
     }
@@ -178,33 +162,20 @@ impl Catalog for SqliteCatalog {
         self.run(move |c| products::rename(c, id, &name)).await
     }
 
-    async fn update_product_settings(
-        &self,
-        id: ProductId,
-        patch: ProductSettingsPatch,
-    ) -> Result<Product> {
-        self.run(move |c| products::update_settings(c, id, &patch))
-            .await
+    async fn update_product_settings(&self, id: ProductId, patch: ProductSettingsPatch) -> Result<Product> {
+        self.run(move |c| products::update_settings(c, id, &patch)).await
     }
 
     async fn set_product_disabled(&self, id: ProductId, disabled: bool) -> Result<()> {
-        self.run(move |c| products::set_disabled(c, id, disabled))
-            .await
+        self.run(move |c| products::set_disabled(c, id, disabled)).await
     }
 
     async fn active_secrets(&self, id: ProductId, now: DateTime<Utc>) -> Result<Vec<String>> {
-        self.run(move |c| products::active_secrets(c, id, now))
-            .await
+        self.run(move |c| products::active_secrets(c, id, now)).await
     }
 
-    async fn rotate_secret(
-        &self,
-        id: ProductId,
-        previous_valid_for: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<String> {
-        self.run(move |c| products::rotate_secret(c, id, previous_valid_for, now))
-            .await
+    async fn rotate_secret(&self, id: ProductId, previous_valid_for: Duration, now: DateTime<Utc>) -> Result<String> {
+        self.run(move |c| products::rotate_secret(c, id, previous_valid_for, now)).await
     }
 
     async fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User> {
@@ -256,28 +227,19 @@ impl Catalog for SqliteCatalog {
         check_password(password)?;
         let password = password.to_owned();
         let hash = blocking(move || hash_password(&password)).await?;
-        self.run(move |c| users::set_password_hash(c, user_id, &hash))
-            .await
+        self.run(move |c| users::set_password_hash(c, user_id, &hash)).await
     }
 
     async fn set_user_admin(&self, user_id: i64, admin: bool) -> Result<()> {
         self.run(move |c| users::set_admin(c, user_id, admin)).await
     }
 
-    async fn grant(
-        &self,
-        user_id: i64,
-        product: ProductId,
-        role: Role,
-        license_keys: bool,
-    ) -> Result<()> {
-        self.run(move |c| users::grant(c, user_id, product, role, license_keys))
-            .await
+    async fn grant(&self, user_id: i64, product: ProductId, role: Role, license_keys: bool) -> Result<()> {
+        self.run(move |c| users::grant(c, user_id, product, role, license_keys)).await
     }
 
     async fn revoke_grant(&self, user_id: i64, product: ProductId) -> Result<bool> {
-        self.run(move |c| users::revoke_grant(c, user_id, product))
-            .await
+        self.run(move |c| users::revoke_grant(c, user_id, product)).await
     }
 
     async fn visible_products(&self, user_id: i64) -> Result<Vec<ProductAccess>> {
@@ -285,13 +247,11 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn permission(&self, user_id: i64, product: ProductId) -> Result<Option<Permission>> {
-        self.run(move |c| users::permission(c, user_id, product))
-            .await
+        self.run(move |c| users::permission(c, user_id, product)).await
     }
 
     async fn set_current_product(&self, user_id: i64, product: ProductId) -> Result<()> {
-        self.run(move |c| users::set_current_product(c, user_id, product))
-            .await
+        self.run(move |c| users::set_current_product(c, user_id, product)).await
     }
 
     async fn current_product(&self, user_id: i64) -> Result<Option<ProductId>> {
@@ -306,8 +266,7 @@ impl Catalog for SqliteCatalog {
         lifetime: Duration,
     ) -> Result<String> {
         let csrf = csrf_binding.to_owned();
-        self.run(move |c| sessions::create(c, user_id, &csrf, now, lifetime))
-            .await
+        self.run(move |c| sessions::create(c, user_id, &csrf, now, lifetime)).await
     }
 
     async fn find_session(&self, token: &str, now: DateTime<Utc>) -> Result<SessionLookup> {
@@ -321,8 +280,7 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
-        self.run(move |c| sessions::delete_for_user(c, user_id))
-            .await
+        self.run(move |c| sessions::delete_for_user(c, user_id)).await
     }
 
     async fn create_token(
@@ -333,8 +291,7 @@ impl Catalog for SqliteCatalog {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(TokenInfo, String)> {
-        self.run(move |c| tokens::create(c, user_id, products, read_only, expires_at, now))
-            .await
+        self.run(move |c| tokens::create(c, user_id, products, read_only, expires_at, now)).await
     }
 
     async fn find_token(&self, token: &str, now: DateTime<Utc>) -> Result<TokenLookup> {
@@ -350,22 +307,13 @@ impl Catalog for SqliteCatalog {
         self.run(move |c| tokens::revoke(c, token_id, now)).await
     }
 
-    async fn get_license_key(
-        &self,
-        product: ProductId,
-        key: &str,
-    ) -> Result<Option<LicenseKeyRecord>> {
+    async fn get_license_key(&self, product: ProductId, key: &str) -> Result<Option<LicenseKeyRecord>> {
         let key = key.to_owned();
         self.run(move |c| license_keys::get(c, product, &key)).await
     }
 
-    async fn upsert_license_key(
-        &self,
-        product: ProductId,
-        record: LicenseKeyRecord,
-    ) -> Result<bool> {
-        self.run(move |c| license_keys::upsert(c, product, &record))
-            .await
+    async fn upsert_license_key(&self, product: ProductId, record: LicenseKeyRecord) -> Result<bool> {
+        self.run(move |c| license_keys::upsert(c, product, &record)).await
     }
 
     async fn auto_collect_license_key(
@@ -375,47 +323,27 @@ impl Catalog for SqliteCatalog {
         today: NaiveDate,
     ) -> Result<(LicenseKeyRecord, bool)> {
         let key = key.to_owned();
-        self.run(move |c| license_keys::auto_collect(c, product, &key, today))
-            .await
+        self.run(move |c| license_keys::auto_collect(c, product, &key, today)).await
     }
 
-    async fn installation_control(
-        &self,
-        product: ProductId,
-        client: ClientId,
-    ) -> Result<InstallationControl> {
-        self.run(move |c| installations::control(c, product, client))
-            .await
+    async fn installation_control(&self, product: ProductId, client: ClientId) -> Result<InstallationControl> {
+        self.run(move |c| installations::control(c, product, client)).await
     }
 
-    async fn set_installation_disabled(
-        &self,
-        product: ProductId,
-        client: ClientId,
-        disabled: bool,
-    ) -> Result<()> {
-        self.run(move |c| installations::set_disabled(c, product, client, disabled))
-            .await
+    async fn set_installation_disabled(&self, product: ProductId, client: ClientId, disabled: bool) -> Result<()> {
+        self.run(move |c| installations::set_disabled(c, product, client, disabled)).await
     }
 
-    async fn start_back_off(
-        &self,
-        product: ProductId,
-        client: Option<ClientId>,
-        until: DateTime<Utc>,
-    ) -> Result<()> {
-        self.run(move |c| installations::start_back_off(c, product, client, until))
-            .await
+    async fn start_back_off(&self, product: ProductId, client: Option<ClientId>, until: DateTime<Utc>) -> Result<()> {
+        self.run(move |c| installations::start_back_off(c, product, client, until)).await
     }
 
     async fn record_back_off_answer(&self, product: ProductId, client: ClientId) -> Result<()> {
-        self.run(move |c| installations::record_back_off_answer(c, product, client))
-            .await
+        self.run(move |c| installations::record_back_off_answer(c, product, client)).await
     }
 
     async fn clear_back_off(&self, product: ProductId, client: Option<ClientId>) -> Result<()> {
-        self.run(move |c| installations::clear_back_off(c, product, client))
-            .await
+        self.run(move |c| installations::clear_back_off(c, product, client)).await
     }
 }
 
@@ -470,19 +398,12 @@ mod tests {
         drop(cat);
         let again = SqliteCatalog::open(&dir.path().join("catalog.sqlite")).unwrap();
         let third = SqliteCatalog::open(&dir.path().join("catalog.sqlite")).unwrap();
-        assert_eq!(
-            again.get_product(p.id).await.unwrap().map(|p| p.name),
-            Some("Demo".into())
-        );
+        assert_eq!(again.get_product(p.id).await.unwrap().map(|p| p.name), Some("Demo".into()));
         assert_eq!(third.list_products().await.unwrap().len(), 1);
         let conn = raw(&dir);
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SqliteCatalog::schema_version());
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -500,9 +421,7 @@ mod tests {
         for h in handles {
             h.join().unwrap().unwrap();
         }
-        let version: i64 = raw(&dir)
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let version: i64 = raw(&dir).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SqliteCatalog::schema_version());
     }
 
@@ -526,25 +445,14 @@ mod tests {
         let mut unknown = std::time::Duration::MAX;
         for _ in 0..3 {
             let start = std::time::Instant::now();
-            assert!(cat
-                .verify_password("known@example.com", "wrong")
-                .await
-                .unwrap()
-                .is_none());
+            assert!(cat.verify_password("known@example.com", "wrong").await.unwrap().is_none());
             known = known.min(start.elapsed());
             let start = std::time::Instant::now();
-            assert!(cat
-                .verify_password("unknown@example.com", "wrong")
-                .await
-                .unwrap()
-                .is_none());
+            assert!(cat.verify_password("unknown@example.com", "wrong").await.unwrap().is_none());
             unknown = unknown.min(start.elapsed());
         }
         // Lenient bound: noise only slows runs down, and the minimum filters it out.
-        assert!(
-            unknown * 3 >= known,
-            "unknown {unknown:?} vs known {known:?}"
-        );
+        assert!(unknown * 3 >= known, "unknown {unknown:?} vs known {known:?}");
     }
 
     #[tokio::test]
@@ -575,31 +483,16 @@ mod tests {
             )
             .await
             .unwrap();
-        let session = cat
-            .create_session(user.id, "csrf", t0(), Duration::hours(1))
-            .await
-            .unwrap();
-        let (_, token) = cat
-            .create_token(user.id, Vec::new(), false, None, t0())
-            .await
-            .unwrap();
+        let session = cat.create_session(user.id, "csrf", t0(), Duration::hours(1)).await.unwrap();
+        let (_, token) = cat.create_token(user.id, Vec::new(), false, None, t0()).await.unwrap();
         let conn = raw(&dir);
-        let hash: String = conn
-            .query_row(
-                "SELECT password_hash FROM users WHERE id = ?1",
-                [user.id],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let hash: String =
+            conn.query_row("SELECT password_hash FROM users WHERE id = ?1", [user.id], |r| r.get(0)).unwrap();
         assert_ne!(hash, "correct horse");
         assert!(hash.starts_with("$argon2id$"), "{hash}");
-        let stored: Vec<u8> = conn
-            .query_row("SELECT token_hash FROM auth_sessions", [], |r| r.get(0))
-            .unwrap();
+        let stored: Vec<u8> = conn.query_row("SELECT token_hash FROM auth_sessions", [], |r| r.get(0)).unwrap();
         assert_eq!(stored, crate::credentials::digest(&session).to_vec());
-        let stored: Vec<u8> = conn
-            .query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0))
-            .unwrap();
+        let stored: Vec<u8> = conn.query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0)).unwrap();
         assert_eq!(stored, crate::credentials::digest(&token).to_vec());
     }
 
@@ -625,48 +518,28 @@ mod tests {
         cli.grant(u.id, p.id, Role::Viewer, false).await.unwrap();
         // The server sees the CLI's writes at once and writes itself.
         assert!(server.permission(u.id, p.id).await.unwrap().is_some());
-        let session = server
-            .create_session(u.id, "c", t0(), Duration::hours(1))
-            .await
-            .unwrap();
-        assert!(matches!(
-            cli.find_session(&session, t0()).await.unwrap(),
-            SessionLookup::Valid(_)
-        ));
+        let session = server.create_session(u.id, "c", t0(), Duration::hours(1)).await.unwrap();
+        assert!(matches!(cli.find_session(&session, t0()).await.unwrap(), SessionLookup::Valid(_)));
 
         // Interleaved writers on both handles: the busy timeout serializes them, none fails.
         let mut tasks = Vec::new();
         for i in 0..40u64 {
-            let cat = if i % 2 == 0 {
-                server.clone()
-            } else {
-                cli.clone()
-            };
+            let cat = if i % 2 == 0 { server.clone() } else { cli.clone() };
             let product = p.id;
             tasks.push(tokio::spawn(async move {
                 let client = ClientId::from_u64(i);
-                cat.start_back_off(product, Some(client), t0() + Duration::days(1))
-                    .await?;
-                cat.auto_collect_license_key(product, &format!("K-{i}"), t0().date_naive())
-                    .await?;
-                cat.create_session(u.id, "c", t0(), Duration::hours(1))
-                    .await
+                cat.start_back_off(product, Some(client), t0() + Duration::days(1)).await?;
+                cat.auto_collect_license_key(product, &format!("K-{i}"), t0().date_naive()).await?;
+                cat.create_session(u.id, "c", t0(), Duration::hours(1)).await
             }));
         }
         for task in tasks {
             task.await.unwrap().unwrap();
         }
         for i in 0..40u64 {
-            let ctl = server
-                .installation_control(p.id, ClientId::from_u64(i))
-                .await
-                .unwrap();
+            let ctl = server.installation_control(p.id, ClientId::from_u64(i)).await.unwrap();
             assert!(ctl.back_off_ever);
-            assert!(cli
-                .get_license_key(p.id, &format!("K-{i}"))
-                .await
-                .unwrap()
-                .is_some());
+            assert!(cli.get_license_key(p.id, &format!("K-{i}")).await.unwrap().is_some());
         }
     }
 
@@ -679,10 +552,8 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..16 {
             let cat = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tasks.push(tokio::spawn(async move {
-                cat.auto_collect_license_key(p.id, "SAME", t0().date_naive())
-                    .await
-            }));
+            tasks
+                .push(tokio::spawn(async move { cat.auto_collect_license_key(p.id, "SAME", t0().date_naive()).await }));
         }
         let mut unknown = 0;
         for task in tasks {

@@ -48,8 +48,7 @@ pub(super) fn attach_custom_names<'a>(
     conn: &Connection,
     products: impl IntoIterator<Item = &'a mut Product>,
 ) -> Result<()> {
-    let mut by_id: BTreeMap<ProductId, &mut Product> =
-        products.into_iter().map(|p| (p.id, p)).collect();
+    let mut by_id: BTreeMap<ProductId, &mut Product> = products.into_iter().map(|p| (p.id, p)).collect();
     if by_id.is_empty() {
         return Ok(());
     }
@@ -62,13 +61,8 @@ pub(super) fn attach_custom_names<'a>(
         "SELECT product_id, slot, name FROM product_custom_property_names \
          WHERE ?1 IS NULL OR product_id = ?1",
     )?;
-    let rows = stmt.query_map([only], |row| {
-        Ok((
-            product_id_at(row, 0)?,
-            row.get::<_, u8>(1)?,
-            row.get::<_, String>(2)?,
-        ))
-    })?;
+    let rows =
+        stmt.query_map([only], |row| Ok((product_id_at(row, 0)?, row.get::<_, u8>(1)?, row.get::<_, String>(2)?)))?;
     for row in rows {
         let (id, slot, name) = row?;
         if let Some(product) = by_id.get_mut(&id) {
@@ -100,9 +94,7 @@ fn not_found(id: ProductId) -> CatalogError {
 /// Looks up one product.
 pub(super) fn get(conn: &Connection, id: ProductId) -> Result<Option<Product>> {
     let mut product = conn
-        .prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?1"
-        ))?
+        .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?1"))?
         .query_row([pid(id)], product_from_row)
         .optional()?;
     attach_custom_names(conn, product.iter_mut())?;
@@ -112,9 +104,7 @@ pub(super) fn get(conn: &Connection, id: ProductId) -> Result<Option<Product>> {
 /// Every product by ascending id.
 pub(super) fn list(conn: &Connection) -> Result<Vec<Product>> {
     let mut products = conn
-        .prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products p ORDER BY p.id"
-        ))?
+        .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products p ORDER BY p.id"))?
         .query_map([], product_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     attach_custom_names(conn, products.iter_mut())?;
@@ -132,9 +122,7 @@ pub(super) fn create(
     // IMMEDIATE takes the write lock first, so the existence check and the insert are atomic.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = match id {
-        Some(id) if product_exists(&tx, id)? => {
-            return Err(CatalogError::AlreadyExists(format!("product {id}")))
-        }
+        Some(id) if product_exists(&tx, id)? => return Err(CatalogError::AlreadyExists(format!("product {id}"))),
         Some(id) => id,
         None => draw_free_id(&tx)?,
     };
@@ -159,13 +147,7 @@ pub(super) fn create(
     let secret = new_product_secret();
     insert_current_secret(&tx, id, &secret, now)?;
     tx.commit()?;
-    let product = Product {
-        id,
-        name,
-        created_at: now,
-        disabled: false,
-        settings,
-    };
+    let product = Product { id, name, created_at: now, disabled: false, settings };
     Ok((product, secret))
 }
 
@@ -179,17 +161,10 @@ fn draw_free_id(conn: &Connection) -> Result<ProductId> {
             return Ok(candidate);
         }
     }
-    Err(CatalogError::Storage(
-        "could not draw a free product id".into(),
-    ))
+    Err(CatalogError::Storage("could not draw a free product id".into()))
 }
 
-fn insert_current_secret(
-    conn: &Connection,
-    id: ProductId,
-    secret: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+fn insert_current_secret(conn: &Connection, id: ProductId, secret: &str, now: DateTime<Utc>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO product_secrets (product_id, secret_hex, created_at, expires_at) VALUES (?1, ?2, ?3, NULL)",
     )?
@@ -200,9 +175,8 @@ fn insert_current_secret(
 /// Renames a product.
 pub(super) fn rename(conn: &Connection, id: ProductId, name: &str) -> Result<Product> {
     let name = clean_name("name", name)?;
-    let changed = conn
-        .prepare_cached("UPDATE products SET name = ?2 WHERE id = ?1")?
-        .execute(params![pid(id), name])?;
+    let changed =
+        conn.prepare_cached("UPDATE products SET name = ?2 WHERE id = ?1")?.execute(params![pid(id), name])?;
     if changed == 0 {
         return Err(not_found(id));
     }
@@ -210,11 +184,7 @@ pub(super) fn rename(conn: &Connection, id: ProductId, name: &str) -> Result<Pro
 }
 
 /// Validates and stores a settings patch.
-pub(super) fn update_settings(
-    conn: &mut Connection,
-    id: ProductId,
-    patch: &ProductSettingsPatch,
-) -> Result<Product> {
+pub(super) fn update_settings(conn: &mut Connection, id: ProductId, patch: &ProductSettingsPatch) -> Result<Product> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut product = get(&tx, id)?.ok_or_else(|| not_found(id))?;
     let s = product.settings.apply(patch)?;
@@ -234,11 +204,9 @@ pub(super) fn update_settings(
         s.new_events_basic,
     ])?;
     if s.custom_property_names != product.settings.custom_property_names {
-        tx.prepare_cached("DELETE FROM product_custom_property_names WHERE product_id = ?1")?
-            .execute([pid(id)])?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO product_custom_property_names (product_id, slot, name) VALUES (?1, ?2, ?3)",
-        )?;
+        tx.prepare_cached("DELETE FROM product_custom_property_names WHERE product_id = ?1")?.execute([pid(id)])?;
+        let mut insert = tx
+            .prepare_cached("INSERT INTO product_custom_property_names (product_id, slot, name) VALUES (?1, ?2, ?3)")?;
         for (slot, name) in &s.custom_property_names {
             insert.execute(params![pid(id), slot, name])?;
         }
@@ -250,9 +218,8 @@ pub(super) fn update_settings(
 
 /// Disables or re-enables a product.
 pub(super) fn set_disabled(conn: &Connection, id: ProductId, disabled: bool) -> Result<()> {
-    let changed = conn
-        .prepare_cached("UPDATE products SET disabled = ?2 WHERE id = ?1")?
-        .execute(params![pid(id), disabled])?;
+    let changed =
+        conn.prepare_cached("UPDATE products SET disabled = ?2 WHERE id = ?1")?.execute(params![pid(id), disabled])?;
     if changed == 0 {
         return Err(not_found(id));
     }
@@ -260,11 +227,7 @@ pub(super) fn set_disabled(conn: &Connection, id: ProductId, disabled: bool) -> 
 }
 
 /// The secrets valid at `now`, current first.
-pub(super) fn active_secrets(
-    conn: &Connection,
-    id: ProductId,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>> {
+pub(super) fn active_secrets(conn: &Connection, id: ProductId, now: DateTime<Utc>) -> Result<Vec<String>> {
     let secrets = conn
         .prepare_cached(
             "SELECT secret_hex FROM product_secrets \
@@ -286,23 +249,17 @@ pub(super) fn rotate_secret(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     ensure_product(&tx, id)?;
     // At most two secrets are ever active (callhome §3): an older "previous" goes now.
-    tx.prepare_cached(
-        "DELETE FROM product_secrets WHERE product_id = ?1 AND expires_at IS NOT NULL",
-    )?
-    .execute([pid(id)])?;
+    tx.prepare_cached("DELETE FROM product_secrets WHERE product_id = ?1 AND expires_at IS NOT NULL")?
+        .execute([pid(id)])?;
     if previous_valid_for > Duration::zero() {
         let expires = now
             .checked_add_signed(previous_valid_for)
             .ok_or_else(|| CatalogError::invalid("previousValidFor is too large"))?;
-        tx.prepare_cached(
-            "UPDATE product_secrets SET expires_at = ?2 WHERE product_id = ?1 AND expires_at IS NULL",
-        )?
-        .execute(params![pid(id), ms(expires)])?;
+        tx.prepare_cached("UPDATE product_secrets SET expires_at = ?2 WHERE product_id = ?1 AND expires_at IS NULL")?
+            .execute(params![pid(id), ms(expires)])?;
     } else {
-        tx.prepare_cached(
-            "DELETE FROM product_secrets WHERE product_id = ?1 AND expires_at IS NULL",
-        )?
-        .execute([pid(id)])?;
+        tx.prepare_cached("DELETE FROM product_secrets WHERE product_id = ?1 AND expires_at IS NULL")?
+            .execute([pid(id)])?;
     }
     let secret = new_product_secret();
     insert_current_secret(&tx, id, &secret, now)?;

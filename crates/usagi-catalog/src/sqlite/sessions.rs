@@ -20,9 +20,7 @@ pub(super) fn create(
     if lifetime <= Duration::zero() {
         return Err(CatalogError::invalid("lifetime must be positive"));
     }
-    let expires = now
-        .checked_add_signed(lifetime)
-        .ok_or_else(|| CatalogError::invalid("lifetime is too large"))?;
+    let expires = now.checked_add_signed(lifetime).ok_or_else(|| CatalogError::invalid("lifetime is too large"))?;
     let token = new_session_token();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     ensure_user(&tx, user_id)?;
@@ -33,13 +31,7 @@ pub(super) fn create(
         "INSERT INTO auth_sessions (token_hash, user_id, csrf_hash, created_at, expires_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![
-        &digest(&token)[..],
-        user_id,
-        &digest(csrf_binding)[..],
-        ms(now),
-        ms(expires)
-    ])?;
+    .execute(params![&digest(&token)[..], user_id, &digest(csrf_binding)[..], ms(now), ms(expires)])?;
     // Keep the 50 newest rows, preferring live ones, so an expired row goes before a live one.
     let keep = i64::try_from(MAX_SESSIONS_PER_USER).unwrap_or(i64::MAX);
     tx.prepare_cached(
@@ -76,15 +68,9 @@ pub(super) fn find(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result
     if now >= expires_at {
         return Ok(SessionLookup::Expired);
     }
-    let csrf_binding_hash = digest_from_slice(&csrf)
-        .ok_or_else(|| CatalogError::Corrupt(format!("csrf hash of session {id}")))?;
-    Ok(SessionLookup::Valid(Session {
-        id,
-        user_id,
-        created_at,
-        expires_at,
-        csrf_binding_hash,
-    }))
+    let csrf_binding_hash =
+        digest_from_slice(&csrf).ok_or_else(|| CatalogError::Corrupt(format!("csrf hash of session {id}")))?;
+    Ok(SessionLookup::Valid(Session { id, user_id, created_at, expires_at, csrf_binding_hash }))
 }
 
 /// Ends one session.
@@ -92,16 +78,12 @@ pub(super) fn delete(conn: &Connection, token: &str) -> Result<bool> {
     if !is_session_token_shape(token) {
         return Ok(false);
     }
-    let n = conn
-        .prepare_cached("DELETE FROM auth_sessions WHERE token_hash = ?1")?
-        .execute([&digest(token)[..]])?;
+    let n = conn.prepare_cached("DELETE FROM auth_sessions WHERE token_hash = ?1")?.execute([&digest(token)[..]])?;
     Ok(n > 0)
 }
 
 /// Ends every session of a user.
 pub(super) fn delete_for_user(conn: &Connection, user_id: i64) -> Result<u64> {
-    let n = conn
-        .prepare_cached("DELETE FROM auth_sessions WHERE user_id = ?1")?
-        .execute([user_id])?;
+    let n = conn.prepare_cached("DELETE FROM auth_sessions WHERE user_id = ?1")?.execute([user_id])?;
     Ok(u64::try_from(n).unwrap_or(u64::MAX))
 }

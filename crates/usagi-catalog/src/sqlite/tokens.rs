@@ -53,42 +53,22 @@ pub(super) fn create(
         "INSERT INTO api_tokens (token_hash, prefix, user_id, read_only, expires_at, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![
-        &digest(&token)[..],
-        prefix,
-        user_id,
-        read_only,
-        expires_at.map(ms),
-        ms(now)
-    ])?;
+    .execute(params![&digest(&token)[..], prefix, user_id, read_only, expires_at.map(ms), ms(now)])?;
     let id = tx.last_insert_rowid();
     {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO api_token_products (token_id, product_id) VALUES (?1, ?2)",
-        )?;
+        let mut insert = tx.prepare_cached("INSERT INTO api_token_products (token_id, product_id) VALUES (?1, ?2)")?;
         for product in &products {
             insert.execute(params![id, pid(*product)])?;
         }
     }
     tx.commit()?;
-    let info = TokenInfo {
-        id,
-        user_id,
-        products,
-        read_only,
-        expires_at,
-        created_at: now,
-        revoked_at: None,
-        prefix,
-    };
+    let info = TokenInfo { id, user_id, products, read_only, expires_at, created_at: now, revoked_at: None, prefix };
     Ok((info, token))
 }
 
 fn products_of(conn: &Connection, token_id: i64) -> Result<Vec<ProductId>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT product_id FROM api_token_products WHERE token_id = ?1 ORDER BY product_id",
-        )?
+        .prepare_cached("SELECT product_id FROM api_token_products WHERE token_id = ?1 ORDER BY product_id")?
         .query_map([token_id], |row| product_id_at(row, 0))?
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -99,9 +79,7 @@ pub(super) fn find(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result
         return Ok(TokenLookup::Invalid);
     }
     let info = conn
-        .prepare_cached(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1"
-        ))?
+        .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1"))?
         .query_row([&digest(token)[..]], token_from_row)
         .optional()?;
     match info {
@@ -116,9 +94,7 @@ pub(super) fn find(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result
 /// A user's tokens by ascending id.
 pub(super) fn list(conn: &Connection, user_id: i64) -> Result<Vec<TokenInfo>> {
     let mut tokens = conn
-        .prepare_cached(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = ?1 ORDER BY id"
-        ))?
+        .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = ?1 ORDER BY id"))?
         .query_map([user_id], token_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut scopes: BTreeMap<i64, Vec<ProductId>> = BTreeMap::new();
@@ -126,9 +102,7 @@ pub(super) fn list(conn: &Connection, user_id: i64) -> Result<Vec<TokenInfo>> {
         "SELECT tp.token_id, tp.product_id FROM api_token_products tp \
          JOIN api_tokens t ON t.id = tp.token_id WHERE t.user_id = ?1 ORDER BY tp.token_id, tp.product_id",
     )?;
-    for row in stmt.query_map([user_id], |row| {
-        Ok((row.get::<_, i64>(0)?, product_id_at(row, 1)?))
-    })? {
+    for row in stmt.query_map([user_id], |row| Ok((row.get::<_, i64>(0)?, product_id_at(row, 1)?)))? {
         let (token_id, product) = row?;
         scopes.entry(token_id).or_default().push(product);
     }
@@ -141,9 +115,7 @@ pub(super) fn list(conn: &Connection, user_id: i64) -> Result<Vec<TokenInfo>> {
 /// Revokes a token; false if unknown or already revoked.
 pub(super) fn revoke(conn: &Connection, token_id: i64, now: DateTime<Utc>) -> Result<bool> {
     let n = conn
-        .prepare_cached(
-            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-        )?
+        .prepare_cached("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")?
         .execute(params![token_id, ms(now)])?;
     Ok(n > 0)
 }

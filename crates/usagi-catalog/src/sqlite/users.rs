@@ -5,9 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use usagi_types::ProductId;
 
 use super::codec::{ms, pid, product_id_at, time_at};
-use super::products::{
-    attach_custom_names, ensure_product, product_from_row, PRODUCT_COLUMNS, PRODUCT_COLUMN_COUNT,
-};
+use super::products::{attach_custom_names, ensure_product, product_from_row, PRODUCT_COLUMNS, PRODUCT_COLUMN_COUNT};
 use crate::credentials::new_user_token;
 use crate::error::{CatalogError, Result};
 use crate::user::{Permission, ProductAccess, Role, User};
@@ -28,13 +26,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 
 fn role_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Role> {
     let text: String = row.get(idx)?;
-    text.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            idx,
-            rusqlite::types::Type::Text,
-            "invalid role".into(),
-        )
-    })
+    text.parse()
+        .map_err(|_| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, "invalid role".into()))
 }
 
 fn user_not_found(id: i64) -> CatalogError {
@@ -69,15 +62,7 @@ pub(super) fn create(conn: &mut Connection, user: UserRow, now: DateTime<Utc>) -
         "INSERT INTO users (email, name, surname, admin, password_hash, user_token, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![
-        user.email,
-        user.name,
-        user.surname,
-        user.admin,
-        user.password_hash,
-        user_token,
-        ms(now)
-    ])?;
+    .execute(params![user.email, user.name, user.surname, user.admin, user.password_hash, user_token, ms(now)])?;
     let id = tx.last_insert_rowid();
     tx.commit()?;
     Ok(User {
@@ -94,9 +79,7 @@ pub(super) fn create(conn: &mut Connection, user: UserRow, now: DateTime<Utc>) -
 /// A user and their password hash, by normalized email.
 pub(super) fn credentials(conn: &Connection, email: &str) -> Result<Option<(User, String)>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"
-        ))?
+        .prepare_cached(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"))?
         .query_row([email], |row| Ok((user_from_row(row)?, row.get(7)?)))
         .optional()?)
 }
@@ -112,9 +95,7 @@ pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<User>> {
 /// Looks up a user by normalized email.
 pub(super) fn get_by_email(conn: &Connection, email: &str) -> Result<Option<User>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE email = ?1"
-        ))?
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"))?
         .query_row([email], user_from_row)
         .optional()?)
 }
@@ -129,9 +110,8 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<User>> {
 
 /// Stores a new password hash.
 pub(super) fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<()> {
-    let changed = conn
-        .prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
-        .execute(params![id, hash])?;
+    let changed =
+        conn.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?.execute(params![id, hash])?;
     if changed == 0 {
         return Err(user_not_found(id));
     }
@@ -140,9 +120,7 @@ pub(super) fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Resul
 
 /// Sets or clears the server-administrator flag.
 pub(super) fn set_admin(conn: &Connection, id: i64, admin: bool) -> Result<()> {
-    let changed = conn
-        .prepare_cached("UPDATE users SET admin = ?2 WHERE id = ?1")?
-        .execute(params![id, admin])?;
+    let changed = conn.prepare_cached("UPDATE users SET admin = ?2 WHERE id = ?1")?.execute(params![id, admin])?;
     if changed == 0 {
         return Err(user_not_found(id));
     }
@@ -151,17 +129,12 @@ pub(super) fn set_admin(conn: &Connection, id: i64, admin: bool) -> Result<()> {
 
 /// Fails with `NotFound` unless the user exists.
 pub(super) fn ensure_user(conn: &Connection, id: i64) -> Result<()> {
-    is_admin(conn, id)?
-        .map(|_| ())
-        .ok_or_else(|| user_not_found(id))
+    is_admin(conn, id)?.map(|_| ()).ok_or_else(|| user_not_found(id))
 }
 
 /// The user's admin flag, or `None` for an unknown user.
 fn is_admin(conn: &Connection, id: i64) -> Result<Option<bool>> {
-    Ok(conn
-        .prepare_cached("SELECT admin FROM users WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
+    Ok(conn.prepare_cached("SELECT admin FROM users WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
 }
 
 /// Inserts or replaces a grant.
@@ -200,10 +173,7 @@ pub(super) fn visible_products(conn: &Connection, user_id: i64) -> Result<Vec<Pr
     if admin {
         return Ok(super::products::list(conn)?
             .into_iter()
-            .map(|product| ProductAccess {
-                product,
-                permission: Permission::SERVER_ADMIN,
-            })
+            .map(|product| ProductAccess { product, permission: Permission::SERVER_ADMIN })
             .collect());
     }
     let mut access = conn
@@ -226,11 +196,7 @@ pub(super) fn visible_products(conn: &Connection, user_id: i64) -> Result<Vec<Pr
 }
 
 /// A user's permission on one product.
-pub(super) fn permission(
-    conn: &Connection,
-    user_id: i64,
-    product: ProductId,
-) -> Result<Option<Permission>> {
+pub(super) fn permission(conn: &Connection, user_id: i64, product: ProductId) -> Result<Option<Permission>> {
     match is_admin(conn, user_id)? {
         None => Ok(None),
         Some(true) => {
@@ -240,14 +206,9 @@ pub(super) fn permission(
             Ok(exists.then_some(Permission::SERVER_ADMIN))
         }
         Some(false) => Ok(conn
-            .prepare_cached(
-                "SELECT role, license_keys FROM grants WHERE user_id = ?1 AND product_id = ?2",
-            )?
+            .prepare_cached("SELECT role, license_keys FROM grants WHERE user_id = ?1 AND product_id = ?2")?
             .query_row(params![user_id, pid(product)], |row| {
-                Ok(Permission {
-                    role: role_at(row, 0)?,
-                    license_keys: row.get(1)?,
-                })
+                Ok(Permission { role: role_at(row, 0)?, license_keys: row.get(1)? })
             })
             .optional()?),
     }
@@ -255,13 +216,8 @@ pub(super) fn permission(
 
 /// Records the user's current product, writing only when it changes (it is set on every
 /// product-scoped request, and a read does not contend for the write lock).
-pub(super) fn set_current_product(
-    conn: &mut Connection,
-    user_id: i64,
-    product: ProductId,
-) -> Result<()> {
-    if current_product_row(conn, user_id)?.ok_or_else(|| user_not_found(user_id))? == Some(product)
-    {
+pub(super) fn set_current_product(conn: &mut Connection, user_id: i64, product: ProductId) -> Result<()> {
+    if current_product_row(conn, user_id)?.ok_or_else(|| user_not_found(user_id))? == Some(product) {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

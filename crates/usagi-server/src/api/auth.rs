@@ -124,18 +124,14 @@ async fn login(app: &AppState, headers: &HeaderMap, body: Body) -> Result<(User,
         None => basic_credentials(headers).ok_or_else(|| ApiError::syntax("field 'userName' is required"))?,
         Some(b) => {
             let obj = JsonObject::parse_body(&b)?;
-            if obj.is_empty() {
-                match basic_credentials(headers) {
-                    Some(c) => c,
-                    None => {
-                        read_credentials(&obj)?;
-                        unreachable_credentials()?
-                    }
+            // An empty body defers to Basic credentials; a body with fields wins (§6.2).
+            match basic_credentials(headers).filter(|_| obj.is_empty()) {
+                Some(c) => c,
+                None => {
+                    let c = read_credentials(&obj)?;
+                    obj.finish()?;
+                    c
                 }
-            } else {
-                let c = read_credentials(&obj)?;
-                obj.finish()?;
-                c
             }
         }
     };
@@ -154,10 +150,6 @@ async fn login(app: &AppState, headers: &HeaderMap, body: Body) -> Result<(User,
         .await
         .map_err(|_| ApiError::server("catalog unavailable"))?;
     Ok((user, token, csrf))
-}
-
-fn unreachable_credentials() -> Result<Credentials, ApiError> {
-    Err(ApiError::syntax("field 'userName' is required"))
 }
 
 /// The login answer of §6.2, member order fixed.

@@ -25,11 +25,20 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     Ok(Some(bytes))
 }
 
+/// The query parameters an endpoint accepted.
+#[derive(Debug, Default)]
+pub struct QueryParams {
+    /// `?query=` of a read-only report.
+    pub query: Option<String>,
+    /// Parameters documented for the endpoint.
+    pub other: Vec<(String, String)>,
+}
+
 /// Query parameters of a request, checked against what the endpoint documents.
 ///
 /// `resultFormat=raw` / `responseFormat=raw` are accepted everywhere and ignored;
 /// `query` is returned when `allow_query` (the endpoint is marked Q).
-pub fn query_params(uri: &Uri, allow_query: bool, extra: &[&str]) -> Result<(Option<String>, Vec<(String, String)>), ApiError> {
+pub fn query_params(uri: &Uri, allow_query: bool, extra: &[&str]) -> Result<QueryParams, ApiError> {
     if uri.to_string().len() > MAX_URL {
         return Err(ApiError::too_large("URL exceeds 16 KiB"));
     }
@@ -47,12 +56,17 @@ pub fn query_params(uri: &Uri, allow_query: bool, extra: &[&str]) -> Result<(Opt
             other => return Err(ApiError::syntax(format!("query parameter '{other}' is not supported here"))),
         }
     }
-    Ok((query, rest))
+    Ok(QueryParams { query, other: rest })
 }
 
 /// The JSON request of a read-only report: the POST body, or `GET ?query=`.
-pub async fn report_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Body) -> Result<Option<Bytes>, ApiError> {
-    let (query, _) = query_params(uri, true, &[])?;
+pub async fn report_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Option<Bytes>, ApiError> {
+    let query = query_params(uri, true, &[])?.query;
     let body = read_body(headers, body, MAX_BODY).await?;
     match (method, query, body) {
         (_, Some(_), Some(_)) => Err(ApiError::syntax("send the request either as a body or as ?query=, not both")),

@@ -14,12 +14,48 @@ use crate::state::AppState;
 /// The canonical spelling of every fixed `/v3` path segment; incoming segments are
 /// matched case-insensitively against these (reporting-api §1.1 Decision).
 const SEGMENTS: &[&str] = &[
-    "v3", "request-csrf", "auth", "web", "logout", "meta", "productProperties", "propertyValues",
-    "oldestReportedDate", "event-tracking", "reporting", "generic", "dateRange", "current", "engagement",
-    "usageDistribution", "churnAndEngagement", "churn", "histogram", "days", "sessions", "runtime",
-    "eventTracking", "basic", "dataTable", "timeline", "advanced", "fullReport", "lifetime", "licenseKeys",
-    "listKeys", "updateKeys", "deleteKeys", "customEventTracking", "getLastLines", "listFiles",
-    "getDownloadUrl", "exceptionTracking", "clientPropertyList", "clientProfile", "rawEvents", "download",
+    "v3",
+    "request-csrf",
+    "auth",
+    "web",
+    "logout",
+    "meta",
+    "productProperties",
+    "propertyValues",
+    "oldestReportedDate",
+    "event-tracking",
+    "reporting",
+    "generic",
+    "dateRange",
+    "current",
+    "engagement",
+    "usageDistribution",
+    "churnAndEngagement",
+    "churn",
+    "histogram",
+    "days",
+    "sessions",
+    "runtime",
+    "eventTracking",
+    "basic",
+    "dataTable",
+    "timeline",
+    "advanced",
+    "fullReport",
+    "lifetime",
+    "licenseKeys",
+    "listKeys",
+    "updateKeys",
+    "deleteKeys",
+    "customEventTracking",
+    "getLastLines",
+    "listFiles",
+    "getDownloadUrl",
+    "exceptionTracking",
+    "clientPropertyList",
+    "clientProfile",
+    "rawEvents",
+    "download",
     "openapi.json",
 ];
 
@@ -75,11 +111,8 @@ pub async fn v3_conventions(State(app): State<AppState>, request: Request, next:
     let method = request.method().clone();
     let headers = request.headers().clone();
     let origin = origin_of(&headers).map(str::to_string);
-    let allowed_origin = origin
-        .as_deref()
-        .and_then(normalize_origin)
-        .filter(|o| app.origins.iter().any(|a| a == o))
-        .and(origin.clone());
+    let allowed_origin =
+        origin.as_deref().and_then(normalize_origin).filter(|o| app.origins.iter().any(|a| a == o)).and(origin.clone());
     let is_download = path.starts_with("/v3/download/");
 
     let early: Option<ApiError> = if is_download {
@@ -95,10 +128,12 @@ pub async fn v3_conventions(State(app): State<AppState>, request: Request, next:
         None
     } else {
         ["rui-client", "rui-client-version"].iter().find_map(|name| {
-            headers
-                .get(*name)
-                .filter(|v| !printable_ascii(v))
-                .map(|_| ApiError::syntax(format!("header '{}' must be at most 64 printable ASCII characters", canonical_header(name))))
+            headers.get(*name).filter(|v| !printable_ascii(v)).map(|_| {
+                ApiError::syntax(format!(
+                    "header '{}' must be at most 64 printable ASCII characters",
+                    canonical_header(name)
+                ))
+            })
         })
     };
 
@@ -168,6 +203,9 @@ mod tests {
         );
         assert_eq!(canonical_path("/v3/download/AbCdReporting").as_deref(), Some("/v3/download/AbCdReporting"));
         assert_eq!(canonical_path("/callhome/v1/x"), None);
-        assert_eq!(canonical_path("/v3/reporting/eventtracking/basic/timeline/1").as_deref(), Some("/v3/reporting/eventTracking/basic/timeline/1"));
+        assert_eq!(
+            canonical_path("/v3/reporting/eventtracking/basic/timeline/1").as_deref(),
+            Some("/v3/reporting/eventTracking/basic/timeline/1")
+        );
     }
 }

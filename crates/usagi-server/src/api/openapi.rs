@@ -7,7 +7,9 @@ use serde_json::Value;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, Required};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, Required,
+};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::{routes, Doc};
@@ -138,7 +140,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         let mut responses = utoipa::openapi::ResponsesBuilder::new();
         let ok = ResponseBuilder::new().description("Success");
         let ok = match route.response.1 {
-            Some(schema) => ok.content("application/json", ContentBuilder::new().schema(Some(schema_ref(schema))).build()),
+            Some(schema) => {
+                ok.content("application/json", ContentBuilder::new().schema(Some(schema_ref(schema))).build())
+            }
             None => ok,
         };
         responses = responses.response(route.response.0.to_string(), ok.build());
@@ -163,7 +167,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
         let mut op = OperationBuilder::new()
             .summary(Some(route.summary))
             .tag(route.tag)
-            .operation_id(Some(format!("{}{}", route.method.to_lowercase(), route.path.replace(['/', '{', '}', '-', '.'], "_"))))
+            .operation_id(Some(format!(
+                "{}{}",
+                route.method.to_lowercase(),
+                route.path.replace(['/', '{', '}', '-', '.'], "_")
+            )))
             .responses(responses.clone());
         if route.path.contains("{product_id}") {
             op = op.parameter(
@@ -225,7 +233,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
             InfoBuilder::new()
                 .title("Usagi Reporting API")
                 .version("3.0.0")
-                .description(Some("Wire-compatible with the Usage Intelligence Reporting API 3.0.0. See reporting-api.md."))
+                .description(Some(
+                    "Wire-compatible with the Usage Intelligence Reporting API 3.0.0. See reporting-api.md.",
+                ))
                 .build(),
         )
         .paths(paths.build())

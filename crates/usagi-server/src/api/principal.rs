@@ -122,18 +122,28 @@ pub struct ProductScope {
 }
 
 /// Steps 5–6 of §1.9: product id syntax, visibility, role and flag.
-pub async fn product_scope(app: &AppState, principal: &Principal, raw: &str, need: Need) -> Result<ProductScope, ApiError> {
-    let id = ProductId::parse(raw).map_err(|_| ApiError::syntax(format!("product id '{raw}' must be exactly 10 digits")))?;
+pub async fn product_scope(
+    app: &AppState,
+    principal: &Principal,
+    raw: &str,
+    need: Need,
+) -> Result<ProductScope, ApiError> {
+    let id =
+        ProductId::parse(raw).map_err(|_| ApiError::syntax(format!("product id '{raw}' must be exactly 10 digits")))?;
     let invisible = || ApiError::not_found(format!("product {id} not found"));
     if let Credential::Token(t) = &principal.credential {
         if !t.covers_product(id) {
             return Err(invisible());
         }
     }
-    let permission = app.catalog.permission(principal.user.id, id).await.map_err(catalog_error)?.ok_or_else(invisible)?;
+    let permission =
+        app.catalog.permission(principal.user.id, id).await.map_err(catalog_error)?.ok_or_else(invisible)?;
     let product = app.catalog.get_product(id).await.map_err(catalog_error)?.ok_or_else(invisible)?;
     if permission.role < need.role {
-        return Err(ApiError::forbidden(format!("this request requires the {} role on product {id}", need.role.as_str())));
+        return Err(ApiError::forbidden(format!(
+            "this request requires the {} role on product {id}",
+            need.role.as_str()
+        )));
     }
     if need.license_keys && !permission.license_keys {
         return Err(ApiError::forbidden("this request requires the licenseKeys permission"));

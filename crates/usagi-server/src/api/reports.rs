@@ -4,9 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Path, Request, State};
 use serde_json::Value;
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
@@ -22,16 +20,15 @@ use crate::state::AppState;
 pub async fn run_report<S, Fut>(
     app: AppState,
     product_raw: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
     parse: impl FnOnce(&JsonObject, &ReportContext) -> Result<S, ApiError>,
     run: impl FnOnce(Arc<dyn Warehouse>, ReportContext, S) -> Fut,
 ) -> ApiResult
 where
     Fut: Future<Output = Result<Value, ApiError>>,
 {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let principal = authenticate(&app, &headers).await?;
     rate_limit(&app, &principal)?;
     let _slot = app
@@ -68,18 +65,12 @@ where
 pub async fn generic_date_range(
     State(app): State<AppState>,
     Path(product): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> ApiResult {
     run_report(
         app,
         product,
-        method,
-        uri,
-        headers,
-        body,
+        request,
         |o, ctx| GenericSpec::parse(o, GenericKind::DateRange, ctx),
         |wh, ctx, spec| async move { generic::run(wh.as_ref(), &ctx, &spec).await },
     )
@@ -87,21 +78,11 @@ pub async fn generic_date_range(
 }
 
 /// `POST|GET /v3/reporting/generic/current/{product_id}`.
-pub async fn generic_current(
-    State(app): State<AppState>,
-    Path(product): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult {
+pub async fn generic_current(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
     run_report(
         app,
         product,
-        method,
-        uri,
-        headers,
-        body,
+        request,
         |o, ctx| GenericSpec::parse(o, GenericKind::Current, ctx),
         |wh, ctx, spec| async move { generic::run(wh.as_ref(), &ctx, &spec).await },
     )

@@ -25,11 +25,7 @@ impl GeoLookup {
         let continent = city.continent.as_ref().and_then(|c| c.code).map(str::to_string);
         let country = city.country.as_ref().and_then(|c| c.iso_code).map(str::to_string);
         let us_state = if country.as_deref() == Some("US") {
-            city.subdivisions
-                .as_ref()
-                .and_then(|s| s.first())
-                .and_then(|s| s.iso_code)
-                .map(|code| format!("US-{code}"))
+            city.subdivisions.as_ref().and_then(|s| s.first()).and_then(|s| s.iso_code).map(|code| format!("US-{code}"))
         } else {
             None
         };
@@ -68,7 +64,10 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let proxy: IpAddr = "10.1.1.1".parse().unwrap();
         let outsider: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_ip(proxy, Some("198.51.100.7, 10.2.2.2"), &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_ip(proxy, Some("198.51.100.7, 10.2.2.2"), &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_ip(outsider, Some("198.51.100.7"), &trusted), outsider);
         assert_eq!(client_ip(proxy, Some("198.51.100.7"), &[]), proxy);
         assert_eq!(client_ip(proxy, Some("garbage"), &trusted), proxy);

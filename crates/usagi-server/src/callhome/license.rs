@@ -4,6 +4,7 @@ use axum::response::Response;
 use usagi_catalog::LicenseKeyRecord;
 use usagi_ingest::{LicenseSetEntry, LogEntry};
 use usagi_protocol::wire::LicenseResponse;
+use usagi_protocol::LicenseType as ProtocolLicenseType;
 use usagi_protocol::{parse_license_check, parse_license_set};
 use usagi_types::ErrorKind;
 
@@ -21,15 +22,15 @@ pub(super) async fn handle(app: &AppState, v: Verified, set: bool) -> Result<Res
     let now = app.clock.now();
     let rate_key = format!("{}:{}", v.product.id, client);
     app.license_calls.try_record(&rate_key, now.timestamp()).map_err(|wait| {
-        CallhomeError::new(ErrorKind::RateLimited { retry_after_s: wait }, "too many license calls for this installation")
+        CallhomeError::new(
+            ErrorKind::RateLimited { retry_after_s: wait },
+            "too many license calls for this installation",
+        )
     })?;
     let catalog_down = |_| CallhomeError::server("catalog unavailable");
     let (record, known) = if let Some(t) = t {
-        let (record, known) = app
-            .catalog
-            .auto_collect_license_key(v.product.id, &key, now.date_naive())
-            .await
-            .map_err(catalog_down)?;
+        let (record, known) =
+            app.catalog.auto_collect_license_key(v.product.id, &key, now.date_naive()).await.map_err(catalog_down)?;
         let entry = LicenseSetEntry {
             product: v.product.id,
             client,
@@ -63,7 +64,7 @@ fn answer(
         Some(r) if known => LicenseResponse {
             license_key: key,
             known: true,
-            license_type: r.license_type.as_str().to_string(),
+            license_type: ProtocolLicenseType::parse(r.license_type.as_str()).unwrap_or(ProtocolLicenseType::Unknown),
             expired: r.expired || r.expiry_date.is_some_and(|d| d < today),
             activated: r.activated,
             blocked: r.blocked,
@@ -74,7 +75,7 @@ fn answer(
         _ => LicenseResponse {
             license_key: key,
             known: false,
-            license_type: "unknown".into(),
+            license_type: ProtocolLicenseType::Unknown,
             expired: false,
             activated: false,
             blocked: false,

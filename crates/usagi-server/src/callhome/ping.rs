@@ -9,10 +9,5 @@ use crate::state::AppState;
 
 pub(super) async fn handle(_app: &AppState, v: Verified) -> Result<Response, CallhomeError> {
     parse_ping(&v.json).map_err(|e| CallhomeError::syntax(e.to_string()))?;
-    Ok(json_body(&PingResponse {
-        ok: true,
-        product_id: v.product.id,
-        protocol_version: 1,
-        server_time: v.received_at,
-    }))
+    Ok(json_body(&PingResponse { ok: true, product_id: v.product.id, protocol_version: 1, server_time: v.received_at }))
 }

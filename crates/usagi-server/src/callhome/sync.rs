@@ -3,8 +3,8 @@
 use axum::response::Response;
 use chrono::{Duration, NaiveTime};
 use usagi_ingest::{BeginSync, IngestError, StoredResponse, SyncEntry};
-use usagi_protocol::wire::{Instruction, SyncResponse};
 use usagi_protocol::parse_sync;
+use usagi_protocol::wire::{Instruction, SyncResponse};
 
 use super::geo::client_ip;
 use super::{clamp, json_body, CallhomeError, Verified};

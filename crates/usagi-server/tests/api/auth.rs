@@ -30,7 +30,12 @@ async fn cookie_missing_then_retry_succeeds_with_the_same_jar() {
     assert_eq!(first.status(), 401);
     let csrf = cookie_value(&first, "RUI-Csrf").expect("fresh CSRF cookie");
     let set = first.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(set.contains("HttpOnly") && set.contains("Max-Age=39600") && set.contains("SameSite=Strict") && !set.contains("Secure"));
+    assert!(
+        set.contains("HttpOnly")
+            && set.contains("Max-Age=39600")
+            && set.contains("SameSite=Strict")
+            && !set.contains("Secure")
+    );
     assert_eq!(first.json::<Value>().await.unwrap(), json!({"status":"AUTH ERROR","reason":"Cookie Missing"}));
     assert!(!csrf.is_empty());
 
@@ -80,16 +85,36 @@ async fn origin_rules() {
     let q = serde_json::to_string(&report_body()).unwrap();
     let get = app.client.get(format!("{}{}", app.base, report_path())).query(&[("query", q)]).send().await.unwrap();
     assert_eq!(get.status(), 200);
-    let own = app.client.post(format!("{}{}", app.base, report_path())).header("Origin", "http://127.0.0.1:8080").json(&report_body()).send().await.unwrap();
+    let own = app
+        .client
+        .post(format!("{}{}", app.base, report_path()))
+        .header("Origin", "http://127.0.0.1:8080")
+        .json(&report_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(own.status(), 200);
     // Preflight.
-    let pre = app.client.request(reqwest::Method::OPTIONS, format!("{}{}", app.base, report_path())).header("Origin", ORIGIN).send().await.unwrap();
+    let pre = app
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}{}", app.base, report_path()))
+        .header("Origin", ORIGIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pre.status(), 204);
     assert_eq!(pre.headers()["access-control-allow-methods"], "GET, POST, PUT, OPTIONS");
-    let pre = app.client.request(reqwest::Method::OPTIONS, format!("{}{}", app.base, report_path())).header("Origin", "https://evil.example").send().await.unwrap();
+    let pre = app
+        .client
+        .request(reqwest::Method::OPTIONS, format!("{}{}", app.base, report_path()))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pre.status(), 403);
     // Unknown route: 404 with the method and path.
-    let none = app.client.delete(format!("{}{}", app.base, report_path())).header("Origin", ORIGIN).send().await.unwrap();
+    let none =
+        app.client.delete(format!("{}{}", app.base, report_path())).header("Origin", ORIGIN).send().await.unwrap();
     assert_eq!(none.status(), 404);
     assert_eq!(none.json::<Value>().await.unwrap()["reason"], format!("no route for DELETE {}", report_path()));
 }
@@ -99,7 +124,13 @@ async fn session_needs_its_bound_csrf_cookie() {
     let app = TestApp::spawn().await;
     // Log in with a plain client to see the cookies.
     let plain = reqwest::Client::new();
-    let r = plain.post(format!("{}/v3/auth/web", app.base)).header("Origin", ORIGIN).json(&json!({"userName": EMAIL, "password": PASSWORD})).send().await.unwrap();
+    let r = plain
+        .post(format!("{}/v3/auth/web", app.base))
+        .header("Origin", ORIGIN)
+        .json(&json!({"userName": EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let csrf = cookie_value(&r, "RUI-Csrf").unwrap();
     let r = plain
         .post(format!("{}/v3/auth/web", app.base))
@@ -129,7 +160,12 @@ async fn session_needs_its_bound_csrf_cookie() {
     let r = send(format!("RUI-Csrf={bound}")).await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["reason"], "Not authenticated");
     // request-csrf while logged in returns the bound value, so the session keeps working.
-    let r = plain.get(format!("{}/v3/request-csrf", app.base)).header("Cookie", format!("RUI-Session-Token={session}; RUI-Csrf={bound}")).send().await.unwrap();
+    let r = plain
+        .get(format!("{}/v3/request-csrf", app.base))
+        .header("Cookie", format!("RUI-Session-Token={session}; RUI-Csrf={bound}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(cookie_value(&r, "RUI-Csrf").unwrap(), bound);
     // An expired session.
@@ -156,16 +192,43 @@ async fn logout_modes() {
     // By credentials, without any cookie.
     other.login().await;
     let plain = reqwest::Client::new();
-    let r = plain.post(format!("{}/v3/auth/logout", app.base)).header("Origin", ORIGIN).json(&json!({"userName": EMAIL, "password": PASSWORD})).send().await.unwrap();
+    let r = plain
+        .post(format!("{}/v3/auth/logout", app.base))
+        .header("Origin", ORIGIN)
+        .json(&json!({"userName": EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(other.date_range(&report_body()).await.0, 401);
     // Idempotent without cookies; wrong credentials 401; credentials with allSessions:false 400; bearer 400.
-    assert_eq!(plain.post(format!("{}/v3/auth/logout", app.base)).header("Origin", ORIGIN).send().await.unwrap().status(), 204);
-    let r = plain.post(format!("{}/v3/auth/logout", app.base)).header("Origin", ORIGIN).json(&json!({"userName": EMAIL, "password": "nope"})).send().await.unwrap();
+    assert_eq!(
+        plain.post(format!("{}/v3/auth/logout", app.base)).header("Origin", ORIGIN).send().await.unwrap().status(),
+        204
+    );
+    let r = plain
+        .post(format!("{}/v3/auth/logout", app.base))
+        .header("Origin", ORIGIN)
+        .json(&json!({"userName": EMAIL, "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = plain.post(format!("{}/v3/auth/logout", app.base)).header("Origin", ORIGIN).json(&json!({"userName": EMAIL, "password": PASSWORD, "allSessions": false})).send().await.unwrap();
+    let r = plain
+        .post(format!("{}/v3/auth/logout", app.base))
+        .header("Origin", ORIGIN)
+        .json(&json!({"userName": EMAIL, "password": PASSWORD, "allSessions": false}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = plain.post(format!("{}/v3/auth/logout", app.base)).header("Origin", ORIGIN).header("Authorization", "Bearer uit_x").send().await.unwrap();
+    let r = plain
+        .post(format!("{}/v3/auth/logout", app.base))
+        .header("Origin", ORIGIN)
+        .header("Authorization", "Bearer uit_x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 }
 

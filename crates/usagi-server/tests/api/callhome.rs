@@ -28,11 +28,22 @@ async fn status_of(resp: reqwest::Response) -> (u16, Value) {
 }
 
 /// Asserts an error answer and that the ingest log did not grow.
-async fn assert_rejected(app: &TestApp, resp: reqwest::Response, code: u16, word: &str, reason_part: &str, lsn_before: u64) {
+async fn assert_rejected(
+    app: &TestApp,
+    resp: reqwest::Response,
+    code: u16,
+    word: &str,
+    reason_part: &str,
+    lsn_before: u64,
+) {
     let (got, body) = status_of(resp).await;
     assert_eq!(got, code, "{body}");
     assert_eq!(body["status"], word, "{body}");
-    assert!(body["reason"].as_str().unwrap_or("").contains(reason_part), "reason {:?} lacks {reason_part:?}", body["reason"]);
+    assert!(
+        body["reason"].as_str().unwrap_or("").contains(reason_part),
+        "reason {:?} lacks {reason_part:?}",
+        body["reason"]
+    );
     assert_eq!(app.server().ingest.durable_lsn(), lsn_before, "nothing was stored");
 }
 
@@ -62,7 +73,10 @@ async fn spec_complete_example_is_accepted_then_duplicate() {
     let (code, first) = status_of(app.callhome_raw("sync", body.clone(), None).await).await;
     assert_eq!(code, 200, "{first}");
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["accepted", "dropped", "ignored", "duplicate", "nextSyncSeconds", "instruction", "reachOut", "serverTime"]);
+    assert_eq!(
+        keys,
+        ["accepted", "dropped", "ignored", "duplicate", "nextSyncSeconds", "instruction", "reachOut", "serverTime"]
+    );
     assert_eq!(first["accepted"], 7);
     assert_eq!(first["duplicate"], false);
     assert_eq!(first["nextSyncSeconds"], 1200);
@@ -117,7 +131,14 @@ async fn signing_and_routing_errors() {
     assert_rejected(&app, r, 404, "NOT FOUND", "", lsn).await;
 
     // 401: missing headers, stale timestamp (with serverTime), bad signature, ASCII-keyed signature.
-    let r = app.client.post(url(&format!("{PRODUCT}/sync"))).header("Content-Type", "application/json").body(body.clone()).send().await.unwrap();
+    let r = app
+        .client
+        .post(url(&format!("{PRODUCT}/sync")))
+        .header("Content-Type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_rejected(&app, r, 401, "AUTH ERROR", "missing or malformed signature headers", lsn).await;
     let secret = ProductSecret::parse_hex(&app.secret).unwrap();
     let stale = (app.server().clock.now().timestamp() - 601).to_string();
@@ -172,8 +193,24 @@ async fn body_and_validation_errors_store_nothing() {
     assert_rejected(&app, app.callhome_raw("ping", big_ping, None).await, 413, "TOO LARGE", "", lsn).await;
 
     // 400: encoding, corrupt data, content type, JSON.
-    assert_rejected(&app, app.callhome_raw("sync", batch(&id, one_event()), Some("br")).await, 400, "SYNTAX ERROR", "br", lsn).await;
-    assert_rejected(&app, app.callhome_raw("sync", b"not gzip at all".to_vec(), Some("gzip")).await, 400, "SYNTAX ERROR", "", lsn).await;
+    assert_rejected(
+        &app,
+        app.callhome_raw("sync", batch(&id, one_event()), Some("br")).await,
+        400,
+        "SYNTAX ERROR",
+        "br",
+        lsn,
+    )
+    .await;
+    assert_rejected(
+        &app,
+        app.callhome_raw("sync", b"not gzip at all".to_vec(), Some("gzip")).await,
+        400,
+        "SYNTAX ERROR",
+        "",
+        lsn,
+    )
+    .await;
     let ts = app.server().clock.now().timestamp().to_string();
     let secret = ProductSecret::parse_hex(&app.secret).unwrap();
     let body = batch(&id, one_event());
@@ -189,13 +226,25 @@ async fn body_and_validation_errors_store_nothing() {
         .unwrap();
     assert_rejected(&app, r, 400, "SYNTAX ERROR", "Content-Type", lsn).await;
     assert_rejected(&app, app.callhome_raw("sync", b"[1,2]".to_vec(), None).await, 400, "SYNTAX ERROR", "", lsn).await;
-    assert_rejected(&app, app.callhome_raw("sync", vec![0xff, 0xfe, b'{'], None).await, 400, "SYNTAX ERROR", "", lsn).await;
-    assert_rejected(&app, app.callhome_raw("sync", b"{\"clientId\":".to_vec(), None).await, 400, "SYNTAX ERROR", "", lsn).await;
+    assert_rejected(&app, app.callhome_raw("sync", vec![0xff, 0xfe, b'{'], None).await, 400, "SYNTAX ERROR", "", lsn)
+        .await;
+    assert_rejected(
+        &app,
+        app.callhome_raw("sync", b"{\"clientId\":".to_vec(), None).await,
+        400,
+        "SYNTAX ERROR",
+        "",
+        lsn,
+    )
+    .await;
 
     // 400: record validation names the record and the field; the whole batch is refused.
     let t = ms(2024, 3, 20, 11, 0);
     let cases: Vec<(Value, &str)> = vec![
-        (json!([{"kind":"event","t":t,"name":"Open"},{"kind":"event","t":t,"name":""}]), "records[1].name must be 1-128 characters"),
+        (
+            json!([{"kind":"event","t":t,"name":"Open"},{"kind":"event","t":t,"name":""}]),
+            "records[1].name must be 1-128 characters",
+        ),
         (json!([{"kind":"event","t":t,"name":"Open","category":"x".repeat(129)}]), "records[0].category"),
         (json!([{"kind":"event","t":"soon","name":"Open"}]), "records[0].t"),
         (json!([{"kind":"sessionStart","t":t,"sessionId":"short"}]), "records[0].sessionId"),
@@ -209,7 +258,8 @@ async fn body_and_validation_errors_store_nothing() {
         assert_rejected(&app, resp, 400, "SYNTAX ERROR", needle, lsn).await;
     }
     let bad_envelope = serde_json::to_vec(&json!({"clientId":"4f2a9c1e7b3d5a60","appName":"DemoApp","sdk":{"name":"s","version":"1"},"batchId":id,"seq":1,"records":[]})).unwrap();
-    assert_rejected(&app, app.callhome_raw("sync", bad_envelope, None).await, 400, "SYNTAX ERROR", "clientId", lsn).await;
+    assert_rejected(&app, app.callhome_raw("sync", bad_envelope, None).await, 400, "SYNTAX ERROR", "clientId", lsn)
+        .await;
     let bad_id = serde_json::to_vec(&json!({"clientId":CLIENT,"appName":"DemoApp","sdk":{"name":"s","version":"1"},"batchId":"nope","seq":1,"records":[]})).unwrap();
     assert_rejected(&app, app.callhome_raw("sync", bad_id, None).await, 400, "SYNTAX ERROR", "batchId", lsn).await;
 }
@@ -233,8 +283,16 @@ async fn compression_clamping_unknown_kinds_and_retention() {
     let (code, v) = status_of(app.callhome_raw("sync", zst, Some("zstd")).await).await;
     assert_eq!((code, v["accepted"].as_i64()), (200, Some(1)));
     app.settle().await;
-    assert_eq!(app.count(&format!("SELECT t FROM events WHERE name = 'Future'")).await, now, "clamped to the receive time");
-    assert_eq!(app.count(&format!("SELECT t FROM events WHERE name = 'SlightlyAhead'")).await, now + 500_000, "within 10 minutes: kept");
+    assert_eq!(
+        app.count(&format!("SELECT t FROM events WHERE name = 'Future'")).await,
+        now,
+        "clamped to the receive time"
+    );
+    assert_eq!(
+        app.count(&format!("SELECT t FROM events WHERE name = 'SlightlyAhead'")).await,
+        now + 500_000,
+        "within 10 minutes: kept"
+    );
     assert_eq!(app.count("SELECT count(*) FROM events WHERE name = 'Ancient'").await, 0);
 }
 
@@ -243,9 +301,13 @@ async fn ping_optout_and_license_calls() {
     let app = TestApp::spawn().await;
     let (code, v) = status_of(app.callhome_raw("ping", b"{}".to_vec(), None).await).await;
     assert_eq!(code, 200);
-    assert_eq!(v, json!({"ok": true, "productId": PRODUCT, "protocolVersion": 1, "serverTime": app.server().clock.now_ms()}));
+    assert_eq!(
+        v,
+        json!({"ok": true, "productId": PRODUCT, "protocolVersion": 1, "serverTime": app.server().clock.now_ms()})
+    );
 
-    let body = serde_json::to_vec(&json!({"clientId": CLIENT, "appName": "DemoApp", "t": ms(2024, 3, 20, 11, 0)})).unwrap();
+    let body =
+        serde_json::to_vec(&json!({"clientId": CLIENT, "appName": "DemoApp", "t": ms(2024, 3, 20, 11, 0)})).unwrap();
     let (code, v) = status_of(app.callhome_raw("optout", body, None).await).await;
     assert_eq!((code, &v["optedOut"]), (200, &json!(true)));
 
@@ -254,13 +316,27 @@ async fn ping_optout_and_license_calls() {
     assert_eq!(code, 200);
     assert_eq!(v["known"], false);
     assert_eq!(v["licenseType"], "unknown");
-    let set = serde_json::to_vec(&json!({"clientId": CLIENT, "licenseKey": "ABCD-1234", "t": ms(2024, 3, 20, 11, 0)})).unwrap();
+    let set = serde_json::to_vec(&json!({"clientId": CLIENT, "licenseKey": "ABCD-1234", "t": ms(2024, 3, 20, 11, 0)}))
+        .unwrap();
     let (_, v) = status_of(app.callhome_raw("license/set", set.clone(), None).await).await;
     assert_eq!(v["known"], false, "unknown before the call");
     let (_, v) = status_of(app.callhome_raw("license/set", set, None).await).await;
     assert_eq!(v["known"], true, "auto-collected by the first set");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["licenseKey", "known", "licenseType", "expired", "activated", "blocked", "allowed", "expiryDate", "serverTime"]);
+    assert_eq!(
+        keys,
+        [
+            "licenseKey",
+            "known",
+            "licenseType",
+            "expired",
+            "activated",
+            "blocked",
+            "allowed",
+            "expiryDate",
+            "serverTime"
+        ]
+    );
     // 60 license calls per hour per installation, then 429 with Retry-After.
     let mut limited = None;
     for _ in 0..60 {

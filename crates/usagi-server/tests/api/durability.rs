@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
-use usagi_server::{ServerConfig, StartOptions};
+use usagi_server::ServerConfig;
 use usagi_warehouse::{Dialect, LoadBatch, Param, Rows, Warehouse, WarehouseError};
 
 use crate::helpers::*;
@@ -42,19 +42,20 @@ async fn warehouse_outage_keeps_acknowledging_up_to_the_bound_then_recovers() {
     let switch = down.clone();
     let mut config = ServerConfig::default();
     config.ingest.max_backlog_mb = 0; // every byte counts: the second batch passes the bound
-    let options = StartOptions {
-        wrap_warehouse: Some(Box::new(move |inner| Arc::new(Flaky { inner, down: switch }) as Arc<dyn Warehouse>)),
-    };
-    let app = TestApp::spawn_with(Setup { config: Some(config), options }).await;
+    let wrap: Wrap = Box::new(move |inner| Arc::new(Flaky { inner, down: switch }) as Arc<dyn Warehouse>);
+    let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: Some(wrap) }).await;
     let t = ms(2024, 3, 20, 11, 0);
-    let first = app.sync_at(at(2024, 3, 20, 12, 0, 0), "00000000000000A1", vec![json!({"kind":"event","t":t,"name":"Open"})]).await;
+    let first = app
+        .sync_at(at(2024, 3, 20, 12, 0, 0), "00000000000000A1", vec![json!({"kind":"event","t":t,"name":"Open"})])
+        .await;
     assert_eq!(first["accepted"], 1, "acknowledged while the warehouse is down");
 
     // Past the bound: 503 with Retry-After, and nothing new stored.
     let lsn = app.server().ingest.durable_lsn();
-    let body = serde_json::to_vec(&json!({"clientId":"00000000000000A2","appName":"DemoApp","sdk":{"name":"s","version":"1"},
+    let body =
+        serde_json::to_vec(&json!({"clientId":"00000000000000A2","appName":"DemoApp","sdk":{"name":"s","version":"1"},
         "batchId": uuid::Uuid::new_v4().to_string(),"seq":1,"records":[{"kind":"event","t":t,"name":"Open"}]}))
-    .unwrap();
+        .unwrap();
     let resp = app.callhome_raw("sync", body.clone(), None).await;
     assert_eq!(resp.status(), 503);
     assert!(resp.headers().get("retry-after").is_some());

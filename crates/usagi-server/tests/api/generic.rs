@@ -180,9 +180,12 @@ async fn generic_report_rejects_bad_requests_naming_the_field() {
             .send()
     };
     assert_eq!(raw("{\"startDate\":", "application/json").await.unwrap().status(), 400);
-    let dup = raw(r#"{"startDate":"2024-03-01","startDate":"2024-03-02","stopDate":"2024-03-07","clientStatus":["active"]}"#, "application/json")
-        .await
-        .unwrap();
+    let dup = raw(
+        r#"{"startDate":"2024-03-01","startDate":"2024-03-02","stopDate":"2024-03-07","clientStatus":["active"]}"#,
+        "application/json",
+    )
+    .await
+    .unwrap();
     assert_eq!(dup.status(), 400);
     assert!(dup.text().await.unwrap().contains("duplicate field 'startDate'"));
     assert_eq!(raw("{}", "text/plain").await.unwrap().status(), 400);

@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 use usagi_catalog::{NewUser, Role};
 use usagi_protocol::signing::{sign, ProductSecret};
-use usagi_server::{Running, ServerConfig, StartOptions};
+use usagi_server::{Running, ServerConfig};
 use usagi_warehouse::Warehouse;
 
 /// The product the worked examples use.
@@ -40,11 +40,14 @@ pub struct TestApp {
     seq: std::sync::atomic::AtomicU64,
 }
 
+/// Decorates the real warehouse (fault injection).
+pub type Wrap = Box<dyn FnOnce(Arc<dyn Warehouse>) -> Arc<dyn Warehouse> + Send>;
+
 /// How to start a test server.
 #[derive(Default)]
 pub struct Setup {
     pub config: Option<ServerConfig>,
-    pub options: StartOptions,
+    pub wrap_warehouse: Option<Wrap>,
 }
 
 impl TestApp {
@@ -61,7 +64,14 @@ impl TestApp {
         if config.clock.fixed_now.is_none() {
             config.clock.fixed_now = Some(at(2024, 3, 20, 12, 0, 0));
         }
-        let server = usagi_server::start_with(dir.path(), config, setup.options).await.expect("server starts");
+        let duck =
+            usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default())
+                .expect("warehouse opens");
+        let mut warehouse: Arc<dyn Warehouse> = Arc::new(duck);
+        if let Some(wrap) = setup.wrap_warehouse {
+            warehouse = wrap(warehouse);
+        }
+        let server = usagi_server::start(dir.path(), config, warehouse).await.expect("server starts");
         let now = server.clock.now();
         let (_, secret) = server
             .catalog
@@ -82,7 +92,11 @@ impl TestApp {
             )
             .await
             .expect("user");
-        server.catalog.grant(user.id, usagi_types::ProductId::parse(PRODUCT).expect("id"), Role::Editor, false).await.expect("grant");
+        server
+            .catalog
+            .grant(user.id, usagi_types::ProductId::parse(PRODUCT).expect("id"), Role::Editor, false)
+            .await
+            .expect("grant");
         let base = format!("http://{}", server.addr);
         let client = reqwest::Client::builder().cookie_store(true).build().expect("client");
         let warehouse = server.warehouse.clone();

@@ -7,7 +7,8 @@ use crate::helpers::*;
 #[tokio::test]
 async fn every_served_route_is_documented() {
     let app = TestApp::spawn().await;
-    let doc: Value = app.client.get(format!("{}/v3/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        app.client.get(format!("{}/v3/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     for route in usagi_server::api::routes() {

@@ -22,114 +22,23 @@ pub(crate) struct OsEntry {
 
 /// Operating systems and their weights.
 pub(crate) const OPERATING_SYSTEMS: &[(OsEntry, u32)] = &[
-    (
-        os(
-            OsFamily::Windows,
-            "Microsoft Windows",
-            "Microsoft Windows 11",
-            "Microsoft Windows 11 Pro",
-        ),
-        22,
-    ),
-    (
-        os(
-            OsFamily::Windows,
-            "Microsoft Windows",
-            "Microsoft Windows 11",
-            "Microsoft Windows 11 Home",
-        ),
-        18,
-    ),
-    (
-        os(
-            OsFamily::Windows,
-            "Microsoft Windows",
-            "Microsoft Windows 10",
-            "Microsoft Windows 10 Pro",
-        ),
-        17,
-    ),
-    (
-        os(
-            OsFamily::Windows,
-            "Microsoft Windows",
-            "Microsoft Windows 10",
-            "Microsoft Windows 10 Home",
-        ),
-        12,
-    ),
-    (
-        os(
-            OsFamily::Windows,
-            "Microsoft Windows",
-            "Microsoft Windows 10",
-            "Microsoft Windows 10 Enterprise",
-        ),
-        4,
-    ),
-    (
-        os(
-            OsFamily::Windows,
-            "Microsoft Windows",
-            "Microsoft Windows 11",
-            "Microsoft Windows 11 Enterprise",
-        ),
-        3,
-    ),
+    (os(OsFamily::Windows, "Microsoft Windows", "Microsoft Windows 11", "Microsoft Windows 11 Pro"), 22),
+    (os(OsFamily::Windows, "Microsoft Windows", "Microsoft Windows 11", "Microsoft Windows 11 Home"), 18),
+    (os(OsFamily::Windows, "Microsoft Windows", "Microsoft Windows 10", "Microsoft Windows 10 Pro"), 17),
+    (os(OsFamily::Windows, "Microsoft Windows", "Microsoft Windows 10", "Microsoft Windows 10 Home"), 12),
+    (os(OsFamily::Windows, "Microsoft Windows", "Microsoft Windows 10", "Microsoft Windows 10 Enterprise"), 4),
+    (os(OsFamily::Windows, "Microsoft Windows", "Microsoft Windows 11", "Microsoft Windows 11 Enterprise"), 3),
     (os(OsFamily::Mac, "macOS", "macOS 14", "macOS 14 Sonoma"), 9),
-    (
-        os(OsFamily::Mac, "macOS", "macOS 13", "macOS 13 Ventura"),
-        5,
-    ),
-    (
-        os(OsFamily::Mac, "macOS", "macOS 15", "macOS 15 Sequoia"),
-        2,
-    ),
-    (
-        os(
-            OsFamily::Linux,
-            "Linux",
-            "Ubuntu 22.04",
-            "Ubuntu 22.04.4 LTS",
-        ),
-        3,
-    ),
-    (
-        os(OsFamily::Linux, "Linux", "Ubuntu 24.04", "Ubuntu 24.04 LTS"),
-        2,
-    ),
-    (
-        os(
-            OsFamily::Linux,
-            "Linux",
-            "Debian 12",
-            "Debian GNU/Linux 12 (bookworm)",
-        ),
-        1,
-    ),
-    (
-        os(
-            OsFamily::Linux,
-            "Linux",
-            "Fedora 40",
-            "Fedora Linux 40 (Workstation Edition)",
-        ),
-        1,
-    ),
+    (os(OsFamily::Mac, "macOS", "macOS 13", "macOS 13 Ventura"), 5),
+    (os(OsFamily::Mac, "macOS", "macOS 15", "macOS 15 Sequoia"), 2),
+    (os(OsFamily::Linux, "Linux", "Ubuntu 22.04", "Ubuntu 22.04.4 LTS"), 3),
+    (os(OsFamily::Linux, "Linux", "Ubuntu 24.04", "Ubuntu 24.04 LTS"), 2),
+    (os(OsFamily::Linux, "Linux", "Debian 12", "Debian GNU/Linux 12 (bookworm)"), 1),
+    (os(OsFamily::Linux, "Linux", "Fedora 40", "Fedora Linux 40 (Workstation Edition)"), 1),
 ];
 
-const fn os(
-    family: OsFamily,
-    platform: &'static str,
-    version: &'static str,
-    edition: &'static str,
-) -> OsEntry {
-    OsEntry {
-        family,
-        platform,
-        version,
-        edition,
-    }
+const fn os(family: OsFamily, platform: &'static str, version: &'static str, edition: &'static str) -> OsEntry {
+    OsEntry { family, platform, version, edition }
 }
 
 /// A user locale: the OS language, the UTC offsets (minutes) people with it live in, and the
@@ -142,142 +51,23 @@ pub(crate) struct Locale {
 
 /// Locales and their weights.
 pub(crate) const LOCALES: &[(Locale, u32)] = &[
-    (
-        Locale {
-            os_language: "en-US",
-            utc_offsets_min: &[-300, -360, -420, -480],
-            product_language: "en",
-        },
-        32,
-    ),
-    (
-        Locale {
-            os_language: "de-DE",
-            utc_offsets_min: &[60],
-            product_language: "de",
-        },
-        14,
-    ),
-    (
-        Locale {
-            os_language: "fr-FR",
-            utc_offsets_min: &[60],
-            product_language: "fr",
-        },
-        8,
-    ),
-    (
-        Locale {
-            os_language: "en-GB",
-            utc_offsets_min: &[0],
-            product_language: "en",
-        },
-        7,
-    ),
-    (
-        Locale {
-            os_language: "ja-JP",
-            utc_offsets_min: &[540],
-            product_language: "ja",
-        },
-        7,
-    ),
-    (
-        Locale {
-            os_language: "es-ES",
-            utc_offsets_min: &[60],
-            product_language: "es",
-        },
-        5,
-    ),
-    (
-        Locale {
-            os_language: "zh-CN",
-            utc_offsets_min: &[480],
-            product_language: "zh",
-        },
-        5,
-    ),
-    (
-        Locale {
-            os_language: "pt-BR",
-            utc_offsets_min: &[-180],
-            product_language: "en",
-        },
-        4,
-    ),
-    (
-        Locale {
-            os_language: "it-IT",
-            utc_offsets_min: &[60],
-            product_language: "en",
-        },
-        3,
-    ),
-    (
-        Locale {
-            os_language: "nl-NL",
-            utc_offsets_min: &[60],
-            product_language: "en",
-        },
-        3,
-    ),
-    (
-        Locale {
-            os_language: "en-IN",
-            utc_offsets_min: &[330],
-            product_language: "en",
-        },
-        3,
-    ),
-    (
-        Locale {
-            os_language: "de-AT",
-            utc_offsets_min: &[60],
-            product_language: "de",
-        },
-        2,
-    ),
-    (
-        Locale {
-            os_language: "fr-CA",
-            utc_offsets_min: &[-300],
-            product_language: "fr",
-        },
-        2,
-    ),
-    (
-        Locale {
-            os_language: "ko-KR",
-            utc_offsets_min: &[540],
-            product_language: "en",
-        },
-        2,
-    ),
-    (
-        Locale {
-            os_language: "pl-PL",
-            utc_offsets_min: &[60],
-            product_language: "en",
-        },
-        2,
-    ),
-    (
-        Locale {
-            os_language: "en-AU",
-            utc_offsets_min: &[600],
-            product_language: "en",
-        },
-        2,
-    ),
-    (
-        Locale {
-            os_language: "sv-SE",
-            utc_offsets_min: &[60],
-            product_language: "en",
-        },
-        1,
-    ),
+    (Locale { os_language: "en-US", utc_offsets_min: &[-300, -360, -420, -480], product_language: "en" }, 32),
+    (Locale { os_language: "de-DE", utc_offsets_min: &[60], product_language: "de" }, 14),
+    (Locale { os_language: "fr-FR", utc_offsets_min: &[60], product_language: "fr" }, 8),
+    (Locale { os_language: "en-GB", utc_offsets_min: &[0], product_language: "en" }, 7),
+    (Locale { os_language: "ja-JP", utc_offsets_min: &[540], product_language: "ja" }, 7),
+    (Locale { os_language: "es-ES", utc_offsets_min: &[60], product_language: "es" }, 5),
+    (Locale { os_language: "zh-CN", utc_offsets_min: &[480], product_language: "zh" }, 5),
+    (Locale { os_language: "pt-BR", utc_offsets_min: &[-180], product_language: "en" }, 4),
+    (Locale { os_language: "it-IT", utc_offsets_min: &[60], product_language: "en" }, 3),
+    (Locale { os_language: "nl-NL", utc_offsets_min: &[60], product_language: "en" }, 3),
+    (Locale { os_language: "en-IN", utc_offsets_min: &[330], product_language: "en" }, 3),
+    (Locale { os_language: "de-AT", utc_offsets_min: &[60], product_language: "de" }, 2),
+    (Locale { os_language: "fr-CA", utc_offsets_min: &[-300], product_language: "fr" }, 2),
+    (Locale { os_language: "ko-KR", utc_offsets_min: &[540], product_language: "en" }, 2),
+    (Locale { os_language: "pl-PL", utc_offsets_min: &[60], product_language: "en" }, 2),
+    (Locale { os_language: "en-AU", utc_offsets_min: &[600], product_language: "en" }, 2),
+    (Locale { os_language: "sv-SE", utc_offsets_min: &[60], product_language: "en" }, 1),
 ];
 
 /// A CPU model and the logical core count the OS reports for it.
@@ -355,17 +145,14 @@ pub(crate) const VMS_PC: &[(Option<&str>, u32)] = &[
     (None, 10),
 ];
 /// Hypervisors seen on Macs.
-pub(crate) const VMS_MAC: &[(Option<&str>, u32)] =
-    &[(Some("none"), 970), (Some("Parallels"), 20), (None, 10)];
+pub(crate) const VMS_MAC: &[(Option<&str>, u32)] = &[(Some("none"), 970), (Some("Parallels"), 20), (None, 10)];
 
 /// Form factors per OS family.
-pub(crate) const FORM_FACTORS_WINDOWS: &[(&str, u32)] =
-    &[("desktop", 45), ("laptop", 50), ("tablet", 3), ("other", 2)];
+pub(crate) const FORM_FACTORS_WINDOWS: &[(&str, u32)] = &[("desktop", 45), ("laptop", 50), ("tablet", 3), ("other", 2)];
 /// Form factors of Macs.
 pub(crate) const FORM_FACTORS_MAC: &[(&str, u32)] = &[("laptop", 70), ("desktop", 30)];
 /// Form factors of Linux machines.
-pub(crate) const FORM_FACTORS_LINUX: &[(&str, u32)] =
-    &[("desktop", 50), ("laptop", 30), ("server", 20)];
+pub(crate) const FORM_FACTORS_LINUX: &[(&str, u32)] = &[("desktop", 50), ("laptop", 30), ("server", 20)];
 
 /// A screen as `(width, height, ppi)`.
 pub(crate) type Screen = (u32, u32, u32);
@@ -387,44 +174,24 @@ pub(crate) const SCREENS_LAPTOP: &[(Screen, u32)] = &[
     ((2560, 1600, 189), 10),
 ];
 /// Mac laptop screens.
-pub(crate) const SCREENS_MAC_LAPTOP: &[(Screen, u32)] = &[
-    ((2560, 1600, 227), 50),
-    ((2880, 1864, 224), 25),
-    ((3024, 1964, 254), 25),
-];
+pub(crate) const SCREENS_MAC_LAPTOP: &[(Screen, u32)] =
+    &[((2560, 1600, 227), 50), ((2880, 1864, 224), 25), ((3024, 1964, 254), 25)];
 /// Mac desktop screens.
-pub(crate) const SCREENS_MAC_DESKTOP: &[(Screen, u32)] = &[
-    ((4480, 2520, 218), 50),
-    ((2560, 1440, 109), 30),
-    ((5120, 2880, 218), 20),
-];
+pub(crate) const SCREENS_MAC_DESKTOP: &[(Screen, u32)] =
+    &[((4480, 2520, 218), 50), ((2560, 1440, 109), 30), ((5120, 2880, 218), 20)];
 /// Tablet screens.
-pub(crate) const SCREENS_TABLET: &[(Screen, u32)] =
-    &[((2880, 1920, 267), 60), ((2736, 1824, 267), 40)];
+pub(crate) const SCREENS_TABLET: &[(Screen, u32)] = &[((2880, 1920, 267), 60), ((2736, 1824, 267), 40)];
 
 /// Installed RAM in MB, PCs.
-pub(crate) const RAM_PC: &[(u32, u32)] = &[
-    (4096, 6),
-    (8192, 25),
-    (16384, 40),
-    (32768, 20),
-    (65536, 7),
-    (131072, 2),
-];
+pub(crate) const RAM_PC: &[(u32, u32)] = &[(4096, 6), (8192, 25), (16384, 40), (32768, 20), (65536, 7), (131072, 2)];
 /// Installed RAM in MB, Macs.
 pub(crate) const RAM_MAC: &[(u32, u32)] = &[(8192, 30), (16384, 45), (32768, 20), (65536, 5)];
 /// Installed RAM in MB, servers.
-pub(crate) const RAM_SERVER: &[(u32, u32)] =
-    &[(32768, 30), (65536, 35), (131072, 25), (262144, 10)];
+pub(crate) const RAM_SERVER: &[(u32, u32)] = &[(32768, 30), (65536, 35), (131072, 25), (262144, 10)];
 
 /// `dotNetVersion` values on Windows.
-pub(crate) const DOTNET_VERSIONS: &[(&str, u32)] = &[
-    ("4.8", 30),
-    ("4.8, 6.0.25", 25),
-    ("4.8.1, 8.0.4", 30),
-    ("4.7.2", 10),
-    ("4.8.1, 6.0.25, 8.0.4", 5),
-];
+pub(crate) const DOTNET_VERSIONS: &[(&str, u32)] =
+    &[("4.8", 30), ("4.8, 6.0.25", 25), ("4.8.1, 8.0.4", 30), ("4.7.2", 10), ("4.8.1, 6.0.25, 8.0.4", 5)];
 
 /// Java runtimes as `(version, vendor, vmVersion)`, for the few installations that report one.
 pub(crate) const JAVA_RUNTIMES: &[((&str, &str, &str), u32)] = &[
@@ -437,33 +204,16 @@ pub(crate) const JAVA_RUNTIMES: &[((&str, &str, &str), u32)] = &[
 pub(crate) const EDITIONS: &[(&str, u32)] = &[("Home", 55), ("Pro", 35), ("Enterprise", 10)];
 
 /// Custom property "1" (download source) per OS family.
-pub(crate) const SOURCES_WINDOWS: &[(&str, u32)] = &[
-    ("web-download", 55),
-    ("microsoft-store", 20),
-    ("reseller", 15),
-    ("oem-bundle", 10),
-];
+pub(crate) const SOURCES_WINDOWS: &[(&str, u32)] =
+    &[("web-download", 55), ("microsoft-store", 20), ("reseller", 15), ("oem-bundle", 10)];
 /// Download sources on macOS.
-pub(crate) const SOURCES_MAC: &[(&str, u32)] = &[
-    ("web-download", 50),
-    ("mac-app-store", 40),
-    ("reseller", 10),
-];
+pub(crate) const SOURCES_MAC: &[(&str, u32)] = &[("web-download", 50), ("mac-app-store", 40), ("reseller", 10)];
 /// Download sources on Linux.
-pub(crate) const SOURCES_LINUX: &[(&str, u32)] = &[
-    ("web-download", 40),
-    ("apt-repository", 35),
-    ("snap-store", 25),
-];
+pub(crate) const SOURCES_LINUX: &[(&str, u32)] = &[("web-download", 40), ("apt-repository", 35), ("snap-store", 25)];
 
 /// License types at first run, as `licenseData.licenseType` values.
-pub(crate) const INITIAL_LICENSES: &[(&str, u32)] = &[
-    ("evaluation", 50),
-    ("freeware", 25),
-    ("purchased", 18),
-    ("nfr", 4),
-    ("custom1", 3),
-];
+pub(crate) const INITIAL_LICENSES: &[(&str, u32)] =
+    &[("evaluation", 50), ("freeware", 25), ("purchased", 18), ("nfr", 4), ("custom1", 3)];
 
 /// A product release: marketing version, build string, and where in the simulated period it
 /// ships (a fraction of the period; ≤ 0 means it was already out at the start).
@@ -478,42 +228,12 @@ pub(crate) struct Release {
 
 /// Releases in shipping order.
 pub(crate) const RELEASES: &[Release] = &[
-    Release {
-        version: "1.0",
-        build: "1.0.1012",
-        at: -1.0,
-        exception_rate: 0.04,
-    },
-    Release {
-        version: "1.0",
-        build: "1.0.1047",
-        at: 0.10,
-        exception_rate: 0.03,
-    },
-    Release {
-        version: "1.1",
-        build: "1.1.2040",
-        at: 0.25,
-        exception_rate: 0.03,
-    },
-    Release {
-        version: "2.0",
-        build: "2.0.3015",
-        at: 0.55,
-        exception_rate: 0.10,
-    },
-    Release {
-        version: "2.0",
-        build: "2.0.3051",
-        at: 0.63,
-        exception_rate: 0.03,
-    },
-    Release {
-        version: "2.1",
-        build: "2.1.3120",
-        at: 0.85,
-        exception_rate: 0.025,
-    },
+    Release { version: "1.0", build: "1.0.1012", at: -1.0, exception_rate: 0.04 },
+    Release { version: "1.0", build: "1.0.1047", at: 0.10, exception_rate: 0.03 },
+    Release { version: "1.1", build: "1.1.2040", at: 0.25, exception_rate: 0.03 },
+    Release { version: "2.0", build: "2.0.3015", at: 0.55, exception_rate: 0.10 },
+    Release { version: "2.0", build: "2.0.3051", at: 0.63, exception_rate: 0.03 },
+    Release { version: "2.1", build: "2.1.3120", at: 0.85, exception_rate: 0.025 },
 ];
 
 /// Index of the first 2.x release: laggards never take the paid major upgrade.
@@ -555,21 +275,11 @@ pub(crate) struct EventSpec {
 }
 
 const fn ev(category: &'static str, name: &'static str) -> EventSpec {
-    EventSpec {
-        category: Some(category),
-        name,
-        value: ValueKind::None,
-        since: 0,
-    }
+    EventSpec { category: Some(category), name, value: ValueKind::None, since: 0 }
 }
 
 const fn ev_v(category: &'static str, name: &'static str, value: ValueKind) -> EventSpec {
-    EventSpec {
-        category: Some(category),
-        name,
-        value,
-        since: 0,
-    }
+    EventSpec { category: Some(category), name, value, since: 0 }
 }
 
 /// Events in popularity order: the simulator weights rank `k` by `1/k^1.1`, a Zipf-like long
@@ -583,14 +293,7 @@ pub(crate) const EVENTS: &[EventSpec] = &[
     ev("View", "Zoom In"),
     ev("Edit", "Find"),
     ev("File Operations", "New"),
-    ev_v(
-        "Export",
-        "PDF",
-        ValueKind::CountMaybeCustom {
-            median: 6.0,
-            custom: CustomKind::Export,
-        },
-    ),
+    ev_v("Export", "PDF", ValueKind::CountMaybeCustom { median: 6.0, custom: CustomKind::Export }),
     ev("View", "Zoom Out"),
     ev_v("File Operations", "Print", ValueKind::Count { median: 3.0 }),
     ev("Edit", "Redo"),
@@ -619,60 +322,20 @@ pub(crate) const EVENTS: &[EventSpec] = &[
     ev("Export", "CSV"),
     ev_v("Import", "Excel", ValueKind::Count { median: 400.0 }),
     ev_v("Tools", "Macro Run", ValueKind::Seconds { median: 2.5 }),
-    EventSpec {
-        category: Some("AI"),
-        name: "Assist",
-        value: ValueKind::Seconds { median: 4.0 },
-        since: FIRST_MAJOR_2,
-    },
-    ev_v(
-        "Templates",
-        "Template Used",
-        ValueKind::Custom(CustomKind::Template),
-    ),
+    EventSpec { category: Some("AI"), name: "Assist", value: ValueKind::Seconds { median: 4.0 }, since: FIRST_MAJOR_2 },
+    ev_v("Templates", "Template Used", ValueKind::Custom(CustomKind::Template)),
     ev("View", "Full Screen"),
-    ev_v(
-        "Collaboration",
-        "Sync Cloud",
-        ValueKind::Count { median: 12.0 },
-    ),
+    ev_v("Collaboration", "Sync Cloud", ValueKind::Count { median: 12.0 }),
     ev("Export", "HTML"),
     ev("Help", "Open Manual"),
     ev("Import", "Image"),
-    EventSpec {
-        category: Some("AI"),
-        name: "Summarize",
-        value: ValueKind::Seconds { median: 6.0 },
-        since: 5,
-    },
-    ev_v(
-        "Tools",
-        "Plugin Installed",
-        ValueKind::Custom(CustomKind::Plugin),
-    ),
-    ev_v(
-        "Help",
-        "Send Feedback",
-        ValueKind::Text(&["1", "2", "3", "4", "5"]),
-    ),
+    EventSpec { category: Some("AI"), name: "Summarize", value: ValueKind::Seconds { median: 6.0 }, since: 5 },
+    ev_v("Tools", "Plugin Installed", ValueKind::Custom(CustomKind::Plugin)),
+    ev_v("Help", "Send Feedback", ValueKind::Text(&["1", "2", "3", "4", "5"])),
     ev("Help", "Check Updates"),
-    EventSpec {
-        category: None,
-        name: "Tip Of The Day Shown",
-        value: ValueKind::None,
-        since: 0,
-    },
-    ev_v(
-        "Tools",
-        "Preferences Changed",
-        ValueKind::Custom(CustomKind::Preference),
-    ),
-    EventSpec {
-        category: None,
-        name: "Rate App Prompt",
-        value: ValueKind::None,
-        since: 0,
-    },
+    EventSpec { category: None, name: "Tip Of The Day Shown", value: ValueKind::None, since: 0 },
+    ev_v("Tools", "Preferences Changed", ValueKind::Custom(CustomKind::Preference)),
+    EventSpec { category: None, name: "Rate App Prompt", value: ValueKind::None, since: 0 },
     ev("File Operations", "Recover Autosave"),
 ];
 
@@ -683,23 +346,12 @@ pub(crate) const CORE_EVENTS: usize = 8;
 pub(crate) const FIRST_RUN_EVENT: &str = "First Run Wizard Completed";
 
 /// Template names for the `Template Used` custom event.
-pub(crate) const TEMPLATES: &[&str] = &[
-    "Invoice",
-    "Letter",
-    "Report",
-    "Resume",
-    "Newsletter",
-    "Flyer",
-];
+pub(crate) const TEMPLATES: &[&str] = &["Invoice", "Letter", "Report", "Resume", "Newsletter", "Flyer"];
 /// Template sources.
 pub(crate) const TEMPLATE_SOURCES: &[&str] = &["gallery", "online", "recent"];
 /// Plugins for the `Plugin Installed` custom event.
-pub(crate) const PLUGINS: &[(&str, &str)] = &[
-    ("grammar-pro", "2.3.1"),
-    ("cloud-backup", "1.0.4"),
-    ("barcode", "0.9.0"),
-    ("charts-plus", "3.1.0"),
-];
+pub(crate) const PLUGINS: &[(&str, &str)] =
+    &[("grammar-pro", "2.3.1"), ("cloud-backup", "1.0.4"), ("barcode", "0.9.0"), ("charts-plus", "3.1.0")];
 /// Settings for the `Preferences Changed` custom event.
 pub(crate) const PREFERENCES: &[(&str, &[&str])] = &[
     ("autosave", &["on", "off"]),

@@ -73,11 +73,7 @@ impl<'a> Life<'a> {
     /// Starts the simulation of `plan` at its install day.
     pub(crate) fn new(world: &'a World, plan: &'a InstallPlan) -> Self {
         // A fresh download gets the newest release of the install day.
-        let release = world
-            .release_days
-            .iter()
-            .rposition(|&d| d <= plan.install_day)
-            .unwrap_or(0);
+        let release = world.release_days.iter().rposition(|&d| d <= plan.install_day).unwrap_or(0);
         Self {
             world,
             plan,
@@ -109,12 +105,7 @@ impl<'a> Life<'a> {
         }
         let first_run = !self.first_run_done;
         if !first_run {
-            let p = plan.p_active
-                * if self.world.is_weekend(d) {
-                    plan.weekend_factor
-                } else {
-                    1.0
-                };
+            let p = plan.p_active * if self.world.is_weekend(d) { plan.weekend_factor } else { 1.0 };
             if !self.s.chance(p) {
                 return;
             }
@@ -123,15 +114,12 @@ impl<'a> Life<'a> {
             self.offline_until = d + 1 + (self.s.exponential(3.0) as u32).min(13);
         }
         let online = d >= self.offline_until;
-        let opt_out_today =
-            online && !first_run && !self.opt_out_done && plan.opt_out.is_some_and(|o| d >= o.day);
+        let opt_out_today = online && !first_run && !self.opt_out_done && plan.opt_out.is_some_and(|o| d >= o.day);
 
         let day_start = self.world.day_start(d);
         let local_hour = plan.start_hour_local + 1.5 * self.s.normal();
-        let utc_hour =
-            (local_hour - f64::from(plan.machine.utc_offset_min) / 60.0).rem_euclid(24.0);
-        let mut start =
-            (day_start + (utc_hour * HOUR_MS as f64) as i64).max(self.busy_until + 10 * MINUTE_MS);
+        let utc_hour = (local_hour - f64::from(plan.machine.utc_offset_min) / 60.0).rem_euclid(24.0);
+        let mut start = (day_start + (utc_hour * HOUR_MS as f64) as i64).max(self.busy_until + 10 * MINUTE_MS);
         let mut sessions = 1;
         while sessions < 3 && self.s.chance(plan.extra_session_chance) {
             sessions += 1;
@@ -164,8 +152,7 @@ impl<'a> Life<'a> {
                 self.opted_out = Some(plan.opt_out.and_then(|o| o.back_after).map(|b| d + b));
                 return;
             }
-            start =
-                session.end + (self.s.log_normal(90.0, 0.8) * MINUTE_MS as f64) as i64 + MINUTE_MS;
+            start = session.end + (self.s.log_normal(90.0, 0.8) * MINUTE_MS as f64) as i64 + MINUTE_MS;
         }
         if online {
             let sync_at = self.busy_until + self.s.between(1_000, 5_000);
@@ -183,11 +170,7 @@ impl<'a> Life<'a> {
         if records.is_empty() {
             return;
         }
-        self.out.push_back(Sync {
-            receive_ms,
-            records: records.into_iter().map(|r| r.record).collect(),
-            delayed,
-        });
+        self.out.push_back(Sync { receive_ms, records: records.into_iter().map(|r| r.record).collect(), delayed });
     }
 
     /// The client timestamp of a true instant.
@@ -196,10 +179,7 @@ impl<'a> Life<'a> {
     }
 
     fn timed(&self, at: i64, record: impl FnOnce(i64) -> Record<'a>) -> Timed<'a> {
-        Timed {
-            at,
-            record: record(self.client_t(at)),
-        }
+        Timed { at, record: record(self.client_t(at)) }
     }
 
     fn session(&mut self, d: u32, start: i64, first_run: bool, opt_out: bool) -> Session<'a> {
@@ -208,10 +188,7 @@ impl<'a> Life<'a> {
         let license = self.license_record(d, first_run, self.client_t(start + 2));
         let release = &RELEASES[self.release];
 
-        let runtime_min = self
-            .s
-            .log_normal(plan.runtime_median_min, 1.0)
-            .clamp(0.5, 14.0 * 60.0);
+        let runtime_min = self.s.log_normal(plan.runtime_median_min, 1.0).clamp(0.5, 14.0 * 60.0);
         let mut end = start + (runtime_min * MINUTE_MS as f64) as i64;
         let crash = self.s.chance(plan.crash_rate);
 
@@ -226,17 +203,11 @@ impl<'a> Life<'a> {
                     build: release.build,
                 },
                 machine: &plan.machine.group,
-                custom: CustomGroup {
-                    download_source: plan.download_source,
-                    plan: plan.plan_for(self.license),
-                },
+                custom: CustomGroup { download_source: plan.download_source, plan: plan.plan_for(self.license) },
             }),
         ];
         if let Some(record) = license {
-            records.push(Timed {
-                at: start + 2,
-                record,
-            });
+            records.push(Timed { at: start + 2, record });
         }
         // The first run opens with the setup wizard; the user's own actions come after it.
         let mut events_from = start + 3_000;
@@ -258,20 +229,10 @@ impl<'a> Life<'a> {
             hb += HEARTBEAT_MS;
         }
 
-        let candidates: Vec<usize> = plan
-            .adopted_events
-            .iter()
-            .copied()
-            .filter(|&i| EVENTS[i].since <= self.release)
-            .collect();
-        let weights: Vec<f64> = candidates
-            .iter()
-            .map(|&i| self.world.event_weights[i])
-            .collect();
-        let count = self
-            .s
-            .poisson(plan.events_per_min * runtime_min.min(300.0))
-            .min(600);
+        let candidates: Vec<usize> =
+            plan.adopted_events.iter().copied().filter(|&i| EVENTS[i].since <= self.release).collect();
+        let weights: Vec<f64> = candidates.iter().map(|&i| self.world.event_weights[i]).collect();
+        let count = self.s.poisson(plan.events_per_min * runtime_min.min(300.0)).min(600);
         for _ in 0..count {
             let at = self.s.between(events_from, end.max(events_from));
             let spec = &EVENTS[candidates[self.s.weighted_f64(&weights)]];
@@ -322,11 +283,7 @@ impl<'a> Life<'a> {
             end = at;
         }
         let last = records.last().map_or(start, |r| r.at);
-        Session {
-            records,
-            end: end.min(last).max(start),
-            opted_out: opt_out,
-        }
+        Session { records, end: end.min(last).max(start), opted_out: opt_out }
     }
 
     /// Moves to the newest release this user has taken by day `d`.
@@ -392,10 +349,7 @@ impl<'a> Life<'a> {
         None
     }
 
-    fn event_value(
-        &mut self,
-        kind: ValueKind,
-    ) -> (Option<EventValue>, Option<BTreeMap<&'static str, String>>) {
+    fn event_value(&mut self, kind: ValueKind) -> (Option<EventValue>, Option<BTreeMap<&'static str, String>>) {
         match kind {
             ValueKind::None => (None, None),
             ValueKind::Count { median } => (Some(EventValue::Int(self.count(median))), None),
@@ -403,12 +357,7 @@ impl<'a> Life<'a> {
                 let secs = libm::round(self.s.log_normal(median, 0.7) * 10.0) / 10.0;
                 (Some(EventValue::Float(secs.max(0.1))), None)
             }
-            ValueKind::Text(texts) => (
-                Some(EventValue::Text(
-                    texts[self.s.below(texts.len() as u64) as usize],
-                )),
-                None,
-            ),
+            ValueKind::Text(texts) => (Some(EventValue::Text(texts[self.s.below(texts.len() as u64) as usize])), None),
             ValueKind::Custom(custom) => (None, Some(self.custom_map(custom, None))),
             ValueKind::CountMaybeCustom { median, custom } => {
                 let n = self.count(median);
@@ -422,11 +371,7 @@ impl<'a> Life<'a> {
         (libm::round(self.s.log_normal(median, 0.8)) as i64).max(1)
     }
 
-    fn custom_map(
-        &mut self,
-        kind: CustomKind,
-        count: Option<i64>,
-    ) -> BTreeMap<&'static str, String> {
+    fn custom_map(&mut self, kind: CustomKind, count: Option<i64>) -> BTreeMap<&'static str, String> {
         let mut pick = |list: &[&'static str]| list[self.s.below(list.len() as u64) as usize];
         match kind {
             CustomKind::Export => BTreeMap::from([
@@ -438,21 +383,13 @@ impl<'a> Life<'a> {
                 ("source", pick(catalog::TEMPLATE_SOURCES).to_string()),
             ]),
             CustomKind::Plugin => {
-                let (name, version) =
-                    catalog::PLUGINS[self.s.below(catalog::PLUGINS.len() as u64) as usize];
-                BTreeMap::from([
-                    ("plugin", name.to_string()),
-                    ("version", version.to_string()),
-                ])
+                let (name, version) = catalog::PLUGINS[self.s.below(catalog::PLUGINS.len() as u64) as usize];
+                BTreeMap::from([("plugin", name.to_string()), ("version", version.to_string())])
             }
             CustomKind::Preference => {
-                let (setting, values) =
-                    catalog::PREFERENCES[self.s.below(catalog::PREFERENCES.len() as u64) as usize];
+                let (setting, values) = catalog::PREFERENCES[self.s.below(catalog::PREFERENCES.len() as u64) as usize];
                 let value = values[self.s.below(values.len() as u64) as usize];
-                BTreeMap::from([
-                    ("setting", setting.to_string()),
-                    ("value", value.to_string()),
-                ])
+                BTreeMap::from([("setting", setting.to_string()), ("value", value.to_string())])
             }
         }
     }

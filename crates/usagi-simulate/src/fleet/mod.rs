@@ -47,19 +47,12 @@ impl FleetConfig {
 
     /// A configuration with the default batch size limit.
     pub fn new(installs: u32, days: u32, end_date: NaiveDate, seed: u64) -> Self {
-        Self {
-            installs,
-            days,
-            end_date,
-            seed,
-            max_records_per_batch: Self::DEFAULT_MAX_RECORDS_PER_BATCH,
-        }
+        Self { installs, days, end_date, seed, max_records_per_batch: Self::DEFAULT_MAX_RECORDS_PER_BATCH }
     }
 
     /// First simulated day.
     pub fn start_date(&self) -> Option<NaiveDate> {
-        self.end_date
-            .checked_sub_days(Days::new(u64::from(self.days.checked_sub(1)?)))
+        self.end_date.checked_sub_days(Days::new(u64::from(self.days.checked_sub(1)?)))
     }
 }
 
@@ -154,11 +147,7 @@ impl Fleet {
             return Err(FleetError::BatchLimit);
         }
         let start_date = config.start_date().ok_or(FleetError::DateOutOfRange)?;
-        let start_ms = start_date
-            .and_hms_opt(0, 0, 0)
-            .ok_or(FleetError::DateOutOfRange)?
-            .and_utc()
-            .timestamp_millis();
+        let start_ms = start_date.and_hms_opt(0, 0, 0).ok_or(FleetError::DateOutOfRange)?.and_utc().timestamp_millis();
         let days = config.days;
         let world = World {
             start_ms,
@@ -167,17 +156,9 @@ impl Fleet {
             start_weekday: start_date.weekday().num_days_from_monday(),
             release_days: catalog::RELEASES
                 .iter()
-                .map(|r| {
-                    if r.at <= 0.0 {
-                        0
-                    } else {
-                        libm::floor(r.at * f64::from(days)) as u32
-                    }
-                })
+                .map(|r| if r.at <= 0.0 { 0 } else { libm::floor(r.at * f64::from(days)) as u32 })
                 .collect(),
-            event_weights: (0..catalog::EVENTS.len())
-                .map(|k| 1.0 / libm::pow(k as f64 + 1.0, 1.1))
-                .collect(),
+            event_weights: (0..catalog::EVENTS.len()).map(|k| 1.0 / libm::pow(k as f64 + 1.0, 1.1)).collect(),
         };
 
         let mut fleet_rng = Sampler::new(config.seed, 0);
@@ -213,20 +194,9 @@ impl Fleet {
                 unshared.push(plans.len());
                 profile::draw_machine(&mut s)
             };
-            plans.push(profile::draw_plan(
-                &mut s,
-                seed,
-                client_id,
-                machine,
-                install_day,
-            ));
+            plans.push(profile::draw_plan(&mut s, seed, client_id, machine, install_day));
         }
-        Ok(Self {
-            config,
-            start_date,
-            world,
-            plans,
-        })
+        Ok(Self { config, start_date, world, plans })
     }
 
     /// The configuration this fleet was drawn from.
@@ -251,15 +221,12 @@ impl Fleet {
 
     /// The installations, in order of their install day.
     pub fn installations(&self) -> impl ExactSizeIterator<Item = InstallationInfo<'_>> + '_ {
-        self.plans
-            .iter()
-            .enumerate()
-            .map(|(i, p)| InstallationInfo {
-                index: i as u32,
-                client_id: p.client_id,
-                machine_id: &p.machine.id,
-                install_date: self.start_date + Days::new(u64::from(p.install_day)),
-            })
+        self.plans.iter().enumerate().map(|(i, p)| InstallationInfo {
+            index: i as u32,
+            client_id: p.client_id,
+            machine_id: &p.machine.id,
+            install_date: self.start_date + Days::new(u64::from(p.install_day)),
+        })
     }
 
     /// The batches of installation `index`, in upload order; `None` past the last index.
@@ -279,13 +246,9 @@ impl Fleet {
     /// Every batch of the fleet ordered by receive time (ties by installation, then `seq`),
     /// so a sender can replay the history day by day.
     pub fn batches_in_time_order(&self) -> TimeOrderedBatches<'_> {
-        let mut streams: Vec<InstallationBatches<'_>> = (0..self.plans.len() as u32)
-            .filter_map(|i| self.batches_of(i))
-            .collect();
-        let heap = streams
-            .iter_mut()
-            .filter_map(|s| s.peek_receive_time().map(|t| Reverse((t, s.index))))
-            .collect();
+        let mut streams: Vec<InstallationBatches<'_>> =
+            (0..self.plans.len() as u32).filter_map(|i| self.batches_of(i)).collect();
+        let heap = streams.iter_mut().filter_map(|s| s.peek_receive_time().map(|t| Reverse((t, s.index)))).collect();
         TimeOrderedBatches { streams, heap }
     }
 
@@ -395,17 +358,13 @@ impl Iterator for InstallationBatches<'_> {
             client_id: self.plan.client_id.to_hex(),
             machine_id: &self.plan.machine.id,
             app_name: wire::APP_NAME,
-            sdk: Sdk {
-                name: wire::SDK_NAME,
-                version: wire::SDK_VERSION,
-            },
+            sdk: Sdk { name: wire::SDK_NAME, version: wire::SDK_VERSION },
             batch_id: batch.batch_id,
             seq: batch.seq,
             records: &batch.records,
         };
         // Plain structs with string keys and finite numbers: serialising to memory cannot fail.
-        let body = serde_json::to_vec(&envelope)
-            .expect("serialising a sync envelope to memory cannot fail");
+        let body = serde_json::to_vec(&envelope).expect("serialising a sync envelope to memory cannot fail");
         Some(SimBatch {
             installation: self.index,
             client_id: self.plan.client_id,
@@ -465,11 +424,7 @@ pub struct FleetSummary {
 
 impl fmt::Display for FleetSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "period              {} .. {}",
-            self.start_date, self.end_date
-        )?;
+        writeln!(f, "period              {} .. {}", self.start_date, self.end_date)?;
         writeln!(f, "installations       {:>12}", self.installs)?;
         writeln!(f, "  reporting         {:>12}", self.reporting_installs)?;
         writeln!(f, "  quiet ≥ 40 days   {:>12}", self.quiet_installs)?;

@@ -99,14 +99,9 @@ pub(crate) struct InstallPlan {
 pub(crate) fn draw_machine(s: &mut Sampler) -> Machine {
     let os = s.pick(catalog::OPERATING_SYSTEMS);
     let locale = s.pick(catalog::LOCALES);
-    let utc_offset_min =
-        locale.utc_offsets_min[s.below(locale.utc_offsets_min.len() as u64) as usize];
+    let utc_offset_min = locale.utc_offsets_min[s.below(locale.utc_offsets_min.len() as u64) as usize];
     // Some users keep the app in English even when a translation exists.
-    let product_language = if s.chance(0.15) {
-        "en"
-    } else {
-        locale.product_language
-    };
+    let product_language = if s.chance(0.15) { "en" } else { locale.product_language };
 
     let form_factor = *s.pick(match os.family {
         OsFamily::Windows => catalog::FORM_FACTORS_WINDOWS,
@@ -124,11 +119,7 @@ pub(crate) fn draw_machine(s: &mut Sampler) -> Machine {
         _ => catalog::RAM_PC,
     });
     // 32-bit Windows 10 still exists on old, small machines.
-    let os_word_length = if os.version == "Microsoft Windows 10" && ram <= 4096 && s.chance(0.5) {
-        32
-    } else {
-        64
-    };
+    let os_word_length = if os.version == "Microsoft Windows 10" && ram <= 4096 && s.chance(0.5) { 32 } else { 64 };
 
     let display_count = match form_factor {
         "server" => s.weighted(&[50, 50]) as u32,
@@ -167,8 +158,7 @@ pub(crate) fn draw_machine(s: &mut Sampler) -> Machine {
         (_, OsFamily::Mac) => ("AMD", "Radeon Pro 5300M"),
         _ => *s.pick(catalog::GPUS_PC),
     };
-    let dot_net_version =
-        (os.family == OsFamily::Windows).then(|| *s.pick(catalog::DOTNET_VERSIONS));
+    let dot_net_version = (os.family == OsFamily::Windows).then(|| *s.pick(catalog::DOTNET_VERSIONS));
     let java = s.chance(0.08).then(|| {
         let (version, vendor, vm_version) = *s.pick(catalog::JAVA_RUNTIMES);
         JavaGroup {
@@ -187,21 +177,13 @@ pub(crate) fn draw_machine(s: &mut Sampler) -> Machine {
     });
 
     // Most clocks are NTP-synchronised; a few run minutes fast or slow.
-    let clock_skew_ms = if s.chance(0.05) {
-        s.between(-3_600_000, 240_000)
-    } else {
-        s.between(-2_000, 2_000)
-    };
+    let clock_skew_ms = if s.chance(0.05) { s.between(-3_600_000, 240_000) } else { s.between(-2_000, 2_000) };
 
     Machine {
         id: s.hex_upper(16),
         family: os.family,
         group: MachineGroup {
-            os: OsGroup {
-                platform: os.platform,
-                version: os.version,
-                edition: os.edition,
-            },
+            os: OsGroup { platform: os.platform, version: os.version, edition: os.edition },
             os_language: locale.os_language,
             os_word_length,
             cpu_type,
@@ -213,10 +195,7 @@ pub(crate) fn draw_machine(s: &mut Sampler) -> Machine {
             screen_ppi: screen.map(|(_, _, p)| p),
             touch_screen,
             form_factor,
-            gpu: GpuGroup {
-                vendor: gpu_vendor,
-                model: gpu_model,
-            },
+            gpu: GpuGroup { vendor: gpu_vendor, model: gpu_model },
             vm,
             dot_net_version,
             java,
@@ -259,11 +238,7 @@ pub(crate) fn draw_plan(
             Engagement::Heavy => 0.75,
         };
     // Business editions are used on workdays; Home users also at weekends.
-    let weekend_factor = if edition == "Home" {
-        s.uniform(0.8, 1.1)
-    } else {
-        s.uniform(0.15, 0.5)
-    };
+    let weekend_factor = if edition == "Home" { s.uniform(0.8, 1.1) } else { s.uniform(0.15, 0.5) };
     let extra_session_chance = match engagement {
         Engagement::Heavy => 0.55,
         Engagement::Regular => 0.4,
@@ -279,19 +254,12 @@ pub(crate) fn draw_plan(
     );
     let events_per_min = s.log_normal(0.25, 0.6);
     let crash_rate = if s.chance(0.1) { 0.12 } else { 0.025 };
-    let start_hour_local = if edition == "Home" {
-        s.uniform(9.0, 21.0)
-    } else {
-        s.uniform(7.5, 11.0)
-    };
+    let start_hour_local = if edition == "Home" { s.uniform(9.0, 21.0) } else { s.uniform(7.5, 11.0) };
 
     // Churn: the "lifetime" after installing, drawn by engagement. Unconverted trials mostly
     // leave soon after expiry, which gives the license-type reports a visible story.
-    let convert_day =
-        (license == "evaluation" && s.chance(0.35)).then(|| install_day + s.between(3, 35) as u32);
-    let churn = |s: &mut Sampler, p: f64, mean_days: f64| {
-        s.chance(p).then(|| s.exponential(mean_days) as u32 + 1)
-    };
+    let convert_day = (license == "evaluation" && s.chance(0.35)).then(|| install_day + s.between(3, 35) as u32);
+    let churn = |s: &mut Sampler, p: f64, mean_days: f64| s.chance(p).then(|| s.exponential(mean_days) as u32 + 1);
     let mut lifetime = match engagement {
         Engagement::OneShot => Some(s.between(1, 2) as u32),
         Engagement::Light => churn(s, 0.6, 30.0),
@@ -310,11 +278,7 @@ pub(crate) fn draw_plan(
     });
 
     let mobile = matches!(machine.group.form_factor, "laptop" | "tablet");
-    let offline_chance = if s.chance(if mobile { 0.3 } else { 0.06 }) {
-        0.2
-    } else {
-        0.01
-    };
+    let offline_chance = if s.chance(if mobile { 0.3 } else { 0.06 }) { 0.2 } else { 0.01 };
 
     let upgrade_policy = match s.weighted(&[80, 15, 5]) {
         0 => UpgradePolicy::All,
@@ -331,9 +295,7 @@ pub(crate) fn draw_plan(
     // The head of the popularity list is used by everybody; each tail feature is adopted by
     // a share of users that falls with its rank, so "never used" counts are meaningful.
     let adopted_events = (0..EVENTS.len())
-        .filter(|&i| {
-            i < catalog::CORE_EVENTS || s.chance(0.75 - 0.5 * i as f64 / EVENTS.len() as f64)
-        })
+        .filter(|&i| i < catalog::CORE_EVENTS || s.chance(0.75 - 0.5 * i as f64 / EVENTS.len() as f64))
         .collect();
 
     InstallPlan {
@@ -367,9 +329,7 @@ impl InstallPlan {
     /// Whether the user still (or again) uses the app on `day`.
     pub(crate) fn in_use(&self, day: u32) -> bool {
         let before_quit = self.quit_day.is_none_or(|q| day < q);
-        let in_comeback = self
-            .comeback
-            .is_some_and(|(from, to)| (from..to).contains(&day));
+        let in_comeback = self.comeback.is_some_and(|(from, to)| (from..to).contains(&day));
         before_quit || in_comeback
     }
 

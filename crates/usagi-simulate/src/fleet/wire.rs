@@ -38,11 +38,7 @@ pub(crate) struct Sdk {
 /// One record. Optional members that are `None` are left out (which the protocol reads as
 /// `null`), except inside `properties` groups, which the SDK always sends complete.
 #[derive(Serialize, Clone)]
-#[serde(
-    tag = "kind",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub(crate) enum Record<'a> {
     SessionStart {
         t: i64,

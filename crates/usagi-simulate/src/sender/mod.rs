@@ -36,26 +36,15 @@ const QUEUE_PER_WORKER: usize = 16;
 
 /// The sync endpoint of a product under a base URL.
 pub fn sync_url(base_url: &str, product_id: &ProductId) -> Result<Url, SimulateError> {
-    let url = format!(
-        "{}/callhome/v1/{}/sync",
-        base_url.trim_end_matches('/'),
-        product_id.as_str()
-    );
-    Url::parse(&url).map_err(|e| SimulateError::InvalidUrl {
-        url: base_url.to_string(),
-        reason: e.to_string(),
-    })
+    let url = format!("{}/callhome/v1/{}/sync", base_url.trim_end_matches('/'), product_id.as_str());
+    Url::parse(&url).map_err(|e| SimulateError::InvalidUrl { url: base_url.to_string(), reason: e.to_string() })
 }
 
 /// Generates the fleet of `cfg` and sends every batch to the server; the progress bar, if
 /// given, advances by each batch's record count (its length is set to the total records).
-pub async fn run(
-    cfg: SimulateConfig,
-    progress: Option<ProgressBar>,
-) -> Result<SimulateSummary, SimulateError> {
+pub async fn run(cfg: SimulateConfig, progress: Option<ProgressBar>) -> Result<SimulateSummary, SimulateError> {
     let started = Instant::now();
-    let secret = ProductSecret::parse_hex(cfg.secret_hex.trim())
-        .map_err(|_| SimulateError::InvalidSecret)?;
+    let secret = ProductSecret::parse_hex(cfg.secret_hex.trim()).map_err(|_| SimulateError::InvalidSecret)?;
     let url = sync_url(&cfg.base_url, &cfg.product_id)?;
     let client = reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -96,12 +85,7 @@ pub async fn run(
     for _ in 0..workers {
         let (tx, rx) = mpsc::channel::<SimBatch>(QUEUE_PER_WORKER);
         senders.push(tx);
-        handles.push(tokio::spawn(worker(
-            rx,
-            Arc::clone(&uploader),
-            Arc::clone(&abort),
-            progress.clone(),
-        )));
+        handles.push(tokio::spawn(worker(rx, Arc::clone(&uploader), Arc::clone(&abort), progress.clone())));
     }
 
     let producer_abort = Arc::clone(&abort);

@@ -51,11 +51,7 @@ impl SimulateSummary {
     pub(crate) fn finish(&mut self, elapsed: Duration) {
         self.elapsed = elapsed;
         let secs = elapsed.as_secs_f64();
-        self.records_per_second = if secs > 0.0 {
-            self.records_sent as f64 / secs
-        } else {
-            0.0
-        };
+        self.records_per_second = if secs > 0.0 { self.records_sent as f64 / secs } else { 0.0 };
     }
 }
 
@@ -76,17 +72,8 @@ impl fmt::Display for SimulateSummary {
         for (label, n) in rows {
             writeln!(f, "{label:<18} {n:>12}")?;
         }
-        writeln!(
-            f,
-            "{:<18} {:>12.1} s",
-            "elapsed",
-            self.elapsed.as_secs_f64()
-        )?;
-        writeln!(
-            f,
-            "{:<18} {:>12.0} records/s",
-            "throughput", self.records_per_second
-        )
+        writeln!(f, "{:<18} {:>12.1} s", "elapsed", self.elapsed.as_secs_f64())?;
+        writeln!(f, "{:<18} {:>12.0} records/s", "throughput", self.records_per_second)
     }
 }
 
@@ -96,12 +83,7 @@ mod tests {
 
     #[test]
     fn display_is_a_small_table() {
-        let mut s = SimulateSummary {
-            batches_sent: 3,
-            records_sent: 250,
-            accepted: 250,
-            ..Default::default()
-        };
+        let mut s = SimulateSummary { batches_sent: 3, records_sent: 250, accepted: 250, ..Default::default() };
         s.finish(Duration::from_secs(2));
         let text = s.to_string();
         assert!(text.contains("records sent                250"), "{text}");

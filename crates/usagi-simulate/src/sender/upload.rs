@@ -37,8 +37,7 @@ impl SyncResponse {
     /// instruction shapes are ignored, as §13 requires.
     pub(crate) fn stops_installation(&self) -> bool {
         self.instruction.as_ref().is_some_and(|i| {
-            i.get("backOffDays")
-                .is_some_and(serde_json::Value::is_number)
+            i.get("backOffDays").is_some_and(serde_json::Value::is_number)
                 || i.get("disable").and_then(serde_json::Value::as_bool) == Some(true)
         })
     }
@@ -94,11 +93,7 @@ impl Uploader {
     pub(crate) async fn upload(&self, batch: &SimBatch) -> Result<(Outcome, u32), SimulateError> {
         // Compressed once: every retry resends the same bytes (same batchId, seq, records)
         // with a fresh timestamp and signature.
-        let wire = if self.gzip {
-            gzip(&batch.body)?
-        } else {
-            batch.body.clone()
-        };
+        let wire = if self.gzip { gzip(&batch.body)? } else { batch.body.clone() };
         let mut failures = 0u32;
         let mut retries = 0u32;
         let mut clock_adjusted = false;
@@ -106,10 +101,7 @@ impl Uploader {
             match self.attempt(batch, &wire).await {
                 Attempt::Done(outcome) => return Ok((outcome, retries)),
                 Attempt::Fatal(e) => return Err(e),
-                Attempt::ClockSkew {
-                    server_time_ms,
-                    reason,
-                } => {
+                Attempt::ClockSkew { server_time_ms, reason } => {
                     // Adopt the server's clock and retry once, at once; a second skew answer
                     // means something else is wrong.
                     if clock_adjusted {
@@ -123,11 +115,7 @@ impl Uploader {
                 }
                 Attempt::Retry { reason, after } => {
                     if failures >= self.retry.max_retries {
-                        return Err(SimulateError::GaveUp {
-                            batch_id: batch.batch_id,
-                            attempts: retries + 1,
-                            reason,
-                        });
+                        return Err(SimulateError::GaveUp { batch_id: batch.batch_id, attempts: retries + 1, reason });
                     }
                     let wait = back_off(&self.retry, failures, after);
                     tracing::debug!(batch_id = %batch.batch_id, %reason, ?wait, "retrying batch");
@@ -140,9 +128,7 @@ impl Uploader {
     }
 
     async fn attempt(&self, batch: &SimBatch, wire: &[u8]) -> Attempt {
-        let timestamp = (unix_ms() + self.clock_offset_ms.load(Ordering::Relaxed))
-            .div_euclid(1000)
-            .to_string();
+        let timestamp = (unix_ms() + self.clock_offset_ms.load(Ordering::Relaxed)).div_euclid(1000).to_string();
         let signature = sign(&self.secret, &timestamp, wire);
         let mut request = self
             .client
@@ -159,12 +145,7 @@ impl Uploader {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => {
-                return Attempt::Retry {
-                    reason: format!("request failed: {e}"),
-                    after: None,
-                }
-            }
+            Err(e) => return Attempt::Retry { reason: format!("request failed: {e}"), after: None },
         };
         let status = response.status();
         // Usagi sends Retry-After as delay-seconds; the HTTP-date form is not used by it and
@@ -177,12 +158,7 @@ impl Uploader {
             .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
         let body = match response.bytes().await {
             Ok(body) => body,
-            Err(e) => {
-                return Attempt::Retry {
-                    reason: format!("reading the answer failed: {e}"),
-                    after,
-                }
-            }
+            Err(e) => return Attempt::Retry { reason: format!("reading the answer failed: {e}"), after },
         };
 
         if status.is_success() {
@@ -194,27 +170,18 @@ impl Uploader {
             return Attempt::Done(Outcome::Delivered(answer));
         }
         let error: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-        let reason = if error.reason.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            error.reason.clone()
-        };
+        let reason = if error.reason.is_empty() { format!("HTTP {status}") } else { error.reason.clone() };
         match status {
             StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => {
                 tracing::warn!(batch_id = %batch.batch_id, %status, status_word = %error.status, %reason, "batch rejected");
                 Attempt::Done(Outcome::Rejected)
             }
             StatusCode::UNAUTHORIZED => match error.server_time {
-                Some(server_time_ms) => Attempt::ClockSkew {
-                    server_time_ms,
-                    reason,
-                },
+                Some(server_time_ms) => Attempt::ClockSkew { server_time_ms, reason },
                 // A bad signature fails every batch alike: retrying a whole fleet is pointless.
                 None => Attempt::Fatal(SimulateError::Unauthorized { reason }),
             },
-            StatusCode::NOT_FOUND => Attempt::Fatal(SimulateError::NotFound {
-                url: self.url.to_string(),
-            }),
+            StatusCode::NOT_FOUND => Attempt::Fatal(SimulateError::NotFound { url: self.url.to_string() }),
             StatusCode::TOO_MANY_REQUESTS => Attempt::Retry { reason, after },
             s if s.is_server_error() => Attempt::Retry { reason, after },
             _ => {
@@ -234,9 +201,7 @@ fn gzip(body: &[u8]) -> Result<Vec<u8>, SimulateError> {
 
 fn unix_ms() -> i64 {
     // A clock before 1970 is treated as the epoch; the server's 401 `serverTime` corrects it.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Full jitter: a uniform wait in `[0, bound]`, but never shorter than `Retry-After`.

@@ -25,13 +25,8 @@ pub const SECRET: &str = "8f3a61c2d94b07e5a1c6f0d2b7e49a35";
 
 /// (clientId, batchId, receive time, records, FNV-1a of the body) of the first batch of
 /// `FleetConfig::new(5, 10, 2024-03-20, 42)`.
-pub const PINNED_FIRST_BATCH: (&str, &str, i64, u32, u64) = (
-    "988142127D5E6B27",
-    "4566ed39-af1e-47f4-8ef7-e7179bb64594",
-    1_710_492_392_243,
-    70,
-    16_639_646_468_221_463_966,
-);
+pub const PINNED_FIRST_BATCH: (&str, &str, i64, u32, u64) =
+    ("988142127D5E6B27", "4566ed39-af1e-47f4-8ef7-e7179bb64594", 1_710_492_392_243, 70, 16_639_646_468_221_463_966);
 
 /// A calendar date.
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -40,16 +35,11 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// The UTC day of an instant in ms.
 pub fn day_of_ms(ms: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .expect("in range")
-        .date_naive()
+    chrono::DateTime::from_timestamp_millis(ms).expect("in range").date_naive()
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_millis() as i64
 }
 
 /// How the test server misbehaves.
@@ -111,20 +101,13 @@ impl TestServer {
             faults,
             log: Mutex::new(ServerLog::default()),
         });
-        let router = Router::new()
-            .route("/callhome/v1/{product}/sync", post(sync))
-            .with_state(Arc::clone(&app));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let router = Router::new().route("/callhome/v1/{product}/sync", post(sync)).with_state(Arc::clone(&app));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serve");
         });
-        TestServer {
-            base_url: format!("http://{addr}"),
-            app,
-        }
+        TestServer { base_url: format!("http://{addr}"), app }
     }
 
     /// Runs `f` on the log.
@@ -134,12 +117,8 @@ impl TestServer {
 
     /// A simulation config aimed at this server, with fast retries.
     pub fn config(&self, fleet: FleetConfig) -> SimulateConfig {
-        let mut cfg = SimulateConfig::new(
-            self.base_url.clone(),
-            ProductId::parse(PRODUCT).expect("product"),
-            SECRET,
-            fleet,
-        );
+        let mut cfg =
+            SimulateConfig::new(self.base_url.clone(), ProductId::parse(PRODUCT).expect("product"), SECRET, fleet);
         cfg.concurrency = 4;
         cfg.retry = RetryPolicy {
             max_retries: 6,
@@ -155,12 +134,7 @@ fn error(status: StatusCode, word: &str, reason: &str) -> Response {
     (status, Json(json!({"status": word, "reason": reason}))).into_response()
 }
 
-async fn sync(
-    State(app): State<Arc<App>>,
-    Path(product): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn sync(State(app): State<Arc<App>>, Path(product): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     if product != PRODUCT {
         return error(StatusCode::NOT_FOUND, "NOT FOUND", "unknown product");
     }
@@ -176,31 +150,20 @@ async fn sync(
         app.log.lock().expect("log lock").bad_signatures += 1;
         return error(StatusCode::UNAUTHORIZED, "AUTH ERROR", &format!("{e:?}"));
     }
-    if header("content-type") != Some("application/json")
-        || header("user-agent") != Some("usagi-sim/1.0.0 (Linux)")
-    {
+    if header("content-type") != Some("application/json") || header("user-agent") != Some("usagi-sim/1.0.0 (Linux)") {
         app.log.lock().expect("log lock").bad_headers += 1;
         return error(StatusCode::BAD_REQUEST, "SYNTAX ERROR", "bad headers");
     }
     let json = match header("content-encoding") {
         Some("gzip") => {
             let mut out = Vec::new();
-            if flate2::read::GzDecoder::new(&body[..])
-                .read_to_end(&mut out)
-                .is_err()
-            {
+            if flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out).is_err() {
                 return error(StatusCode::BAD_REQUEST, "SYNTAX ERROR", "corrupt gzip");
             }
             out
         }
         None | Some("identity") => body.to_vec(),
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "SYNTAX ERROR",
-                "unsupported encoding",
-            )
-        }
+        Some(_) => return error(StatusCode::BAD_REQUEST, "SYNTAX ERROR", "unsupported encoding"),
     };
     let batch = match usagi_protocol::parse_sync(&json) {
         Ok(batch) => batch,
@@ -230,18 +193,11 @@ async fn sync(
         )
             .into_response();
     }
-    if attempt == 1
-        && app
-            .faults
-            .fail_first_attempt_every
-            .is_some_and(|k| batch.seq % k == 0)
-    {
+    if attempt == 1 && app.faults.fail_first_attempt_every.is_some_and(|k| batch.seq % k == 0) {
         log.injected_503 += 1;
         let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "SERVER ERROR", "try again");
         if batch.seq % 2 == 0 {
-            response
-                .headers_mut()
-                .insert("retry-after", "0".parse().expect("header value"));
+            response.headers_mut().insert("retry-after", "0".parse().expect("header value"));
         }
         return response;
     }
@@ -255,8 +211,7 @@ async fn sync(
     let duplicate = log.stored.contains_key(&batch.batch_id);
     if !duplicate {
         log.stored.insert(batch.batch_id, 1);
-        log.arrivals
-            .push((batch.client_id, batch.seq, batch.batch_id));
+        log.arrivals.push((batch.client_id, batch.seq, batch.batch_id));
         log.receive_times.insert(batch.batch_id, receive_time);
     } else if let Some(count) = log.stored.get_mut(&batch.batch_id) {
         *count += 1;

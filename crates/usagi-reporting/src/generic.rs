@@ -168,7 +168,7 @@ fn key_expr(d: &dyn Dialect, split: Option<DateSplit>, col: &str) -> Option<Stri
 fn counted(d: &dyn Dialect, split: Option<DateSplit>, date_col: &str, count: &str, from_where: &str) -> String {
     match key_expr(d, split, date_col) {
         Some(k) => format!("SELECT {k} AS k, {count} AS n FROM {from_where} GROUP BY 1"),
-        None => format!("SELECT NULL AS k, {count} AS n FROM {from_where}"),
+        None => format!("SELECT CAST(NULL AS DATE) AS k, {count} AS n FROM {from_where}"),
     }
 }
 

@@ -26,7 +26,7 @@ pub const MIGRATIONS: &[&str] = &[
         batch_id UUID NOT NULL);
     CREATE TABLE observations (
         product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, t BIGINT NOT NULL, day DATE NOT NULL,
-        seq BIGINT NOT NULL, idx INTEGER NOT NULL, source UTINYINT NOT NULL, evidence BOOLEAN NOT NULL,
+        seq BIGINT NOT NULL, idx UINTEGER NOT NULL, source UTINYINT NOT NULL, evidence BOOLEAN NOT NULL,
         session_id VARCHAR, payload VARCHAR NOT NULL);
 
     CREATE TABLE sessions (

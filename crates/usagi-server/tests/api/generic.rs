@@ -148,7 +148,7 @@ async fn generic_report_rejects_bad_requests_naming_the_field() {
         (with("startDate", json!("2024-02-30")), "startDate"),
         (with("startDate", json!("NOW+1")), "startDate"),
         (with("startDate", json!("2024-03-08")), "must not be after stopDate"),
-        (with("startDate", json!("2020-01-01")), "oldest allowed startDate is 2021-03-20"),
+        (with("startDate", json!("2020-01-01")), "oldest allowed startDate is 2021-03-21"),
         (with("groupBy", json!("cpuType")), "groupBy"),
         (with("globalFilters", json!({"prodVersion":{"type":"string","value":"1.0"}})), "globalFilters"),
         (with("levels", json!({"level1":{"property":"prodVersion","segments":[]}})), "levels"),

@@ -1,0 +1,114 @@
+//! The `usagi` command: help everywhere, admin commands against a running server.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_usagi");
+
+fn usagi(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("USAGI_DATA_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "usagi {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap()
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["product", "--help"],
+        vec!["product", "create", "--help"],
+        vec!["product", "set", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["user", "grant", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["token", "revoke", "--help"],
+        vec!["simulate", "--help"],
+        vec!["demo", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_work_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let product = usagi(p, &["product", "create", "--name", "Cli App"], None);
+    let id = product["productId"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 10);
+    let secret = product["secret"].as_str().unwrap();
+    assert!(secret.len() == 32 && secret.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("USAGI_DATA_DIR", p)
+        .env("USAGI_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/v3/openapi.json")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // With the server running on the same data directory:
+    usagi(p, &["user", "create", "--email", "Ops@Example.com", "--name", "Op", "--password-stdin"], Some("pa55word\n"));
+    usagi(p, &["user", "grant", "--email", "ops@example.com", "--product", &id, "--role", "viewer"], None);
+    let token = usagi(p, &["token", "create", "--user", "ops@example.com", "--product", &id, "--read-only"], None);
+    let bearer = token["token"].as_str().unwrap().to_string();
+    assert!(bearer.starts_with("uit_") && bearer.len() == 47);
+    usagi(p, &["product", "set", "--id", &id, "--days-until-declared-lost", "30", "--custom-name", "C01=Source"], None);
+
+    let report = |bearer: String| {
+        client
+            .post(format!("{base}/v3/reporting/generic/current/{id}"))
+            .bearer_auth(bearer)
+            .json(&json!({"startDate": "NOW-7", "clientStatus": ["active"]}))
+            .send()
+    };
+    let resp = report(bearer.clone()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), r#"{"result":{"totals":{"active":0}}}"#);
+    // Password login works too (the CLI lower-cased the email).
+    let jar = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    for expected in [401, 200] {
+        let r = jar
+            .post(format!("{base}/v3/auth/web"))
+            .header("Origin", &base)
+            .json(&json!({"userName": "OPS@example.com", "password": "pa55word"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected);
+    }
+    // Revoking while the server runs takes effect at once.
+    usagi(p, &["token", "revoke", "--id", &token["tokenId"].to_string()], None);
+    assert_eq!(report(bearer).await.unwrap().status(), 401);
+
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    assert!(server.wait().unwrap().success(), "SIGTERM shuts down cleanly with exit 0");
+}

@@ -284,12 +284,12 @@ async fn compression_clamping_unknown_kinds_and_retention() {
     assert_eq!((code, v["accepted"].as_i64()), (200, Some(1)));
     app.settle().await;
     assert_eq!(
-        app.count(&format!("SELECT t FROM events WHERE name = 'Future'")).await,
+        app.count("SELECT t FROM events WHERE name = 'Future'").await,
         now,
         "clamped to the receive time"
     );
     assert_eq!(
-        app.count(&format!("SELECT t FROM events WHERE name = 'SlightlyAhead'")).await,
+        app.count("SELECT t FROM events WHERE name = 'SlightlyAhead'").await,
         now + 500_000,
         "within 10 minutes: kept"
     );

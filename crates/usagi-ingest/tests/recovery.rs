@@ -58,7 +58,9 @@ async fn receipts_lost_in_a_crash_are_rebuilt_from_the_log() {
         log.append_group(&[&e, &e]).unwrap();
     }
     let ingest = Ingest::open(config.clone(), wh.clone()).await.unwrap();
-    assert!(matches!(ingest.begin_sync(ProductId::parse("2376158762").unwrap(), a).await.unwrap(), BeginSync::Duplicate(r) if r.lsn == 1));
+    assert!(
+        matches!(ingest.begin_sync(ProductId::parse("2376158762").unwrap(), a).await.unwrap(), BeginSync::Duplicate(r) if r.lsn == 1)
+    );
     match ingest.begin_sync(ProductId::parse("2376158762").unwrap(), b).await.unwrap() {
         BeginSync::Fresh(guard) => {
             guard.commit(entry(b, 2, 5)).await.unwrap();
@@ -73,7 +75,10 @@ async fn receipts_lost_in_a_crash_are_rebuilt_from_the_log() {
     let ingest = Ingest::open(config, wh.clone()).await.unwrap();
     assert!(ingest.wait_loaded(ingest.durable_lsn(), Duration::from_secs(10)).await);
     assert_eq!(events(&wh).await, 8);
-    assert!(matches!(ingest.begin_sync(ProductId::parse("2376158762").unwrap(), b).await.unwrap(), BeginSync::Duplicate(_)));
+    assert!(matches!(
+        ingest.begin_sync(ProductId::parse("2376158762").unwrap(), b).await.unwrap(),
+        BeginSync::Duplicate(_)
+    ));
     ingest.shutdown(Duration::from_secs(5)).await;
 }
 

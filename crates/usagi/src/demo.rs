@@ -156,7 +156,8 @@ pub async fn demo(data_dir: &Path, args: DemoArgs) -> anyhow::Result<()> {
         r#"Usagi demo is running at {url}
   product  {pid} ("Demo App"), secret {secret}
   user     {DEMO_EMAIL} / {password}
-A fleet of {installs} installations over {days} days is loading in the background.
+A fleet of {installs} installations over {days} days is loading in the background, oldest
+history first (about a minute and a half); recent days fill in last.
 
 Try it (cookie login, then a daily active-users series):
   curl -s -c /tmp/usagi.jar -b /tmp/usagi.jar -H 'Origin: {url}' -H 'Content-Type: application/json' \

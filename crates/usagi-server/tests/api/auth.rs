@@ -296,3 +296,16 @@ async fn failed_logins_are_rate_limited() {
     let r = app.post_json("/v3/auth/web", &json!({"userName": "nobody@example.com", "password": "x"})).await;
     assert_eq!(r.json::<Value>().await.unwrap()["reason"], "Invalid user name or password");
 }
+
+#[tokio::test]
+async fn request_rate_per_principal_is_limited() {
+    let app = TestApp::spawn().await;
+    app.login().await;
+    // The test clock is pinned, so the bucket does not refill: 50 pass, then 429.
+    let mut codes = Vec::new();
+    for _ in 0..52 {
+        codes.push(app.date_range(&report_body()).await.0);
+    }
+    assert!(codes[..49].iter().all(|c| *c == 200), "{codes:?}");
+    assert_eq!(codes.last(), Some(&429));
+}

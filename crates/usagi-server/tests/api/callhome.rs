@@ -283,11 +283,7 @@ async fn compression_clamping_unknown_kinds_and_retention() {
     let (code, v) = status_of(app.callhome_raw("sync", zst, Some("zstd")).await).await;
     assert_eq!((code, v["accepted"].as_i64()), (200, Some(1)));
     app.settle().await;
-    assert_eq!(
-        app.count("SELECT t FROM events WHERE name = 'Future'").await,
-        now,
-        "clamped to the receive time"
-    );
+    assert_eq!(app.count("SELECT t FROM events WHERE name = 'Future'").await, now, "clamped to the receive time");
     assert_eq!(
         app.count("SELECT t FROM events WHERE name = 'SlightlyAhead'").await,
         now + 500_000,
@@ -352,4 +348,30 @@ async fn ping_optout_and_license_calls() {
     app.settle().await;
     assert_eq!(app.count("SELECT count(*) FROM contacts").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM clients").await, 0);
+}
+
+#[tokio::test]
+async fn disabled_and_backed_off_installations_are_answered_with_instructions() {
+    let app = TestApp::spawn().await;
+    let product = usagi_types::ProductId::parse(PRODUCT).unwrap();
+    let client = usagi_types::ClientId::parse(CLIENT).unwrap();
+    app.server().catalog.set_installation_disabled(product, client, true).await.unwrap();
+    let lsn = app.server().ingest.durable_lsn();
+    let (code, v) =
+        status_of(app.callhome_raw("sync", batch(&uuid::Uuid::new_v4().to_string(), one_event()), None).await).await;
+    assert_eq!(code, 200);
+    assert_eq!(v["instruction"], json!({"disable": true}));
+    assert_eq!((v["accepted"].as_i64(), v["dropped"].as_i64()), (Some(0), Some(1)));
+    assert_eq!(app.server().ingest.durable_lsn(), lsn, "a discarded batch is not stored");
+
+    app.server().catalog.set_installation_disabled(product, client, false).await.unwrap();
+    let until = app.server().clock.now() + chrono::Duration::hours(36);
+    app.server().catalog.start_back_off(product, Some(client), until).await.unwrap();
+    let id = uuid::Uuid::new_v4().to_string();
+    let (_, v) = status_of(app.callhome_raw("sync", batch(&id, one_event()), None).await).await;
+    assert_eq!(v["instruction"], json!({"backOffDays": 2}), "remaining whole days, rounded up");
+    // No receipt was kept: once the back-off ends the same batch is judged again and stored.
+    app.server().catalog.clear_back_off(product, Some(client)).await.unwrap();
+    let (_, v) = status_of(app.callhome_raw("sync", batch(&id, one_event()), None).await).await;
+    assert_eq!((v["accepted"].as_i64(), &v["duplicate"], &v["instruction"]), (Some(1), &json!(false), &Value::Null));
 }

@@ -1,10 +1,6 @@
 //! The minimal license-key registry (reporting-api §12, callhome §7).
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{CatalogError, Result};
 
@@ -13,72 +9,7 @@ pub const MAX_LICENSE_KEY_CHARS: usize = 256;
 /// Longest `notes` text, in characters (reporting-api §12).
 pub const MAX_NOTES_CHARS: usize = 1024;
 
-/// The type of a license (reporting-api §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LicenseType {
-    /// `evaluation`
-    Evaluation,
-    /// `purchased`
-    Purchased,
-    /// `freeware`
-    Freeware,
-    /// `unknown`, the default and the type of auto-collected keys.
-    Unknown,
-    /// `nfr` (not for resale)
-    Nfr,
-    /// `custom1`
-    Custom1,
-    /// `custom2`
-    Custom2,
-    /// `custom3`
-    Custom3,
-}
-
-impl LicenseType {
-    /// Every type, in the spec's order.
-    pub const ALL: [LicenseType; 8] = [
-        LicenseType::Evaluation,
-        LicenseType::Purchased,
-        LicenseType::Freeware,
-        LicenseType::Unknown,
-        LicenseType::Nfr,
-        LicenseType::Custom1,
-        LicenseType::Custom2,
-        LicenseType::Custom3,
-    ];
-
-    /// The type as the API spells it.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            LicenseType::Evaluation => "evaluation",
-            LicenseType::Purchased => "purchased",
-            LicenseType::Freeware => "freeware",
-            LicenseType::Unknown => "unknown",
-            LicenseType::Nfr => "nfr",
-            LicenseType::Custom1 => "custom1",
-            LicenseType::Custom2 => "custom2",
-            LicenseType::Custom3 => "custom3",
-        }
-    }
-}
-
-impl fmt::Display for LicenseType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LicenseType {
-    type Err = CatalogError;
-    fn from_str(s: &str) -> Result<Self> {
-        LicenseType::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            CatalogError::invalid(
-                "licenseType must be one of evaluation, purchased, freeware, unknown, nfr, custom1, custom2, custom3",
-            )
-        })
-    }
-}
+pub use usagi_types::LicenseType;
 
 /// One key of a product's registry, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

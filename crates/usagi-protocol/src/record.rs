@@ -295,66 +295,7 @@ impl<'de> Deserialize<'de> for CustomGroup {
     }
 }
 
-/// License types of §6.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LicenseType {
-    /// `evaluation`.
-    Evaluation,
-    /// `purchased`.
-    Purchased,
-    /// `freeware`.
-    Freeware,
-    /// `unknown`.
-    Unknown,
-    /// `nfr` (not for resale).
-    Nfr,
-    /// `custom1`.
-    Custom1,
-    /// `custom2`.
-    Custom2,
-    /// `custom3`.
-    Custom3,
-}
-
-impl LicenseType {
-    /// Every license type, in the order of the spec.
-    pub const ALL: [LicenseType; 8] = [
-        Self::Evaluation,
-        Self::Purchased,
-        Self::Freeware,
-        Self::Unknown,
-        Self::Nfr,
-        Self::Custom1,
-        Self::Custom2,
-        Self::Custom3,
-    ];
-
-    /// The wire name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Evaluation => "evaluation",
-            Self::Purchased => "purchased",
-            Self::Freeware => "freeware",
-            Self::Unknown => "unknown",
-            Self::Nfr => "nfr",
-            Self::Custom1 => "custom1",
-            Self::Custom2 => "custom2",
-            Self::Custom3 => "custom3",
-        }
-    }
-
-    /// Parses a wire name; case-sensitive, as every enum value of the protocol.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for LicenseType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use usagi_types::LicenseType;
 
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())

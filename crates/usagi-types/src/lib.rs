@@ -16,6 +16,7 @@ pub mod dates;
 pub mod error;
 pub mod ids;
 pub mod json;
+pub mod license;
 pub mod periods;
 pub mod request;
 
@@ -26,5 +27,6 @@ pub use dates::{
 pub use error::{ApiError, ErrorKind};
 pub use ids::{ClientId, IdError, ProductId};
 pub use json::{ratio, round_half_away, to_ascii_json, try_to_ascii_json, Float2, Float3, NULL_TEXT};
+pub use license::LicenseType;
 pub use periods::{period_key, periods, DateSplit, Period};
 pub use request::{JsonArray, JsonKind, JsonObject, JsonValue};

@@ -64,7 +64,7 @@ fn answer(
         Some(r) if known => LicenseResponse {
             license_key: key,
             known: true,
-            license_type: ProtocolLicenseType::parse(r.license_type.as_str()).unwrap_or(ProtocolLicenseType::Unknown),
+            license_type: r.license_type,
             expired: r.expired || r.expiry_date.is_some_and(|d| d < today),
             activated: r.activated,
             blocked: r.blocked,

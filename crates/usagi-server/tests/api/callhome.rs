@@ -252,6 +252,36 @@ async fn body_and_validation_errors_store_nothing() {
         (json!([{"kind":"properties","t":t,"machine":{"cpuCores":0}}]), "records[0].machine.cpuCores"),
         (json!([{"kind":"properties","t":t,"custom":{"21":"x"}}]), "records[0].custom"),
         (json!([{"kind":"exception","t":t,"className":"X"}]), "records[0].methodName"),
+        (
+            json!([{"kind":"exception","t":t,"className":"X","methodName":"m","message":"m".repeat(1025)}]),
+            "records[0].message",
+        ),
+        (
+            json!([{"kind":"exception","t":t,"className":"X","methodName":"m","stackTrace":"s".repeat(32769)}]),
+            "records[0].stackTrace",
+        ),
+        (json!([{"kind":"event","t":t,"name":"Open","value":"v".repeat(1025)}]), "records[0].value"),
+        (json!([{"kind":"event","t":t,"name":"Open","value":true}]), "records[0].value"),
+        (json!([{"kind":"event","t":t,"name":"Open","custom":{"a key":"v"}}]), "records[0].custom"),
+        (
+            json!([{"kind":"event","t":t,"name":"Open","custom":(0..51).map(|i| (format!("k{i}"), json!("v"))).collect::<serde_json::Map<_, _>>()}]),
+            "records[0].custom",
+        ),
+        (json!([{"kind":"event","t":t,"name":"n".repeat(129)}]), "records[0].name"),
+        (json!([{"kind":"sessionStart","t":t,"sessionId":"session\t0001"}]), "records[0].sessionId"),
+        (json!([{"kind":"properties","t":t,"machine":{"osWordLength":16}}]), "records[0].machine.osWordLength"),
+        (json!([{"kind":"properties","t":t,"machine":{"touchScreen":"yes"}}]), "records[0].machine.touchScreen"),
+        (
+            json!([{"kind":"properties","t":t,"machine":{"resolutionWidth":70000}}]),
+            "records[0].machine.resolutionWidth",
+        ),
+        (json!([{"kind":"properties","t":t,"machine":{"ram":1.5}}]), "records[0].machine.ram"),
+        (json!([{"kind":"properties","t":t,"product":{"version":"v".repeat(129)}}]), "records[0].product.version"),
+        (json!([{"kind":"properties","t":t,"custom":{"01":"x"}}]), "records[0].custom"),
+        (json!([{"kind":"properties","t":t,"custom":{"1":"x".repeat(1025)}}]), "records[0].custom"),
+        (json!([{"kind":"licenseData","t":t,"activated":"yes"}]), "records[0].activated"),
+        (json!([{"kind":"event","t":-1,"name":"Open"}]), "records[0].t"),
+        (json!([{"t":t,"name":"Open"}]), "records[0].kind"),
     ];
     for (records, needle) in cases {
         let resp = app.callhome_raw("sync", batch(&uuid::Uuid::new_v4().to_string(), records.clone()), None).await;
@@ -262,6 +292,32 @@ async fn body_and_validation_errors_store_nothing() {
         .await;
     let bad_id = serde_json::to_vec(&json!({"clientId":CLIENT,"appName":"DemoApp","sdk":{"name":"s","version":"1"},"batchId":"nope","seq":1,"records":[]})).unwrap();
     assert_rejected(&app, app.callhome_raw("sync", bad_id, None).await, 400, "SYNTAX ERROR", "batchId", lsn).await;
+    let envelope = |field: &str, value: Value| {
+        let mut b = json!({"clientId":CLIENT,"machineId":null,"appName":"DemoApp","sdk":{"name":"s","version":"1"},
+                           "batchId":uuid::Uuid::new_v4().to_string(),"seq":1,"records":[]});
+        b[field] = value;
+        serde_json::to_vec(&b).unwrap()
+    };
+    let too_many: Vec<Value> = (0..10_001).map(|_| json!({"kind":"heartbeat","t":t})).collect();
+    for (field, value) in [
+        ("machineId", json!("has space")),
+        ("appName", json!("Demo App")),
+        ("appName", json!("")),
+        ("sdk", json!({"name":"UPPER","version":"1"})),
+        ("seq", json!(0)),
+        ("seq", json!(9_007_199_254_740_992u64)),
+        ("records", Value::Array(too_many)),
+    ] {
+        assert_rejected(
+            &app,
+            app.callhome_raw("sync", envelope(field, value), None).await,
+            400,
+            "SYNTAX ERROR",
+            field,
+            lsn,
+        )
+        .await;
+    }
 }
 
 #[tokio::test]

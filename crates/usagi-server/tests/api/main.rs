@@ -4,5 +4,6 @@ mod auth;
 mod callhome;
 mod durability;
 mod generic;
+mod geo;
 mod helpers;
 mod openapi;

@@ -90,9 +90,11 @@ async fn geography_is_derived_behind_a_trusted_proxy_and_the_ip_is_not_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("test-city.mmdb");
     std::fs::write(&db, mmdb([203, 0, 113])).unwrap();
-    let mut config = ServerConfig::default();
-    config.geoip_database = Some(db);
-    config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    let config = ServerConfig {
+        geoip_database: Some(db),
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    };
     let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: None }).await;
 
     for (client, forwarded) in [("00000000000000A1", "203.0.113.9"), ("00000000000000A2", "198.51.100.1")] {

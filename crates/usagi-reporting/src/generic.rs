@@ -4,10 +4,12 @@
 //! installation and active day) and `clients` (dateInstalled, dateLastSeen). Lost is
 //! never stored: it is a function of dateLastSeen, N and today (semantics §5.3).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use usagi_types::{periods, ApiError, DateSplit, JsonObject, RangeRule, ReportRange};
-use usagi_warehouse::{Dialect, Param, Warehouse};
+use usagi_warehouse::{Dialect, ObservationSource, Param, Warehouse};
 
 use crate::context::{warehouse_error, ReportContext};
 
@@ -46,6 +48,12 @@ pub enum LostDate {
 pub enum GroupBy {
     /// One installation per unit (default).
     ClientId,
+    /// Installations whose latest `machineId` is equal.
+    MachineId,
+    /// Installations whose latest `licenseKey` is equal (needs the licenseKeys permission).
+    LicenseKey,
+    /// Installations whose latest custom property `C01`–`C20` (1-based slot) is equal.
+    Custom(u8),
 }
 
 /// A validated generic report request.
@@ -125,9 +133,12 @@ impl GenericSpec {
                 let name = v.string()?;
                 match name.as_str() {
                     "clientId" => GroupBy::ClientId,
-                    n if n == "machineId" || n == "licenseKey" || is_custom_property(n) => {
-                        return Err(v.error(format!("value '{name}' is not supported yet; only clientId is")))
+                    "machineId" => GroupBy::MachineId,
+                    "licenseKey" if !ctx.license_keys => {
+                        return Err(ApiError::forbidden("licenseKey requires the licenseKeys permission"))
                     }
+                    "licenseKey" => GroupBy::LicenseKey,
+                    n if is_custom_property(n) => GroupBy::Custom(n[1..].parse().unwrap_or(1)),
                     _ => return Err(v.error("must be one of: clientId, machineId, licenseKey, C01-C20")),
                 }
             }
@@ -232,12 +243,136 @@ async fn status_counts(
         .collect())
 }
 
+/// The latest value of the groupBy property per installation; NULL values belong to no unit.
+async fn unit_of_clients(
+    wh: &dyn Warehouse,
+    ctx: &ReportContext,
+    group_by: &GroupBy,
+) -> Result<HashMap<u64, String>, ApiError> {
+    let (source, key) = match group_by {
+        GroupBy::ClientId => return Ok(HashMap::new()),
+        GroupBy::MachineId => (ObservationSource::Envelope, "machineId".to_string()),
+        GroupBy::LicenseKey => (ObservationSource::LicenseKey, "licenseKey".to_string()),
+        GroupBy::Custom(n) => (ObservationSource::Custom, n.to_string()),
+    };
+    let d = wh.dialect();
+    let sql = format!(
+        "SELECT client_id, payload FROM (SELECT client_id, payload, row_number() OVER \
+         (PARTITION BY client_id ORDER BY t DESC, seq DESC, idx DESC) AS rn FROM observations \
+         WHERE product_id = {} AND source = {}) AS latest WHERE rn = 1",
+        d.placeholder(1),
+        d.placeholder(2)
+    );
+    let params = vec![Param::Int(ctx.product.as_u64() as i64), Param::Int(source as u8 as i64)];
+    let rows = wh.query(sql, params).await.map_err(warehouse_error)?;
+    let mut units = HashMap::new();
+    for r in rows.rows {
+        let (Some(client), Some(payload)) = (r.first().and_then(|v| v.as_u64()), r.get(1).and_then(|v| v.as_str()))
+        else {
+            continue;
+        };
+        let value = serde_json::from_str::<Value>(payload)
+            .ok()
+            .and_then(|p| p.get(&key).and_then(|v| v.as_str().map(str::to_string)));
+        if let Some(v) = value {
+            units.insert(client, v);
+        }
+    }
+    Ok(units)
+}
+
+/// Counts per period for units of several installations (semantics §3): activity days are
+/// the union over members, dateInstalled the min, dateLastSeen the max.
+async fn unit_counts(
+    wh: &dyn Warehouse,
+    ctx: &ReportContext,
+    spec: &GenericSpec,
+    units: &HashMap<u64, String>,
+) -> Result<Vec<(ClientStatus, Counts)>, ApiError> {
+    let d = wh.dialect();
+    let product = Param::Int(ctx.product.as_u64() as i64);
+    let key_of = |day: NaiveDate| spec.split.map(|s| usagi_types::period_key(day, s));
+    let in_range = |day: NaiveDate| day >= spec.range.start() && day <= spec.range.stop();
+    let mut out = Vec::new();
+    // Per unit: dateInstalled and dateLastSeen.
+    let rows = wh
+        .query(
+            format!(
+                "SELECT client_id, date_installed, date_last_seen FROM clients WHERE product_id = {}",
+                d.placeholder(1)
+            ),
+            vec![product.clone()],
+        )
+        .await
+        .map_err(warehouse_error)?;
+    let mut spans: HashMap<&str, (NaiveDate, NaiveDate)> = HashMap::new();
+    for r in &rows.rows {
+        let (Some(c), Some(i), Some(l)) = (r[0].as_u64(), r[1].as_date(), r[2].as_date()) else { continue };
+        if let Some(unit) = units.get(&c) {
+            let e = spans.entry(unit.as_str()).or_insert((i, l));
+            e.0 = e.0.min(i);
+            e.1 = e.1.max(l);
+        }
+    }
+    for &status in &spec.statuses {
+        let mut counts: HashMap<Option<NaiveDate>, i64> = HashMap::new();
+        match status {
+            ClientStatus::New => {
+                for (installed, _) in spans.values() {
+                    if in_range(*installed) && *installed <= ctx.today {
+                        *counts.entry(key_of(*installed)).or_default() += 1;
+                    }
+                }
+            }
+            ClientStatus::Lost => {
+                let n = chrono::Duration::days(i64::from(spec.days_until_lost));
+                for (_, last) in spans.values() {
+                    let declared = *last + n;
+                    let reported = if spec.lost_date == LostDate::DeclaredLost { declared } else { *last };
+                    if declared <= ctx.today && in_range(reported) {
+                        *counts.entry(key_of(reported)).or_default() += 1;
+                    }
+                }
+            }
+            ClientStatus::Active => {
+                let stop = spec.range.stop().min(ctx.today);
+                let key = key_expr(d, spec.split, "day").unwrap_or_else(|| "CAST(NULL AS DATE)".into());
+                let sql = format!(
+                    "SELECT DISTINCT client_id, {key} FROM client_days WHERE product_id = {} AND day BETWEEN {} AND {}",
+                    d.placeholder(1),
+                    d.placeholder(2),
+                    d.placeholder(3)
+                );
+                let rows = wh
+                    .query(sql, vec![product.clone(), Param::Date(spec.range.start()), Param::Date(stop)])
+                    .await
+                    .map_err(warehouse_error)?;
+                let mut seen: HashSet<(&str, Option<NaiveDate>)> = HashSet::new();
+                for r in &rows.rows {
+                    let Some(unit) = r[0].as_u64().and_then(|c| units.get(&c)) else { continue };
+                    if seen.insert((unit.as_str(), r[1].as_date())) {
+                        *counts.entry(r[1].as_date()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        out.push((status, counts.into_iter().collect()));
+    }
+    Ok(out)
+}
+
 /// Runs a generic report and shapes its result (reporting-api §9.1 shapes 1 and 2).
 pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &GenericSpec) -> Result<Value, ApiError> {
-    let mut per_status = Vec::new();
-    for &status in &spec.statuses {
-        per_status.push((status, status_counts(wh, ctx, spec, status).await?));
-    }
+    let per_status = if spec.group_by == GroupBy::ClientId {
+        let mut per_status = Vec::new();
+        for &status in &spec.statuses {
+            per_status.push((status, status_counts(wh, ctx, spec, status).await?));
+        }
+        per_status
+    } else {
+        let units = unit_of_clients(wh, ctx, &spec.group_by).await?;
+        unit_counts(wh, ctx, spec, &units).await?
+    };
     let totals_for = |key: Option<NaiveDate>| {
         let mut m = Map::new();
         for (status, counts) in &per_status {

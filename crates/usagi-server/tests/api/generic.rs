@@ -149,7 +149,7 @@ async fn generic_report_rejects_bad_requests_naming_the_field() {
         (with("startDate", json!("NOW+1")), "startDate"),
         (with("startDate", json!("2024-03-08")), "must not be after stopDate"),
         (with("startDate", json!("2020-01-01")), "oldest allowed startDate is 2021-03-21"),
-        (with("groupBy", json!("cpuType")), "groupBy"),
+        (with("groupBy", json!("cpuType")), "field 'groupBy' must be one of"),
         (with("globalFilters", json!({"prodVersion":{"type":"string","value":"1.0"}})), "globalFilters"),
         (with("levels", json!({"level1":{"property":"prodVersion","segments":[]}})), "levels"),
         (with("dateSplitt", json!("day")), "unknown field 'dateSplitt'"),
@@ -317,4 +317,56 @@ proptest! {
             assert_eq!(got, naive(&expected, start, stop, split, n, declared, today), "request {body}");
         });
     }
+}
+
+/// Sends one sync with an envelope machineId.
+async fn sync_machine(app: &TestApp, day: u32, client: &str, machine: Option<&str>, records: Vec<Value>) {
+    app.set_now(at(2024, 3, day, 12, 0, 0));
+    let body = json!({"clientId": client, "machineId": machine, "appName": "DemoApp", "sdk": {"name": "s", "version": "1"},
+                      "batchId": uuid::Uuid::new_v4().to_string(), "seq": day, "records": records});
+    let resp = app.callhome_raw("sync", serde_json::to_vec(&body).unwrap(), None).await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn group_by_units_of_installations() {
+    let app = TestApp::spawn().await;
+    let custom = |v: &str| vec![json!({"kind": "properties", "t": 0, "custom": {"1": v}})];
+    let at_day = |mut r: Vec<Value>, day: u32| {
+        for x in &mut r {
+            x["t"] = json!(ms(2024, 3, day, 9, 0));
+        }
+        r
+    };
+    sync_machine(&app, 1, "00000000000000A1", Some("M1"), at_day(custom("web"), 1)).await;
+    sync_machine(&app, 3, "00000000000000A2", Some("M1"), at_day(custom("store"), 3)).await;
+    sync_machine(&app, 2, "00000000000000A3", Some("M2"), at_day(custom("web"), 2)).await;
+    sync_machine(&app, 2, "00000000000000A4", None, vec![]).await;
+    app.set_now(at(2024, 3, 20, 12, 0, 0));
+    app.login().await;
+    let q = |group_by: &str, split: Value| {
+        json!({"startDate":"2024-03-01","stopDate":"2024-03-03","dateSplit":split,"clientStatus":["new","active","lost"],
+               "daysUntilDeclaredLost":3,"groupBy":group_by})
+    };
+    // Units M1 = {A1, A2} (installed 03-01, last seen 03-03) and M2 = {A3}; A4 has no machineId.
+    let (status, body) = app.date_range(&q("machineId", Value::Null)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, r#"{"result":{"totals":{"new":2,"active":2,"lost":2}}}"#);
+    let (_, body) = app.date_range(&q("machineId", json!("day"))).await;
+    assert_eq!(
+        body,
+        compact(
+            r#"{"result":{"2024-03-01":{"new":1,"active":1,"lost":0},"2024-03-02":{"new":1,"active":1,"lost":1},
+               "2024-03-03":{"new":0,"active":1,"lost":1}}}"#
+        )
+    );
+    // C01: web = {A1, A3}, store = {A2}.
+    let (_, body) = app.date_range(&q("C01", Value::Null)).await;
+    assert_eq!(body, r#"{"result":{"totals":{"new":2,"active":2,"lost":2}}}"#);
+    let (_, body) = app.date_range(&q("clientId", Value::Null)).await;
+    assert_eq!(body, r#"{"result":{"totals":{"new":4,"active":4,"lost":4}}}"#);
+    // licenseKey needs the licenseKeys permission.
+    let (status, body) = app.date_range(&q("licenseKey", Value::Null)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("licenseKey requires the licenseKeys permission"));
 }

@@ -431,3 +431,32 @@ async fn disabled_and_backed_off_installations_are_answered_with_instructions() 
     let (_, v) = status_of(app.callhome_raw("sync", batch(&id, one_event()), None).await).await;
     assert_eq!((v["accepted"].as_i64(), &v["duplicate"], &v["instruction"]), (Some(1), &json!(false), &Value::Null));
 }
+
+#[tokio::test]
+async fn installations_over_the_quota_are_backed_off() {
+    let app = TestApp::spawn().await;
+    let product = usagi_types::ProductId::parse(PRODUCT).unwrap();
+    let patch = usagi_catalog::ProductSettingsPatch { max_active_installations: Some(Some(1)), ..Default::default() };
+    app.server().catalog.update_product_settings(product, patch).await.unwrap();
+    let t = ms(2024, 3, 20, 11, 0);
+    let first = app
+        .sync_at(at(2024, 3, 20, 12, 0, 0), "00000000000000A1", vec![json!({"kind":"event","t":t,"name":"Open"})])
+        .await;
+    assert_eq!(first["instruction"], Value::Null);
+    app.settle().await;
+    let second = app
+        .sync_at(at(2024, 3, 20, 12, 0, 0), "00000000000000A2", vec![json!({"kind":"event","t":t,"name":"Open"})])
+        .await;
+    assert_eq!(second["instruction"], json!({"backOffDays": 7}));
+    assert_eq!((second["accepted"].as_i64(), second["dropped"].as_i64()), (Some(0), Some(1)));
+    // The installation already in the active set keeps syncing.
+    let again = app
+        .sync_at(at(2024, 3, 20, 12, 5, 0), "00000000000000A1", vec![json!({"kind":"event","t":t,"name":"Save"})])
+        .await;
+    assert_eq!((again["accepted"].as_i64(), &again["instruction"]), (Some(1), &Value::Null));
+    // The backed-off one stays backed off, with the end fixed when it started.
+    let later = app.sync_at(at(2024, 3, 22, 12, 0, 0), "00000000000000A2", vec![]).await;
+    assert_eq!(later["instruction"], json!({"backOffDays": 5}));
+    app.settle().await;
+    assert_eq!(app.count("SELECT count(DISTINCT client_id) FROM contacts").await, 1);
+}

@@ -6,5 +6,6 @@
 
 pub mod context;
 pub mod generic;
+pub mod properties;
 
 pub use context::ReportContext;

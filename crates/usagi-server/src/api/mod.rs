@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod conventions;
 pub mod cookies;
+pub mod meta;
 pub mod openapi;
 pub mod principal;
 pub mod reports;
@@ -83,6 +84,28 @@ pub fn routes() -> Vec<Route> {
             request: Doc::Json("LogoutRequest"),
             response: (204, None),
             handler: || post(auth::logout),
+        },
+        Route {
+            path: "/v3/meta/productProperties/{product_id}",
+            method: "GET",
+            query: false,
+            auth: true,
+            tag: "Metadata Queries",
+            summary: "The property catalogue: every property with its type, filter type and capabilities",
+            request: Doc::None,
+            response: (200, Some("ProductPropertiesResponse")),
+            handler: || get(meta::product_properties),
+        },
+        Route {
+            path: "/v3/meta/oldestReportedDate/{product_id}",
+            method: "GET",
+            query: false,
+            auth: true,
+            tag: "Metadata Queries",
+            summary: "The oldest day a report may start on (today minus the product's retention)",
+            request: Doc::None,
+            response: (200, Some("OldestReportedDateResponse")),
+            handler: || get(meta::oldest_reported_date),
         },
         Route {
             path: "/v3/reporting/generic/dateRange/{product_id}",

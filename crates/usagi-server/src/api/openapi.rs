@@ -116,6 +116,22 @@ pub struct GenericReportResponse {
     result: Value,
 }
 
+/// `productProperties` answer (reporting-api §7.1).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProductPropertiesResponse {
+    /// `[{category, properties:[{name, friendlyName, filterType, dataType, supportsRegex, supportsMeta, supportsNull}]}]`.
+    result: Vec<Value>,
+}
+
+/// `oldestReportedDate` answer (reporting-api §7.3).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct OldestReportedDateResponse {
+    /// `YYYY-MM-DD`.
+    oldestDate: String,
+}
+
 /// This document.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -227,6 +243,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GenericReportResponse", GenericReportResponse::schema())
         .schema("OpenApiDocument", OpenApiDocument::schema())
+        .schema("ProductPropertiesResponse", ProductPropertiesResponse::schema())
+        .schema("OldestReportedDateResponse", OldestReportedDateResponse::schema())
         .build();
     OpenApiBuilder::new()
         .info(

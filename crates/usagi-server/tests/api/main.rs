@@ -6,4 +6,5 @@ mod durability;
 mod generic;
 mod geo;
 mod helpers;
+mod meta;
 mod openapi;

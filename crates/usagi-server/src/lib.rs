@@ -199,9 +199,11 @@ pub async fn start(
         config,
     }));
 
+    // Responses are gzip-compressed when the client accepts it (reporting-api §1.2).
     let v3 = api::router()
         .fallback(api::conventions::no_route)
-        .layer(from_fn_with_state(state.clone(), api::conventions::v3_conventions));
+        .layer(from_fn_with_state(state.clone(), api::conventions::v3_conventions))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd());
     let app: Router = Router::new().merge(callhome::router()).merge(v3).with_state(state.clone());
     let app = tower::util::MapRequestLayer::new(normalize).layer(app);
 

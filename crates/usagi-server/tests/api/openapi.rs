@@ -38,3 +38,14 @@ async fn every_served_route_is_documented() {
         assert!(table.contains(&path.as_str()), "{path} documented but not in the route table");
     }
 }
+
+#[tokio::test]
+async fn responses_are_gzip_compressed_when_accepted() {
+    let app = TestApp::spawn().await;
+    let plain = reqwest::Client::builder().no_gzip().build().unwrap();
+    let resp =
+        plain.get(format!("{}/v3/openapi.json", app.base)).header("Accept-Encoding", "gzip").send().await.unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let resp = plain.get(format!("{}/v3/openapi.json", app.base)).send().await.unwrap();
+    assert!(resp.headers().get("content-encoding").is_none());
+}

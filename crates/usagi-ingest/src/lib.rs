@@ -18,6 +18,7 @@ pub mod entry;
 pub mod error;
 pub mod loader;
 pub mod log;
+pub mod properties;
 pub mod receipts;
 pub mod service;
 

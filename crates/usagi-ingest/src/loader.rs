@@ -8,14 +8,16 @@ use serde_json::json;
 use tokio::sync::Notify;
 use usagi_protocol::{EventValue, RecordBody};
 use usagi_warehouse::{
-    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource, SessionMarkRow,
-    Warehouse,
+    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource, PropertyRow,
+    SessionMarkRow, Warehouse,
 };
 
 use crate::entry::{LogEntry, SyncEntry};
 use crate::log::LogReader;
+use crate::properties::{self as leaves, Leaves};
 use crate::receipts::ReceiptStore;
 use crate::IngestError;
+use usagi_types::{ClientId, ProductId};
 
 /// Converts log entries into warehouse rows. `lsn` of each entry is given so that a
 /// duplicate copy of a batch (one whose receipt names another LSN) is skipped.
@@ -32,17 +34,26 @@ pub fn to_load_batch(entries: &[(u64, LogEntry)], receipts: &ReceiptStore) -> Re
                 }
                 push_sync(&mut batch, *lsn, s);
             }
-            LogEntry::LicenseSet(l) => batch.observations.push(ObservationRow {
-                product: l.product,
-                client: l.client,
-                t: l.t,
-                seq: 0,
-                idx: 0,
-                source: ObservationSource::LicenseKey,
-                evidence: false,
-                session_id: l.session_id.clone(),
-                payload: json!({ "licenseKey": l.license_key }).to_string(),
-            }),
+            LogEntry::LicenseSet(l) => {
+                push_leaves(
+                    &mut batch,
+                    l.product,
+                    l.client,
+                    (l.t, 0, 0),
+                    vec![("licenseKey", Some(l.license_key.clone()))],
+                );
+                batch.observations.push(ObservationRow {
+                    product: l.product,
+                    client: l.client,
+                    t: l.t,
+                    seq: 0,
+                    idx: 0,
+                    source: ObservationSource::LicenseKey,
+                    evidence: false,
+                    session_id: l.session_id.clone(),
+                    payload: json!({ "licenseKey": l.license_key }).to_string(),
+                })
+            }
             LogEntry::OptOut(o) => batch.observations.push(ObservationRow {
                 product: o.product,
                 client: o.client,
@@ -82,7 +93,25 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
         json!({ "machineId": s.machine_id, "appName": s.app_name, "sdkName": s.sdk_name, "sdkVersion": s.sdk_version })
             .to_string(),
     ));
+    push_leaves(
+        batch,
+        product,
+        client,
+        (s.received_at, seq, u32::MAX),
+        vec![("machineId", s.machine_id.clone()), ("appName", Some(s.app_name.clone()))],
+    );
     if let Some(geo) = &s.geo {
+        push_leaves(
+            batch,
+            product,
+            client,
+            (s.received_at, seq, u32::MAX),
+            vec![
+                ("geography.continent", geo.continent.clone()),
+                ("geography.country", geo.country.clone()),
+                ("geography.usState", geo.us_state.clone()),
+            ],
+        );
         batch.observations.push(observe(
             s.received_at,
             u32::MAX,
@@ -151,6 +180,7 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
                 });
             }
             RecordBody::Properties(p) => {
+                push_leaves(batch, product, client, (t, seq, idx), leaves::properties(p));
                 let mut any = false;
                 if let Some(g) = &p.product {
                     any = true;
@@ -173,6 +203,16 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
                 }
             }
             RecordBody::LicenseData { license_type, expired, activated, blocked, allowed, session_id } => {
+                let set = leaves::license(
+                    license_type.as_ref().map(|l| l.as_str()),
+                    [
+                        ("licenseStatus.activated", *activated),
+                        ("licenseStatus.expired", *expired),
+                        ("licenseStatus.blocked", *blocked),
+                        ("licenseStatus.allowed", *allowed),
+                    ],
+                );
+                push_leaves(batch, product, client, (t, seq, idx), set);
                 let mut map = serde_json::Map::new();
                 if let Some(lt) = license_type {
                     map.insert("licenseType".into(), json!(lt.as_str()));
@@ -203,6 +243,20 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
             batch.observations.push(observe(t, idx, ObservationSource::OptIn, false, None, "{}".into()));
         }
     }
+}
+
+/// Records property leaves observed at `(t, seq, idx)`.
+fn push_leaves(batch: &mut LoadBatch, product: ProductId, client: ClientId, at: (i64, u64, u32), leaves: Leaves) {
+    let (t, seq, idx) = at;
+    batch.properties.extend(leaves.into_iter().map(|(name, value)| PropertyRow {
+        product,
+        client,
+        t,
+        seq,
+        idx,
+        name: name.to_string(),
+        value,
+    }));
 }
 
 fn push_mark(batch: &mut LoadBatch, s: &SyncEntry, t: i64, idx: u32, kind: MarkKind, session_id: &Option<String>) {

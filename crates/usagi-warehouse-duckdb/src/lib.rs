@@ -214,6 +214,21 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             ])?;
         }
         drop(app);
+        let mut app = tx.appender("property_changes")?;
+        for r in &batch.properties {
+            affected.push((r.product.as_u64() as i64, r.client.as_u64()));
+            app.append_row(params![
+                r.product.as_u64() as i64,
+                r.client.as_u64(),
+                r.t,
+                day_of(r.t),
+                r.seq as i64,
+                r.idx,
+                r.name,
+                r.value
+            ])?;
+        }
+        drop(app);
 
         affected.sort_unstable();
         affected.dedup();

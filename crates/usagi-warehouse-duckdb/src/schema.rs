@@ -39,6 +39,15 @@ pub const MIGRATIONS: &[&str] = &[
         product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL,
         date_installed DATE NOT NULL, date_last_seen DATE NOT NULL);
     "#,
+    // 2: daily property history.
+    r#"
+    CREATE TABLE property_changes (
+        product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, t BIGINT NOT NULL, day DATE NOT NULL,
+        seq BIGINT NOT NULL, idx UINTEGER NOT NULL, name VARCHAR NOT NULL, value VARCHAR);
+    CREATE TABLE property_days (
+        product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, name VARCHAR NOT NULL, day DATE NOT NULL,
+        value VARCHAR);
+    "#,
 ];
 
 /// Rebuilds the rollups of the installations listed in the temp table `affected`.
@@ -102,6 +111,15 @@ all_days AS (
 )
 SELECT product_id, client_id, day, sum(overlap_ms), sum(started)
 FROM all_days GROUP BY product_id, client_id, day;
+
+DELETE FROM property_days USING affected a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;
+INSERT INTO property_days
+SELECT product_id, client_id, name, day, value FROM (
+    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
+    SELECT product_id, client_id, name, day, value,
+           row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
+    FROM property_changes JOIN affected USING (product_id, client_id)
+) AS ranked WHERE rn = 1;
 
 DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
 INSERT INTO clients

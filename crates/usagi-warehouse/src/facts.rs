@@ -21,6 +21,8 @@ pub struct LoadBatch {
     pub exceptions: Vec<ExceptionRow>,
     /// Property observations (semantics §7.1).
     pub observations: Vec<ObservationRow>,
+    /// The same observations, one row per property leaf with its catalogue name.
+    pub properties: Vec<PropertyRow>,
 }
 
 impl LoadBatch {
@@ -31,6 +33,7 @@ impl LoadBatch {
             && self.session_marks.is_empty()
             && self.exceptions.is_empty()
             && self.observations.is_empty()
+            && self.properties.is_empty()
     }
 
     /// Number of rows of every kind.
@@ -40,6 +43,7 @@ impl LoadBatch {
             + self.session_marks.len()
             + self.exceptions.len()
             + self.observations.len()
+            + self.properties.len()
     }
 }
 
@@ -197,4 +201,25 @@ pub struct ObservationRow {
     pub session_id: Option<String>,
     /// The observed values as a JSON object.
     pub payload: String,
+}
+
+/// One property value observed at a time, under its catalogue name (`prodVersion`,
+/// `os.platform`, `C01`, `licenseStatus.activated`, …). A group that is replaced sets every
+/// leaf of it, so NULLs are rows too (semantics §7.1, callhome §6.3).
+#[derive(Debug, Clone)]
+pub struct PropertyRow {
+    /// Product.
+    pub product: ProductId,
+    /// Installation.
+    pub client: ClientId,
+    /// Observation time, ms.
+    pub t: i64,
+    /// Batch sequence number.
+    pub seq: u64,
+    /// Index in the batch.
+    pub idx: u32,
+    /// Catalogue name.
+    pub name: String,
+    /// The value as text; None = NULL.
+    pub value: Option<String>,
 }

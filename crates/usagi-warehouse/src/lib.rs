@@ -15,7 +15,8 @@ use async_trait::async_trait;
 pub use dialect::Dialect;
 pub use error::WarehouseError;
 pub use facts::{
-    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource, SessionMarkRow,
+    ContactRow, EventRow, ExceptionRow, LoadBatch, MarkKind, ObservationRow, ObservationSource, PropertyRow,
+    SessionMarkRow,
 };
 pub use rows::{Param, Rows, Value};
 

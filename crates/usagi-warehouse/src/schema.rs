@@ -6,12 +6,16 @@
 //! - `session_marks(product_id, client_id, t, day, seq, idx, kind, session_id)` — kind 1 start, 2 stop, 3 heartbeat
 //! - `exceptions(product_id, client_id, t, day, seq, idx, session_id, class_name, method_name, message, stack_trace, received_at, batch_id)`
 //! - `observations(product_id, client_id, t, day, seq, idx, source, evidence, session_id, payload)`
+//! - `property_changes(product_id, client_id, t, day, seq, idx, name, value)` — one row per property leaf
 //!
 //! Rollups (rebuilt for the installations each load touches, so they always equal
 //! a from-scratch computation over the facts):
 //! - `sessions(product_id, client_id, session_key, grp, start_t, end_t, start_day)` — semantics §8
 //! - `client_days(product_id, client_id, day, runtime_ms, sessions)` — one row per active day, semantics §4
 //! - `clients(product_id, client_id, date_installed, date_last_seen)` — semantics §4
+//! - `property_days(product_id, client_id, name, day, value)` — the last value of each property on
+//!   each day it was observed (semantics §7.2); the value at the end of day e is the row with the
+//!   greatest `day <= e` (carry-forward), NULL before the first
 //!
 //! `product_id` is the product id as an integer, `client_id` the 64-bit installation
 //! id, times are epoch milliseconds and `day` the UTC date of the row's time.

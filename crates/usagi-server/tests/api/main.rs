@@ -6,5 +6,6 @@ mod durability;
 mod generic;
 mod geo;
 mod helpers;
+mod history;
 mod meta;
 mod openapi;

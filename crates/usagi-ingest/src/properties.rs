@@ -4,6 +4,7 @@
 //! listed, NULLs included; license data sets only the fields it carries.
 
 use usagi_protocol::{MachineGroup, ProductGroup, PropertiesRecord};
+use usagi_types::CUSTOM_PROPERTY_NAMES;
 
 /// `(catalogue name, value)` pairs.
 pub type Leaves = Vec<(&'static str, Option<String>)>;
@@ -53,11 +54,6 @@ pub fn machine(g: &MachineGroup) -> Leaves {
     ]
 }
 
-const CUSTOM: [&str; 20] = [
-    "C01", "C02", "C03", "C04", "C05", "C06", "C07", "C08", "C09", "C10", "C11", "C12", "C13", "C14", "C15", "C16",
-    "C17", "C18", "C19", "C20",
-];
-
 /// Every leaf a `properties` record sets.
 pub fn properties(p: &PropertiesRecord) -> Leaves {
     let mut out = Vec::new();
@@ -68,7 +64,7 @@ pub fn properties(p: &PropertiesRecord) -> Leaves {
         out.extend(machine(g));
     }
     if let Some(g) = &p.custom {
-        out.extend(CUSTOM.iter().enumerate().map(|(i, name)| (*name, g.get(i + 1).map(str::to_string))));
+        out.extend(CUSTOM_PROPERTY_NAMES.iter().enumerate().map(|(i, name)| (*name, g.get(i + 1).map(str::to_string))));
     }
     out
 }

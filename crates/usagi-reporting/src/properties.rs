@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
+use usagi_types::CUSTOM_PROPERTY_NAMES;
 
 /// One property of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -545,7 +546,7 @@ pub fn catalogue(custom_names: &BTreeMap<u8, String>) -> Vec<(Prop, String)> {
     for p in TABLE {
         if p.name == "C01" {
             for n in 1..=20u8 {
-                let name: &'static str = CUSTOM_NAMES[usize::from(n) - 1];
+                let name: &'static str = CUSTOM_PROPERTY_NAMES[usize::from(n) - 1];
                 let friendly = custom_names.get(&n).cloned().unwrap_or_else(|| format!("Custom Property {n:02}"));
                 out.push((Prop { name, ..*p }, friendly));
             }
@@ -556,16 +557,11 @@ pub fn catalogue(custom_names: &BTreeMap<u8, String>) -> Vec<(Prop, String)> {
     out
 }
 
-const CUSTOM_NAMES: [&str; 20] = [
-    "C01", "C02", "C03", "C04", "C05", "C06", "C07", "C08", "C09", "C10", "C11", "C12", "C13", "C14", "C15", "C16",
-    "C17", "C18", "C19", "C20",
-];
-
 /// Looks a property up by name (custom properties included).
 pub fn find(name: &str) -> Option<Prop> {
-    if let Some(i) = CUSTOM_NAMES.iter().position(|c| *c == name) {
+    if let Some(i) = CUSTOM_PROPERTY_NAMES.iter().position(|c| *c == name) {
         let base = TABLE.iter().find(|p| p.name == "C01")?;
-        return Some(Prop { name: CUSTOM_NAMES[i], ..*base });
+        return Some(Prop { name: CUSTOM_PROPERTY_NAMES[i], ..*base });
     }
     TABLE.iter().find(|p| p.name == name).copied()
 }

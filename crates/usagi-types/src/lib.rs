@@ -30,3 +30,9 @@ pub use json::{ratio, round_half_away, to_ascii_json, try_to_ascii_json, Float2,
 pub use license::LicenseType;
 pub use periods::{period_key, periods, DateSplit, Period};
 pub use request::{JsonArray, JsonKind, JsonObject, JsonValue};
+
+/// The API names of the twenty custom properties, `C01`–`C20` (slot n is index n − 1).
+pub const CUSTOM_PROPERTY_NAMES: [&str; 20] = [
+    "C01", "C02", "C03", "C04", "C05", "C06", "C07", "C08", "C09", "C10", "C11", "C12", "C13", "C14", "C15", "C16",
+    "C17", "C18", "C19", "C20",
+];

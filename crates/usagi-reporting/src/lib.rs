@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod generic;
+pub mod meta;
 pub mod properties;
 
 pub use context::ReportContext;

@@ -97,6 +97,17 @@ pub fn routes() -> Vec<Route> {
             handler: || get(meta::product_properties),
         },
         Route {
+            path: "/v3/meta/propertyValues/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "Metadata Queries",
+            summary: "The distinct values a filter on a property can match, paged by startAfter",
+            request: Doc::Json("PropertyValuesRequest"),
+            response: (200, Some("PropertyValuesResponse")),
+            handler: || post(reports::property_values).get(reports::property_values),
+        },
+        Route {
             path: "/v3/meta/oldestReportedDate/{product_id}",
             method: "GET",
             query: false,

@@ -132,6 +132,34 @@ pub struct OldestReportedDateResponse {
     oldestDate: String,
 }
 
+/// `propertyValues` request (reporting-api §7.2).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct PropertyValuesRequest {
+    /// A property with supportsMeta; `os.version` is shorthand for property + granularity.
+    property: String,
+    /// For os, geography, gpu.
+    granularity: Option<String>,
+    /// `{"type":"regex","value":…}`.
+    filter: Option<Value>,
+    /// Exclusive paging cursor: the previous page's `lastValue`.
+    startAfter: Option<String>,
+    /// geography/os/osLanguage only.
+    getFullList: Option<bool>,
+}
+
+/// `propertyValues` answer.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct PropertyValuesResponse {
+    /// Values sorted by code point, NULL as `<NULL>`, at most 1000.
+    result: Vec<String>,
+    /// Whether this is the last page.
+    reachedEnd: bool,
+    /// Present when `reachedEnd` is false.
+    lastValue: Option<String>,
+}
+
 /// This document.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -244,6 +272,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericReportResponse", GenericReportResponse::schema())
         .schema("OpenApiDocument", OpenApiDocument::schema())
         .schema("ProductPropertiesResponse", ProductPropertiesResponse::schema())
+        .schema("PropertyValuesRequest", PropertyValuesRequest::schema())
+        .schema("PropertyValuesResponse", PropertyValuesResponse::schema())
         .schema("OldestReportedDateResponse", OldestReportedDateResponse::schema())
         .build();
     OpenApiBuilder::new()

@@ -88,3 +88,11 @@ pub async fn generic_current(State(app): State<AppState>, Path(product): Path<St
     )
     .await
 }
+
+/// `POST|GET /v3/meta/propertyValues/{product_id}`.
+pub async fn property_values(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
+    run_report(app, product, request, usagi_reporting::meta::PropertyValuesSpec::parse, |wh, ctx, spec| async move {
+        usagi_reporting::meta::run(wh.as_ref(), &ctx, &spec).await
+    })
+    .await
+}

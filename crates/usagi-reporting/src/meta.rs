@@ -1,0 +1,169 @@
+//! `propertyValues` (reporting-api §7.2): the distinct values a filter on a property can match.
+
+use chrono::Duration;
+use serde_json::{Map, Value};
+use usagi_types::{ApiError, JsonObject};
+use usagi_warehouse::{Param, Warehouse};
+
+use crate::context::{warehouse_error, ReportContext};
+use crate::properties::find;
+
+/// Values per page.
+pub const PAGE: usize = 1000;
+/// Largest regex pattern, characters (reporting-api §3.1).
+const MAX_PATTERN: usize = 1024;
+
+/// A validated `propertyValues` request.
+#[derive(Debug)]
+pub struct PropertyValuesSpec {
+    /// The history name: `prodVersion`, `os.version`, `C01`, …
+    pub name: String,
+    /// Standard (daily history) or current (latest value).
+    pub standard: bool,
+    /// Narrowing pattern.
+    pub filter: Option<regex::Regex>,
+    /// Exclusive paging cursor.
+    pub start_after: Option<String>,
+}
+
+const GRANULARITIES: [(&str, &[&str]); 3] = [
+    ("os", &["platform", "version", "edition"]),
+    ("geography", &["continent", "country", "usState"]),
+    ("gpu", &["vendor", "model"]),
+];
+
+impl PropertyValuesSpec {
+    /// Parses and validates the request body.
+    pub fn parse(body: &JsonObject, ctx: &ReportContext) -> Result<Self, ApiError> {
+        let prop_value = body.required("property")?;
+        let raw = prop_value.string()?;
+        let (base, dotted) = match raw.split_once('.') {
+            Some((b, g)) => (b.to_string(), Some(g.to_string())),
+            None => (raw.clone(), None),
+        };
+        let prop = find(&base)
+            .filter(|p| p.meta)
+            .ok_or_else(|| prop_value.error("must be a property that supports propertyValues"))?;
+        if base == "licenseKey" && !ctx.license_keys {
+            return Err(ApiError::forbidden("licenseKey requires the licenseKeys permission"));
+        }
+        let granularity = match body.optional("granularity")? {
+            Some(v) => Some((v.string()?, v)),
+            None => None,
+        };
+        let name = match GRANULARITIES.iter().find(|(b, _)| *b == base) {
+            Some((_, allowed)) => {
+                let g = match (&dotted, &granularity) {
+                    (Some(d), None) => d.clone(),
+                    (None, Some((g, _))) => g.clone(),
+                    (Some(d), Some((g, v))) if d == g => {
+                        let _ = v;
+                        g.clone()
+                    }
+                    (Some(_), Some((_, v))) => return Err(v.error("differs from the granularity in 'property'")),
+                    (None, None) => {
+                        return Err(ApiError::syntax(format!("field 'granularity' is required for {base}")))
+                    }
+                };
+                if !allowed.contains(&g.as_str()) {
+                    return Err(ApiError::syntax(format!(
+                        "field 'granularity' must be one of: {}",
+                        allowed.join(", ")
+                    )));
+                }
+                format!("{base}.{g}")
+            }
+            None => {
+                if dotted.is_some() {
+                    return Err(prop_value.error("must be a property that supports propertyValues"));
+                }
+                if let Some((_, v)) = granularity {
+                    return Err(v.error("is only accepted for os, geography and gpu"));
+                }
+                base.clone()
+            }
+        };
+        let filter = match body.optional("filter")? {
+            None => None,
+            Some(v) => {
+                if base == "geography" {
+                    return Err(v.error("is not accepted for geography"));
+                }
+                let f = v.object()?;
+                f.required("type")?.enum_of(&["regex"])?;
+                let pattern_value = f.required("value")?;
+                let pattern = pattern_value.string_len(1, MAX_PATTERN)?;
+                let re = regex::RegexBuilder::new(&pattern)
+                    .size_limit(1 << 20)
+                    .dfa_size_limit(1 << 20)
+                    .build()
+                    .map_err(|_| pattern_value.error("must be a valid regular expression"))?;
+                Some(re)
+            }
+        };
+        let start_after = body.optional("startAfter")?.map(|v| v.string()).transpose()?;
+        if let Some(v) = body.optional("getFullList")? {
+            let full = v.boolean()?;
+            if !matches!(base.as_str(), "geography" | "os" | "osLanguage") {
+                return Err(v.error("is only accepted for geography, os and osLanguage"));
+            }
+            if full && base == "geography" {
+                return Err(v.error("true (the full ISO reference list) is not supported yet"));
+            }
+        }
+        body.accept_v2_fields(&ctx.product)?;
+        body.finish()?;
+        Ok(Self { name, standard: prop.standard, filter, start_after })
+    }
+}
+
+/// Lists one page of values, NULL as `<NULL>`, sorted by code point.
+pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &PropertyValuesSpec) -> Result<Value, ApiError> {
+    let d = wh.dialect();
+    let (p1, p2, p3) = (d.placeholder(1), d.placeholder(2), d.placeholder(3));
+    let product = Param::Int(ctx.product.as_u64() as i64);
+    let mut values: Vec<String> = if spec.name == "clientId" {
+        let sql = format!("SELECT client_id FROM clients WHERE product_id = {p1}");
+        let rows = wh.query(sql, vec![product]).await.map_err(warehouse_error)?;
+        rows.rows.iter().filter_map(|r| r[0].as_u64()).map(|c| format!("{c:016X}")).collect()
+    } else {
+        // Standard: every end-of-day value within retention, including the one carried
+        // into the window; current: each installation's latest value. Installations active
+        // without any observation of the property hold NULL.
+        let oldest = ctx.today - Duration::days(i64::from(ctx.retention_days));
+        let window =
+            if spec.standard { format!("AND (day >= {p3} OR rn_before = 1)") } else { "AND rn_all = 1".to_string() };
+        let sql = format!(
+            "SELECT DISTINCT value FROM (SELECT value, day, \
+               row_number() OVER (PARTITION BY client_id ORDER BY day DESC) AS rn_all, \
+               row_number() OVER (PARTITION BY client_id, day < {p3} ORDER BY day DESC) AS rn_before \
+             FROM property_days WHERE product_id = {p1} AND name = {p2}) AS h WHERE true {window} \
+             UNION SELECT NULL FROM clients c WHERE c.product_id = {p1} AND NOT EXISTS \
+               (SELECT 1 FROM property_days p WHERE p.product_id = c.product_id AND p.client_id = c.client_id AND p.name = {p2})"
+        );
+        let rows = wh
+            .query(sql, vec![product, Param::Text(spec.name.clone()), Param::Date(oldest)])
+            .await
+            .map_err(warehouse_error)?;
+        rows.rows.iter().map(|r| r[0].as_str().unwrap_or(usagi_types::NULL_TEXT).to_string()).collect()
+    };
+    values.sort();
+    values.dedup();
+    let values: Vec<String> = values
+        .into_iter()
+        .filter(|v| spec.start_after.as_ref().is_none_or(|after| v.as_str() > after.as_str()))
+        .filter(|v| spec.filter.as_ref().is_none_or(|re| re.is_match(v)))
+        .collect();
+    let reached_end = values.len() <= PAGE;
+    let page: Vec<Value> = values.into_iter().take(PAGE).map(Value::String).collect();
+    let mut out = Map::new();
+    let last = page.last().cloned();
+    out.insert("result".into(), Value::Array(page));
+    out.insert("reachedEnd".into(), Value::Bool(reached_end));
+    if !reached_end {
+        if let Some(l) = last {
+            out.insert("lastValue".into(), l);
+        }
+    }
+    Ok(Value::Object(out))
+}

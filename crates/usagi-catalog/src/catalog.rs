@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use usagi_types::{ClientId, ProductId};
 
 use crate::error::Result;
-use crate::installation::InstallationControl;
+use crate::installation::{BackOffStates, InstallationControl};
 use crate::license_key::LicenseKeyRecord;
 use crate::product::{Product, ProductSettingsPatch};
 use crate::session::SessionLookup;
@@ -156,6 +156,9 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// The controls in force for an installation, product-wide back-off included (all off for an unknown product).
     async fn installation_control(&self, product: ProductId, client: ClientId) -> Result<InstallationControl>;
+
+    /// The back-off state of every installation of a product that ever had one.
+    async fn back_off_states(&self, product: ProductId) -> Result<BackOffStates>;
 
     /// Disables or re-enables one installation.
     async fn set_installation_disabled(&self, product: ProductId, client: ClientId, disabled: bool) -> Result<()>;

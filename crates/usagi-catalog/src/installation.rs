@@ -52,3 +52,29 @@ mod tests {
         assert_eq!(InstallationControl::default().remaining_back_off_days(now), 0);
     }
 }
+
+/// The back-off state of a product's installations, for the `backOff` filter and segments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackOffStates {
+    /// End of the product-wide back-off, if one was ever started.
+    pub product_until: Option<DateTime<Utc>>,
+    /// Installations with a back-off of their own or an answer recorded:
+    /// `(client id, own end, back_off_ever)`.
+    pub clients: Vec<(u64, Option<DateTime<Utc>>, bool)>,
+}
+
+impl BackOffStates {
+    /// `(historical, current)` of every listed installation at `now` (semantics §11); an
+    /// installation not listed is `(false, product-wide back-off in force)`.
+    pub fn at(&self, now: DateTime<Utc>) -> Vec<(u64, bool, bool)> {
+        self.clients
+            .iter()
+            .map(|(c, own, ever)| (*c, *ever, own.max(&self.product_until).is_some_and(|u| now < u)))
+            .collect()
+    }
+
+    /// Whether the product-wide back-off is in force at `now`.
+    pub fn product_wide(&self, now: DateTime<Utc>) -> bool {
+        self.product_until.is_some_and(|u| now < u)
+    }
+}

@@ -23,7 +23,7 @@ mod conformance;
 
 pub use catalog::Catalog;
 pub use error::{CatalogError, Result};
-pub use installation::InstallationControl;
+pub use installation::{BackOffStates, InstallationControl};
 pub use license_key::{LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
 pub use product::{
     Product, ProductSettings, ProductSettingsPatch, BACK_OFF_DAYS, CUSTOM_PROPERTY_SLOTS, DAYS_UNTIL_DECLARED_LOST,

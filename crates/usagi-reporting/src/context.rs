@@ -1,6 +1,6 @@
 //! What every report knows besides its request: product, "today", settings, permissions.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use usagi_types::{ApiError, ProductId};
 use usagi_warehouse::WarehouseError;
 
@@ -17,6 +17,36 @@ pub struct ReportContext {
     pub retention_days: u32,
     /// Whether the caller holds the `licenseKeys` flag.
     pub license_keys: bool,
+    /// The request's "now".
+    pub now: DateTime<Utc>,
+    /// Back-off state of the product's installations (semantics §11).
+    pub back_off: BackOff,
+    /// Result-size limits (reporting-api §1.12).
+    pub limits: ResultLimits,
+}
+
+/// Back-off state as of the request's now.
+#[derive(Debug, Clone, Default)]
+pub struct BackOff {
+    /// A product-wide back-off is in force: every installation is backing off now.
+    pub product_wide: bool,
+    /// `(client id, historical, current)` of installations with state of their own.
+    pub clients: Vec<(u64, bool, bool)>,
+}
+
+/// Result-size limits; beyond them a report answers 413.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultLimits {
+    /// Keys per segmentation level.
+    pub keys_per_level: usize,
+    /// Numbers per response.
+    pub numbers: usize,
+}
+
+impl Default for ResultLimits {
+    fn default() -> Self {
+        Self { keys_per_level: 1000, numbers: 200_000 }
+    }
 }
 
 impl ReportContext {

@@ -6,12 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 use serde_json::{Map, Value};
 use usagi_types::{periods, ApiError, DateSplit, JsonObject, RangeRule, ReportRange};
-use usagi_warehouse::{Dialect, ObservationSource, Param, Warehouse};
+use usagi_warehouse::{Dialect, Param, Warehouse};
 
-use crate::context::{warehouse_error, ReportContext};
+use crate::context::ReportContext;
+use crate::filters::{GlobalFilters, Prepared};
+use crate::query::Query;
+use crate::segments::{parse_levels, KeyOrder, Level};
 
 /// A client status of `clientStatus`, in output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,6 +28,11 @@ pub enum ClientStatus {
 }
 
 impl ClientStatus {
+    /// Position in output order.
+    fn index(self) -> usize {
+        self as usize
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::New => "new",
@@ -71,6 +79,10 @@ pub struct GenericSpec {
     pub lost_date: LostDate,
     /// Unit of counting.
     pub group_by: GroupBy,
+    /// Global filters, ANDed.
+    pub filters: GlobalFilters,
+    /// Segmentation levels (0–3; at most 1 with a split).
+    pub levels: Vec<Level>,
 }
 
 /// Which generic endpoint a request came to.
@@ -143,18 +155,13 @@ impl GenericSpec {
                 }
             }
         };
-        for unsupported in ["globalFilters", "levels"] {
-            if let Some(v) = body.optional(unsupported)? {
-                if !v.object()?.is_empty() {
-                    return Err(v.error("is not supported yet"));
-                }
-            }
-        }
+        let filters = GlobalFilters::parse(body.optional("globalFilters")?, ctx)?;
+        let levels = parse_levels(body.optional("levels")?, if split.is_some() { 1 } else { 3 }, ctx)?;
         body.accept_v2_fields(&ctx.product)?;
         body.finish()?;
         let rule = if split == Some(DateSplit::Day) { RangeRule::REPORT_DAY_SPLIT } else { RangeRule::REPORT };
         let range = ReportRange::checked(start, stop, ctx.oldest_reported_date(), &rule)?;
-        Ok(Self { range, split, statuses, days_until_lost, lost_date, group_by })
+        Ok(Self { range, split, statuses, days_until_lost, lost_date, group_by, filters, levels })
     }
 }
 
@@ -165,234 +172,453 @@ fn is_custom_property(name: &str) -> bool {
         && name[1..].chars().all(|c| c.is_ascii_digit())
 }
 
-/// The SQL key of the period containing the DATE expression `col`.
-fn key_expr(d: &dyn Dialect, split: Option<DateSplit>, col: &str) -> Option<String> {
+/// The SQL key of the period containing the DATE expression `col` (NULL without a split).
+fn key_sql(d: &dyn Dialect, split: Option<DateSplit>, col: &str) -> String {
     match split {
-        None => None,
-        Some(DateSplit::Day) => Some(col.to_string()),
-        Some(DateSplit::Week) => Some(d.week_start(col)),
-        Some(DateSplit::Month) => Some(d.month_start(col)),
+        None => "CAST(NULL AS DATE)".to_string(),
+        Some(DateSplit::Day) => col.to_string(),
+        Some(DateSplit::Week) => d.week_start(col),
+        Some(DateSplit::Month) => d.month_start(col),
     }
 }
 
-/// `SELECT key, count FROM … WHERE … [GROUP BY key]`, or one total row without a split.
-fn counted(d: &dyn Dialect, split: Option<DateSplit>, date_col: &str, count: &str, from_where: &str) -> String {
-    match key_expr(d, split, date_col) {
-        Some(k) => format!("SELECT {k} AS k, {count} AS n FROM {from_where} GROUP BY 1"),
-        None => format!("SELECT CAST(NULL AS DATE) AS k, {count} AS n FROM {from_where}"),
+impl GenericSpec {
+    fn needs_standard(&self) -> bool {
+        self.filters.uses_standard() || self.levels.iter().any(Level::uses_standard)
+    }
+
+    fn needs_current(&self) -> bool {
+        self.filters.uses_current() || self.levels.iter().any(Level::uses_current)
+    }
+
+    /// The last day that can hold data: the range end, or today (semantics §6).
+    fn data_stop(&self, ctx: &ReportContext) -> NaiveDate {
+        self.range.stop().min(ctx.today)
+    }
+
+    fn lost_window(&self, ctx: &ReportContext) -> (NaiveDate, NaiveDate) {
+        // L + N ≤ today  ⟺  L ≤ today − N.
+        let last_seen_max = ctx.today - Duration::days(i64::from(self.days_until_lost));
+        (last_seen_max, ctx.today)
     }
 }
 
-/// Counts per period key (`None` key = the whole range).
-type Counts = Vec<(Option<NaiveDate>, i64)>;
+/// One grouped SQL row: period key, the level cells, and how many installations.
+struct GroupedRow {
+    key: Option<NaiveDate>,
+    cells: Vec<usagi_warehouse::Value>,
+    n: i64,
+}
 
-async fn status_counts(
+/// The query of one status for `groupBy = clientId` (semantics §5, §7.3).
+///
+/// Each installation is classified once per period, on its reference-day row `p`: for
+/// active and new, its last active day in the period (standard values only change on
+/// active days, so that is its value at e(P)); for lost, its `clients` row (it left, so
+/// its latest value is the value it had at e(P) ≥ dateLastSeen).
+async fn status_rows(
     wh: &dyn Warehouse,
     ctx: &ReportContext,
     spec: &GenericSpec,
+    prepared: &Prepared,
     status: ClientStatus,
-) -> Result<Counts, ApiError> {
+) -> Result<Vec<GroupedRow>, ApiError> {
     let d = wh.dialect();
-    let (p1, p2, p3) = (d.placeholder(1), d.placeholder(2), d.placeholder(3));
-    let product = Param::Int(ctx.product.as_u64() as i64);
-    let start = spec.range.start();
-    // Days after today hold no data (semantics §6).
-    let stop = spec.range.stop().min(ctx.today);
-    let (sql, params) = match status {
-        ClientStatus::Active => {
-            let count = if spec.split == Some(DateSplit::Day) { "count(*)" } else { "count(DISTINCT client_id)" };
-            let from = format!("client_days WHERE product_id = {p1} AND day BETWEEN {p2} AND {p3}");
-            (counted(d, spec.split, "day", count, &from), vec![product, Param::Date(start), Param::Date(stop)])
-        }
-        ClientStatus::New => {
-            let from = format!("clients WHERE product_id = {p1} AND date_installed BETWEEN {p2} AND {p3}");
-            (
-                counted(d, spec.split, "date_installed", "count(*)", &from),
-                vec![product, Param::Date(start), Param::Date(stop)],
-            )
-        }
+    let mut q = Query::new(d);
+    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+    let start = q.bind(Param::Date(spec.range.start()));
+    let needs_std = spec.needs_standard();
+    let (from, mut conds, key, std) = match status {
         ClientStatus::Lost => {
-            let (p4, p5) = (d.placeholder(4), d.placeholder(5));
-            let declared = d.add_days("date_last_seen", &p4);
+            let stop = q.bind(Param::Date(spec.range.stop()));
+            let (last_max, _) = spec.lost_window(ctx);
+            let last_max = q.bind(Param::Date(last_max));
             let reported = match spec.lost_date {
-                LostDate::LastSeen => "date_last_seen".to_string(),
-                LostDate::DeclaredLost => declared.clone(),
+                LostDate::LastSeen => "c.date_last_seen".to_string(),
+                LostDate::DeclaredLost => {
+                    d.add_days("c.date_last_seen", &q.bind(Param::Int(i64::from(spec.days_until_lost))))
+                }
             };
-            let from =
-                format!("clients WHERE product_id = {p1} AND {declared} <= {p5} AND {reported} BETWEEN {p2} AND {p3}");
-            (
-                counted(d, spec.split, &reported, "count(*)", &from),
-                vec![
-                    product,
-                    Param::Date(start),
-                    Param::Date(spec.range.stop()),
-                    Param::Int(i64::from(spec.days_until_lost)),
-                    Param::Date(ctx.today),
-                ],
-            )
+            let conds = vec![
+                format!("c.product_id = {product}"),
+                format!("c.date_last_seen <= {last_max}"),
+                format!("{reported} BETWEEN {start} AND {stop}"),
+            ];
+            ("clients c".to_string(), conds, key_sql(d, spec.split, &reported), "c")
+        }
+        ClientStatus::New if !needs_std => {
+            let stop = q.bind(Param::Date(spec.data_stop(ctx)));
+            let conds =
+                vec![format!("c.product_id = {product}"), format!("c.date_installed BETWEEN {start} AND {stop}")];
+            ("clients c".to_string(), conds, key_sql(d, spec.split, "c.date_installed"), "c")
+        }
+        ClientStatus::New | ClientStatus::Active => {
+            let stop = q.bind(Param::Date(spec.data_stop(ctx)));
+            let new = status == ClientStatus::New;
+            let (mut from, mut conds, key, std) = if spec.split.is_none() && spec.range.stop() >= ctx.today {
+                // Every installation active in [start, today] has its last active day in the
+                // range, so its reference row is its `clients` row (latest values).
+                let since = if new { "c.date_installed" } else { "c.date_last_seen" };
+                let conds = vec![format!("c.product_id = {product}"), format!("{since} >= {start}")];
+                ("clients c".to_string(), conds, key_sql(d, None, ""), "c")
+            } else if spec.split == Some(DateSplit::Day) {
+                let first = if new { " AND first_day" } else { "" };
+                (
+                    format!(
+                        "(SELECT * FROM client_days WHERE product_id = {product} \
+                         AND day BETWEEN {start} AND {stop}{first}) p"
+                    ),
+                    Vec::new(),
+                    "p.day".to_string(),
+                    "p",
+                )
+            } else {
+                // One row per installation and period: its last active day there, and whether
+                // the period holds its installation day.
+                let k = key_sql(d, spec.split, "day");
+                let having = if new { " HAVING bool_or(first_day)" } else { "" };
+                let periods = format!(
+                    "SELECT client_id, {k} AS k, max(day) AS last_day FROM client_days \
+                     WHERE product_id = {product} AND day BETWEEN {start} AND {stop} GROUP BY 1, 2{having}"
+                );
+                let from = if needs_std {
+                    format!(
+                        "(SELECT cd.*, m.k FROM client_days cd JOIN ({periods}) m \
+                         ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}) p"
+                    )
+                } else {
+                    format!("({periods}) p")
+                };
+                (from, Vec::new(), "p.k".to_string(), "p")
+            };
+            if std == "p" && spec.needs_current() {
+                from = format!("{from} JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id");
+            }
+            if conds.is_empty() {
+                conds.push("TRUE".into());
+            }
+            (from, conds, key, std)
         }
     };
-    if start > stop && status != ClientStatus::Lost {
-        return Ok(Vec::new());
+    conds.push(spec.filters.sql(prepared, ctx, &mut q, std));
+    let mut select = vec![format!("{key} AS k")];
+    for level in &spec.levels {
+        select.extend(level.group_sql(ctx, &mut q, std));
     }
-    let rows = wh.query(sql, params).await.map_err(warehouse_error)?;
+    let groups: Vec<String> = (1..=select.len()).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {}, count(*) AS n FROM {from} WHERE {} GROUP BY {}",
+        select.join(", "),
+        conds.join(" AND "),
+        groups.join(", ")
+    );
+    let rows = q.run(wh, sql).await?;
     Ok(rows
         .rows
-        .iter()
-        .map(|r| (r.first().and_then(|v| v.as_date()), r.get(1).and_then(|v| v.as_i64()).unwrap_or(0)))
+        .into_iter()
+        .map(|mut r| {
+            let n = r.pop().and_then(|v| v.as_i64()).unwrap_or(0);
+            let key = r.first().and_then(|v| v.as_date());
+            GroupedRow { key, cells: r.into_iter().skip(1).collect(), n }
+        })
         .collect())
 }
 
-/// The latest value of the groupBy property per installation; NULL values belong to no unit.
-async fn unit_of_clients(
-    wh: &dyn Warehouse,
-    ctx: &ReportContext,
-    group_by: &GroupBy,
-) -> Result<HashMap<u64, String>, ApiError> {
-    let (source, key) = match group_by {
-        GroupBy::ClientId => return Ok(HashMap::new()),
-        GroupBy::MachineId => (ObservationSource::Envelope, "machineId".to_string()),
-        GroupBy::LicenseKey => (ObservationSource::LicenseKey, "licenseKey".to_string()),
-        GroupBy::Custom(n) => (ObservationSource::Custom, n.to_string()),
-    };
-    let d = wh.dialect();
-    let sql = format!(
-        "SELECT client_id, payload FROM (SELECT client_id, payload, row_number() OVER \
-         (PARTITION BY client_id ORDER BY t DESC, seq DESC, idx DESC) AS rn FROM observations \
-         WHERE product_id = {} AND source = {}) AS latest WHERE rn = 1",
-        d.placeholder(1),
-        d.placeholder(2)
-    );
-    let params = vec![Param::Int(ctx.product.as_u64() as i64), Param::Int(source as u8 as i64)];
-    let rows = wh.query(sql, params).await.map_err(warehouse_error)?;
-    let mut units = HashMap::new();
-    for r in rows.rows {
-        let (Some(client), Some(payload)) = (r.first().and_then(|v| v.as_u64()), r.get(1).and_then(|v| v.as_str()))
-        else {
-            continue;
-        };
-        let value = serde_json::from_str::<Value>(payload)
-            .ok()
-            .and_then(|p| p.get(&key).and_then(|v| v.as_str().map(str::to_string)));
-        if let Some(v) = value {
-            units.insert(client, v);
-        }
-    }
-    Ok(units)
+/// Per installation of a unit report: its unit, span and level cells.
+struct Member {
+    unit: String,
+    installed: NaiveDate,
+    last_seen: NaiveDate,
+    cells: Vec<usagi_warehouse::Value>,
 }
 
-/// Counts per period for units of several installations (semantics §3): activity days are
-/// the union over members, dateInstalled the min, dateLastSeen the max.
-async fn unit_counts(
+/// Units of several installations (semantics §3). **Decision:** installations are filtered
+/// and segmented once for the whole report, by their values at the end of the range, like
+/// the unit membership itself; a unit then falls in a key when some passing member does,
+/// and its quantities are computed over the members in that key.
+async fn unit_tally(
     wh: &dyn Warehouse,
     ctx: &ReportContext,
     spec: &GenericSpec,
-    units: &HashMap<u64, String>,
-) -> Result<Vec<(ClientStatus, Counts)>, ApiError> {
+    prepared: &Prepared,
+    tally: &mut Tally<'_>,
+) -> Result<(), ApiError> {
     let d = wh.dialect();
-    let product = Param::Int(ctx.product.as_u64() as i64);
-    let key_of = |day: NaiveDate| spec.split.map(|s| usagi_types::period_key(day, s));
-    let in_range = |day: NaiveDate| day >= spec.range.start() && day <= spec.range.stop();
-    let mut out = Vec::new();
-    // Per unit: dateInstalled and dateLastSeen.
-    let rows = wh
-        .query(
+    let mut q = Query::new(d);
+    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+
+    let unit = match &spec.group_by {
+        GroupBy::MachineId => "c.machine_id".to_string(),
+        GroupBy::LicenseKey => "c.license_key".to_string(),
+        GroupBy::Custom(n) => format!("c.c{n:02}"),
+        GroupBy::ClientId => "CAST(c.client_id AS VARCHAR)".to_string(),
+    };
+    // The reference row: the last active day up to the end of the range, which is the
+    // `clients` row when the range reaches today.
+    let (from, std) = if spec.range.stop() >= ctx.today {
+        (format!("clients c WHERE c.product_id = {product}"), "c")
+    } else {
+        let stop = q.bind(Param::Date(spec.data_stop(ctx)));
+        (
             format!(
-                "SELECT client_id, date_installed, date_last_seen FROM clients WHERE product_id = {}",
-                d.placeholder(1)
+                "(SELECT cd.* FROM client_days cd JOIN (SELECT client_id, max(day) AS last_day FROM client_days \
+                 WHERE product_id = {product} AND day <= {stop} GROUP BY 1) m ON cd.client_id = m.client_id \
+                 AND cd.day = m.last_day WHERE cd.product_id = {product}) p \
+                 JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id WHERE TRUE"
             ),
-            vec![product.clone()],
+            "p",
         )
-        .await
-        .map_err(warehouse_error)?;
-    let mut spans: HashMap<&str, (NaiveDate, NaiveDate)> = HashMap::new();
-    for r in &rows.rows {
-        let (Some(c), Some(i), Some(l)) = (r[0].as_u64(), r[1].as_date(), r[2].as_date()) else { continue };
-        if let Some(unit) = units.get(&c) {
-            let e = spans.entry(unit.as_str()).or_insert((i, l));
-            e.0 = e.0.min(i);
-            e.1 = e.1.max(l);
+    };
+    let mut select =
+        vec!["c.client_id".to_string(), unit.clone(), "c.date_installed".into(), "c.date_last_seen".into()];
+    for level in &spec.levels {
+        select.extend(level.group_sql(ctx, &mut q, std));
+    }
+    let filters = spec.filters.sql(prepared, ctx, &mut q, std);
+    let sql = format!("SELECT {} FROM {from} AND {unit} IS NOT NULL AND {filters}", select.join(", "));
+    let rows = q.run(wh, sql).await?;
+    let mut members: HashMap<u64, Member> = HashMap::new();
+    for mut r in rows.rows {
+        let cells = r.split_off(4.min(r.len()));
+        let (Some(id), Some(unit), Some(i), Some(l)) =
+            (r[0].as_u64(), r[1].as_str().map(str::to_string), r[2].as_date(), r[3].as_date())
+        else {
+            continue;
+        };
+        members.insert(id, Member { unit, installed: i, last_seen: l, cells });
+    }
+    let mut q = Query::new(d);
+    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+    let start = q.bind(Param::Date(spec.range.start()));
+    let stop = q.bind(Param::Date(spec.data_stop(ctx)));
+    let k = key_sql(d, spec.split, "day");
+    let sql = format!(
+        "SELECT DISTINCT client_id, {k} FROM client_days WHERE product_id = {product} AND day BETWEEN {start} AND {stop}"
+    );
+    let mut active: HashMap<u64, Vec<Option<NaiveDate>>> = HashMap::new();
+    for r in q.run(wh, sql).await?.rows {
+        if let Some(c) = r[0].as_u64().filter(|c| members.contains_key(c)) {
+            active.entry(c).or_default().push(r[1].as_date());
         }
     }
-    for &status in &spec.statuses {
-        let mut counts: HashMap<Option<NaiveDate>, i64> = HashMap::new();
-        match status {
-            ClientStatus::New => {
-                for (installed, _) in spans.values() {
-                    if in_range(*installed) && *installed <= ctx.today {
-                        *counts.entry(key_of(*installed)).or_default() += 1;
+    // Per (key path, unit): min dateInstalled, max dateLastSeen, active periods.
+    type Agg = (NaiveDate, NaiveDate, HashSet<Option<NaiveDate>>);
+    let mut aggs: HashMap<(Vec<(String, KeyOrder)>, String), Agg> = HashMap::new();
+    for (id, m) in &members {
+        for path in tally.paths(&m.cells) {
+            let e = aggs.entry((path, m.unit.clone())).or_insert((m.installed, m.last_seen, HashSet::new()));
+            e.0 = e.0.min(m.installed);
+            e.1 = e.1.max(m.last_seen);
+            e.2.extend(active.get(id).into_iter().flatten().copied());
+        }
+    }
+    let key_of = |day: NaiveDate| spec.split.map(|s| usagi_types::period_key(day, s));
+    let (last_max, _) = spec.lost_window(ctx);
+    let (start, data_stop) = (spec.range.start(), spec.data_stop(ctx));
+    for ((path, _), (installed, last_seen, periods)) in aggs {
+        for &status in &spec.statuses {
+            match status {
+                ClientStatus::New if installed >= start && installed <= data_stop => {
+                    tally.add_at(&path, status, key_of(installed), 1)
+                }
+                ClientStatus::Active => {
+                    for p in &periods {
+                        tally.add_at(&path, status, *p, 1);
                     }
                 }
-            }
-            ClientStatus::Lost => {
-                let n = chrono::Duration::days(i64::from(spec.days_until_lost));
-                for (_, last) in spans.values() {
-                    let declared = *last + n;
-                    let reported = if spec.lost_date == LostDate::DeclaredLost { declared } else { *last };
-                    if declared <= ctx.today && in_range(reported) {
-                        *counts.entry(key_of(reported)).or_default() += 1;
+                ClientStatus::Lost if last_seen <= last_max => {
+                    let reported = match spec.lost_date {
+                        LostDate::LastSeen => last_seen,
+                        LostDate::DeclaredLost => last_seen + Duration::days(i64::from(spec.days_until_lost)),
+                    };
+                    if spec.range.contains(reported) {
+                        tally.add_at(&path, status, key_of(reported), 1);
                     }
                 }
-            }
-            ClientStatus::Active => {
-                let stop = spec.range.stop().min(ctx.today);
-                let key = key_expr(d, spec.split, "day").unwrap_or_else(|| "CAST(NULL AS DATE)".into());
-                let sql = format!(
-                    "SELECT DISTINCT client_id, {key} FROM client_days WHERE product_id = {} AND day BETWEEN {} AND {}",
-                    d.placeholder(1),
-                    d.placeholder(2),
-                    d.placeholder(3)
-                );
-                let rows = wh
-                    .query(sql, vec![product.clone(), Param::Date(spec.range.start()), Param::Date(stop)])
-                    .await
-                    .map_err(warehouse_error)?;
-                let mut seen: HashSet<(&str, Option<NaiveDate>)> = HashSet::new();
-                for r in &rows.rows {
-                    let Some(unit) = r[0].as_u64().and_then(|c| units.get(&c)) else { continue };
-                    if seen.insert((unit.as_str(), r[1].as_date())) {
-                        *counts.entry(r[1].as_date()).or_default() += 1;
-                    }
-                }
+                _ => {}
             }
         }
-        out.push((status, counts.into_iter().collect()));
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Runs a generic report and shapes its result (reporting-api §9.1 shapes 1 and 2).
-pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &GenericSpec) -> Result<Value, ApiError> {
-    let per_status = if spec.group_by == GroupBy::ClientId {
-        let mut per_status = Vec::new();
-        for &status in &spec.statuses {
-            per_status.push((status, status_counts(wh, ctx, spec, status).await?));
-        }
-        per_status
-    } else {
-        let units = unit_of_clients(wh, ctx, &spec.group_by).await?;
-        unit_counts(wh, ctx, spec, &units).await?
-    };
-    let totals_for = |key: Option<NaiveDate>| {
-        let mut m = Map::new();
-        for (status, counts) in &per_status {
-            let n = counts.iter().filter(|(k, _)| *k == key).map(|(_, n)| *n).sum::<i64>();
-            m.insert(status.as_str().into(), Value::from(n));
-        }
-        Value::Object(m)
-    };
-    let mut result = Map::new();
-    match spec.split {
-        None => {
-            result.insert("totals".into(), totals_for(None));
-        }
-        Some(split) => {
-            for period in periods(spec.range.start(), spec.range.stop(), Some(split)) {
-                result.insert(period.key.format("%Y-%m-%d").to_string(), totals_for(Some(period.key)));
+/// One node of the answer: status totals and the next level's keys.
+#[derive(Debug, Default)]
+struct Node {
+    totals: [i64; 3],
+    children: HashMap<String, (KeyOrder, Node)>,
+}
+
+/// Counts per period and key path, shaped into the answer of reporting-api §9.1.
+struct Tally<'a> {
+    spec: &'a GenericSpec,
+    periods: HashMap<Option<NaiveDate>, Node>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(spec: &'a GenericSpec) -> Self {
+        Self { spec, periods: HashMap::new() }
+    }
+
+    /// Every key path (one per level prefix) a row's cells fall in: `[]` for the totals,
+    /// then `[k1]`, `[k1, k2]`, … for every combination of matching keys.
+    fn paths(&self, cells: &[usagi_warehouse::Value]) -> Vec<Vec<(String, KeyOrder)>> {
+        let mut out = vec![Vec::new()];
+        let mut frontier: Vec<Vec<(String, KeyOrder)>> = vec![Vec::new()];
+        let mut offset = 0;
+        for level in &self.spec.levels {
+            let w = level.width();
+            let keys = level.keys(cells.get(offset..offset + w).unwrap_or(&[]));
+            offset += w;
+            let mut next = Vec::new();
+            for prefix in &frontier {
+                for k in &keys {
+                    let mut p = prefix.clone();
+                    p.push(k.clone());
+                    next.push(p);
+                }
             }
+            out.extend(next.iter().cloned());
+            frontier = next;
+        }
+        out
+    }
+
+    fn add_at(&mut self, path: &[(String, KeyOrder)], status: ClientStatus, period: Option<NaiveDate>, n: i64) {
+        let mut node = self.periods.entry(period).or_default();
+        for (key, order) in path {
+            let entry = node.children.entry(key.clone()).or_insert_with(|| (order.clone(), Node::default()));
+            entry.0 = entry.0.clone().min(order.clone());
+            node = &mut entry.1;
+        }
+        node.totals[status.index()] += n;
+    }
+
+    fn add_row(&mut self, status: ClientStatus, row: &GroupedRow) {
+        for path in self.paths(&row.cells) {
+            self.add_at(&path, status, row.key, row.n);
         }
     }
-    let mut out = Map::new();
-    out.insert("result".into(), Value::Object(result));
-    Ok(Value::Object(out))
+
+    fn totals_json(&self, node: &Node) -> Value {
+        let mut m = Map::new();
+        for s in &self.spec.statuses {
+            m.insert(s.as_str().into(), Value::from(node.totals[s.index()]));
+        }
+        Value::Object(m)
+    }
+
+    /// `{"key": {"totals": …, "levelN+1": …}, …}` for level `depth` under `node`.
+    fn level_json(&self, node: &Node, depth: usize, budget: &mut Budget) -> Result<Value, ApiError> {
+        let level = &self.spec.levels[depth];
+        let empty = Node::default();
+        let fixed = level.fixed_keys();
+        // A split value equal to a fixed key merges into it and sorts where the fixed key does.
+        let fixed_order = |k: &str| fixed.iter().find(|(f, _)| f == k).map(|(_, o)| o.clone());
+        let mut keys: Vec<(KeyOrder, &str, &Node)> = node
+            .children
+            .iter()
+            .map(|(k, (o, n))| (fixed_order(k).map_or(o.clone(), |f| f.min(o.clone())), k.as_str(), n))
+            .collect();
+        for (k, o) in &fixed {
+            if !node.children.contains_key(k) {
+                keys.push((o.clone(), k.as_str(), &empty));
+            }
+        }
+        keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        if keys.len() > budget.keys_per_level {
+            return Err(ApiError::too_large(format!(
+                "the result has more than {} keys in level{}; narrow the segments",
+                budget.keys_per_level,
+                depth + 1
+            )));
+        }
+        let mut out = Map::new();
+        for (_, key, child) in keys {
+            let mut m = Map::new();
+            budget.spend(self.spec.statuses.len())?;
+            m.insert("totals".into(), self.totals_json(child));
+            if depth + 1 < self.spec.levels.len() {
+                m.insert(format!("level{}", depth + 2), self.level_json(child, depth + 1, budget)?);
+            }
+            out.insert(key.to_string(), Value::Object(m));
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// The value of one period (or of the whole range without a split).
+    fn period_json(&self, period: Option<NaiveDate>, budget: &mut Budget) -> Result<Value, ApiError> {
+        let empty = Node::default();
+        let node = self.periods.get(&period).unwrap_or(&empty);
+        if self.spec.levels.is_empty() {
+            budget.spend(self.spec.statuses.len())?;
+            let totals = self.totals_json(node);
+            return Ok(if self.spec.split.is_some() {
+                totals
+            } else {
+                let mut m = Map::new();
+                m.insert("totals".into(), totals);
+                Value::Object(m)
+            });
+        }
+        let mut m = Map::new();
+        m.insert("level1".into(), self.level_json(node, 0, budget)?);
+        Ok(Value::Object(m))
+    }
+
+    fn into_json(self, limits: crate::context::ResultLimits) -> Result<Value, ApiError> {
+        let mut budget =
+            Budget { keys_per_level: limits.keys_per_level, numbers_left: limits.numbers, limit: limits.numbers };
+        let result = match self.spec.split {
+            None => self.period_json(None, &mut budget)?,
+            Some(split) => {
+                let mut m = Map::new();
+                for period in periods(self.spec.range.start(), self.spec.range.stop(), Some(split)) {
+                    m.insert(
+                        period.key.format("%Y-%m-%d").to_string(),
+                        self.period_json(Some(period.key), &mut budget)?,
+                    );
+                }
+                Value::Object(m)
+            }
+        };
+        let mut out = Map::new();
+        out.insert("result".into(), result);
+        Ok(Value::Object(out))
+    }
+}
+
+/// What an answer may still hold (reporting-api §1.12).
+struct Budget {
+    keys_per_level: usize,
+    numbers_left: usize,
+    limit: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, n: usize) -> Result<(), ApiError> {
+        self.numbers_left = self.numbers_left.checked_sub(n).ok_or_else(|| {
+            ApiError::too_large(format!(
+                "the result has more than {} numbers; narrow the date range, split or segments",
+                self.limit
+            ))
+        })?;
+        Ok(())
+    }
+}
+
+/// Runs a generic report and shapes its result (reporting-api §9.1 shapes 1–4).
+pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &GenericSpec) -> Result<Value, ApiError> {
+    let prepared = spec.filters.prepare(wh, ctx).await?;
+    let mut tally = Tally::new(spec);
+    if spec.group_by == GroupBy::ClientId {
+        for &status in &spec.statuses {
+            for row in status_rows(wh, ctx, spec, &prepared, status).await? {
+                tally.add_row(status, &row);
+            }
+        }
+    } else {
+        unit_tally(wh, ctx, spec, &prepared, &mut tally).await?;
+    }
+    tally.into_json(ctx.limits)
 }

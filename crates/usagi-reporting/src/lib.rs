@@ -4,9 +4,15 @@
 //! exact 400 reasons), its query plan against the [`usagi_warehouse::Warehouse`]
 //! (SQL written once, through the backend's dialect) and its response shape.
 
+pub mod access;
 pub mod context;
+pub mod events;
+pub mod filters;
 pub mod generic;
 pub mod meta;
+pub mod pattern;
 pub mod properties;
+pub mod query;
+pub mod segments;
 
 pub use context::ReportContext;

@@ -78,6 +78,10 @@ pub struct LimitsConfig {
     pub license_calls_per_hour: u32,
     /// Longest a report waits for acknowledged data to reach the warehouse, ms.
     pub read_your_writes_ms: u64,
+    /// Keys per segmentation level in one report answer (more → 413).
+    pub max_keys_per_level: usize,
+    /// Numbers in one report answer (more → 413).
+    pub max_numbers_per_response: usize,
 }
 
 impl Default for LimitsConfig {
@@ -91,6 +95,8 @@ impl Default for LimitsConfig {
             report_time_budget_seconds: 120,
             license_calls_per_hour: 60,
             read_your_writes_ms: 2000,
+            max_keys_per_level: 1000,
+            max_numbers_per_response: 200_000,
         }
     }
 }

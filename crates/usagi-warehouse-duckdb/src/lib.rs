@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
 use usagi_warehouse::schema::MS_PER_DAY;
-use usagi_warehouse::{LoadBatch, Param, Rows, Value, Warehouse, WarehouseError};
+use usagi_warehouse::{InputTable, LoadBatch, Param, Rows, Value, Warehouse, WarehouseError};
 
 fn engine(e: duckdb::Error) -> WarehouseError {
     WarehouseError::Engine(e.to_string())
@@ -64,6 +64,12 @@ impl DuckWarehouse {
         })
     }
 
+    /// Runs statements on the writer connection, for tools that bulk-generate data
+    /// (the `usagi bench` fleets); the server itself writes only through [`Warehouse::load`].
+    pub async fn execute_batch(&self, sql: String) -> Result<(), WarehouseError> {
+        self.with_writer(move |conn| conn.execute_batch(&sql).map_err(engine)).await
+    }
+
     fn reader(&self) -> Result<Connection, WarehouseError> {
         if let Some(c) = self.readers.lock().pop() {
             return Ok(c);
@@ -93,7 +99,7 @@ impl DuckWarehouse {
 fn migrate(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")?;
     let current: i64 = conn.query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))?;
-    for (i, sql) in schema::MIGRATIONS.iter().enumerate() {
+    for (i, sql) in schema::migrations().iter().enumerate() {
         let version = i as i64 + 1;
         if version <= current {
             continue;
@@ -238,7 +244,7 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             app.append_row(params![p, c])?;
         }
         drop(app);
-        tx.execute_batch(schema::REFRESH_ROLLUPS)?;
+        tx.execute_batch(&schema::refresh_rollups())?;
         tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
     }
     tx.commit()?;
@@ -306,6 +312,31 @@ fn query_blocking(conn: &Connection, sql: &str, params: &[Param]) -> duckdb::Res
     Ok(out)
 }
 
+/// Runs `f` with `inputs` present as temporary tables of this connection, dropping them after.
+fn with_inputs<T>(
+    conn: &Connection,
+    inputs: &[InputTable],
+    f: impl FnOnce() -> duckdb::Result<T>,
+) -> duckdb::Result<T> {
+    for t in inputs {
+        let cols: Vec<String> = t.columns.iter().map(|c| format!("{c} VARCHAR")).collect();
+        conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {} ({})", t.name, cols.join(", ")))?;
+        let width = t.columns.len().max(1);
+        // Chunked multi-row inserts keep the statement under DuckDB's parameter limits.
+        for chunk in t.rows.chunks((2048 / width).max(1)) {
+            let row = format!("({})", vec!["?"; width].join(", "));
+            let sql = format!("INSERT INTO {} VALUES {}", t.name, vec![row; chunk.len()].join(", "));
+            let values: Vec<Option<&str>> = chunk.iter().flat_map(|r| r.iter().map(|v| v.as_deref())).collect();
+            conn.execute(&sql, params_from_iter(values.iter()))?;
+        }
+    }
+    let result = f();
+    for t in inputs {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{}", t.name))?;
+    }
+    result
+}
+
 #[async_trait]
 impl Warehouse for DuckWarehouse {
     fn dialect(&self) -> &'static dyn Dialect {
@@ -324,9 +355,18 @@ impl Warehouse for DuckWarehouse {
     }
 
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
+        self.query_with(sql, params, Vec::new()).await
+    }
+
+    async fn query_with(
+        &self,
+        sql: String,
+        params: Vec<Param>,
+        inputs: Vec<InputTable>,
+    ) -> Result<Rows, WarehouseError> {
         let conn = self.reader()?;
         let (conn, result) = tokio::task::spawn_blocking(move || {
-            let r = query_blocking(&conn, &sql, &params);
+            let r = with_inputs(&conn, &inputs, || query_blocking(&conn, &sql, &params));
             (conn, r)
         })
         .await

@@ -1,7 +1,16 @@
-//! DuckDB DDL, applied as numbered migrations.
+//! DuckDB DDL, applied as numbered migrations, and the rollup refresh.
+
+use usagi_warehouse::columns::{standard_columns, ColumnType, PropertyColumn, CLIENT_COLUMNS, PROPERTY_COLUMNS};
+use usagi_warehouse::ObservationSource;
 
 /// Ordered migrations; index + 1 is the schema version after applying it.
-pub const MIGRATIONS: &[&str] = &[
+pub fn migrations() -> Vec<String> {
+    let mut all: Vec<String> = FIXED_MIGRATIONS.iter().map(|s| s.to_string()).collect();
+    all.push(wide_rollups_migration());
+    all
+}
+
+const FIXED_MIGRATIONS: &[&str] = &[
     // 1: facts, rollups and loader state.
     r#"
     CREATE TABLE loader_state (id INTEGER PRIMARY KEY, applied_lsn UBIGINT NOT NULL);
@@ -50,11 +59,44 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-/// Rebuilds the rollups of the installations listed in the temp table `affected`.
+/// Migration 3: wide rollups. `client_days` and `clients` gain one column per property
+/// (`usagi_warehouse::columns`), `client_events` holds all-time event counts, and every
+/// installation's rollups are rebuilt from the facts.
+fn wide_rollups_migration() -> String {
+    let typed = |cols: &mut dyn Iterator<Item = &PropertyColumn>| {
+        cols.map(|c| format!(", {} {}", c.column, c.ty.sql())).collect::<String>()
+    };
+    let client_extra: String = CLIENT_COLUMNS.iter().map(|(n, t)| format!(", {n} {t}")).collect();
+    format!(
+        "DROP TABLE client_days;
+        CREATE TABLE client_days (
+            product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL,
+            runtime_ms BIGINT NOT NULL, sessions INTEGER NOT NULL, first_day BOOLEAN NOT NULL{std});
+        DROP TABLE clients;
+        CREATE TABLE clients (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL{client_extra}{all});
+        CREATE TABLE client_events (
+            product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, category VARCHAR, name VARCHAR NOT NULL,
+            n BIGINT NOT NULL);
+        DELETE FROM affected;
+        INSERT INTO affected SELECT DISTINCT product_id, client_id FROM contacts
+            UNION SELECT DISTINCT product_id, client_id FROM observations;
+        {refresh}
+        DELETE FROM affected;",
+        std = typed(&mut standard_columns()),
+        all = typed(&mut PROPERTY_COLUMNS.iter()),
+        refresh = refresh_rollups(),
+    )
+}
+
+/// Rebuilds the rollups of the installations listed in the table `affected`.
 ///
 /// Written as one from-scratch computation per installation so that late, offline
 /// or out-of-order batches can never leave a rollup that differs from the facts.
-pub const REFRESH_ROLLUPS: &str = r#"
+pub fn refresh_rollups() -> String {
+    [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(), CLIENT_EVENTS].concat()
+}
+
+const SESSIONS: &str = r#"
 DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;
 INSERT INTO sessions
 WITH tl AS (
@@ -82,7 +124,35 @@ grouped AS (
 SELECT product_id, client_id, session_key, grp, start_t, greatest(start_t, end_t),
        CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)
 FROM grouped;
+"#;
 
+/// `value` (VARCHAR) converted to a column's type.
+fn typed_value(expr: &str, ty: ColumnType) -> String {
+    match ty {
+        ColumnType::Text => expr.to_string(),
+        other => format!("TRY_CAST({expr} AS {})", other.sql()),
+    }
+}
+
+/// One row per active day, with the end-of-day value of every standard property.
+fn client_days() -> String {
+    // Observed values are wrapped in a struct so that an observed NULL (a struct holding
+    // NULL) differs from "not observed that day" (a NULL struct), which carries forward.
+    let pivot: String = standard_columns()
+        .map(|c| format!(",\n        max(CASE WHEN name = '{}' THEN {{'v': value}} END) AS {}", c.name, c.column))
+        .collect();
+    let observed_cols: String = standard_columns().map(|c| format!(", o.{}", c.column)).collect();
+    let carried: String = standard_columns()
+        .map(|c| {
+            let v = typed_value(&format!("(last_value(o.{} IGNORE NULLS) OVER w).v", c.column), c.ty);
+            match c.default {
+                Some(d) => format!(",\n    coalesce({v}, {d})"),
+                None => format!(",\n    {v}"),
+            }
+        })
+        .collect();
+    format!(
+        r#"
 DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
 INSERT INTO client_days
 WITH evidence AS (
@@ -108,10 +178,39 @@ all_days AS (
     SELECT product_id, client_id, day, 0 AS overlap_ms, 0 AS started FROM evidence
     UNION ALL
     SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE), overlap_ms, started FROM session_days
+),
+days AS (
+    SELECT product_id, client_id, day, sum(overlap_ms) AS runtime_ms, sum(started) AS sessions
+    FROM all_days GROUP BY product_id, client_id, day
+),
+last_of_day AS (
+    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
+    SELECT product_id, client_id, day, name, value FROM (
+        SELECT product_id, client_id, day, name, value,
+               row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
+        FROM property_changes JOIN affected USING (product_id, client_id)
+    ) AS ranked WHERE rn = 1
+),
+observed AS (
+    SELECT product_id, client_id, day{pivot}
+    FROM last_of_day GROUP BY product_id, client_id, day
 )
-SELECT product_id, client_id, day, sum(overlap_ms), sum(started)
-FROM all_days GROUP BY product_id, client_id, day;
+SELECT product_id, client_id, day, runtime_ms, sessions,
+    -- The installation day (dateInstalled), so "new" needs no join with `clients`.
+    NOT coalesce(bool_or(active) OVER before, false){carried}
+FROM (
+    SELECT product_id, client_id, day, d.runtime_ms, d.sessions, d.day IS NOT NULL AS active{observed_cols}
+    FROM days d FULL JOIN observed o USING (product_id, client_id, day)
+) AS o
+WINDOW w AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+       before AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+-- An observation on a day without activity still carries forward (license/set, clamping).
+QUALIFY active;
+"#
+    )
+}
 
+const PROPERTY_DAYS: &str = r#"
 DELETE FROM property_days USING affected a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;
 INSERT INTO property_days
 SELECT product_id, client_id, name, day, value FROM (
@@ -120,10 +219,68 @@ SELECT product_id, client_id, name, day, value FROM (
            row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
     FROM property_changes JOIN affected USING (product_id, client_id)
 ) AS ranked WHERE rn = 1;
+"#;
 
+/// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,
+/// opt-out state, the latest standard values (those of its last active day) and the
+/// latest value of every current property.
+fn clients() -> String {
+    let current: Vec<&PropertyColumn> = PROPERTY_COLUMNS.iter().filter(|c| !c.standard).collect();
+    let pivot: String = current
+        .iter()
+        .map(|c| {
+            let v = typed_value("value", c.ty);
+            format!(",\n        max(CASE WHEN name = '{}' THEN {v} END) AS {}", c.name, c.column)
+        })
+        .collect();
+    let std_cols: String = standard_columns().map(|c| format!(", d.{}", c.column)).collect();
+    let cur_cols: String = current.iter().map(|c| format!(", cur.{}", c.column)).collect();
+    let (opt_out, opt_in) = (ObservationSource::OptOut as u8, ObservationSource::OptIn as u8);
+    format!(
+        r#"
 DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
 INSERT INTO clients
-SELECT product_id, client_id, min(day), max(day)
-FROM client_days JOIN affected USING (product_id, client_id)
-GROUP BY product_id, client_id;
+WITH span AS (
+    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day
+    FROM client_days JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
+),
+latest AS (
+    SELECT product_id, client_id, name, value FROM (
+        SELECT product_id, client_id, name, value,
+               row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY t DESC, seq DESC, idx DESC) AS rn
+        FROM property_changes JOIN affected USING (product_id, client_id)
+    ) AS ranked WHERE rn = 1
+),
+cur AS (
+    SELECT product_id, client_id{pivot}
+    FROM latest GROUP BY product_id, client_id
+),
+life AS (
+    SELECT product_id, client_id, count(*) AS n, sum(end_t - start_t) AS ms
+    FROM sessions JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
+),
+opt AS (
+    -- semantics §11: the later of the last opt-out and the last opt-in decides.
+    SELECT product_id, client_id, bool_or(source = {opt_out}) AS historical,
+           arg_max(source, [t, seq, idx]) = {opt_out} AS current
+    FROM observations JOIN affected USING (product_id, client_id)
+    WHERE source IN ({opt_out}, {opt_in}) GROUP BY product_id, client_id
+)
+SELECT span.product_id, span.client_id, span.first_day, span.last_day,
+       coalesce(life.n, 0), coalesce(life.ms, 0),
+       coalesce(opt.historical, false), coalesce(opt.current, false){std_cols}{cur_cols}
+FROM span
+JOIN client_days d ON d.product_id = span.product_id AND d.client_id = span.client_id AND d.day = span.last_day
+LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.client_id
+LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
+LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id;
+"#
+    )
+}
+
+const CLIENT_EVENTS: &str = r#"
+DELETE FROM client_events USING affected a WHERE client_events.product_id = a.product_id AND client_events.client_id = a.client_id;
+INSERT INTO client_events
+SELECT product_id, client_id, category, name, count(*)
+FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name;
 "#;

@@ -4,6 +4,7 @@
 //! ask it SQL written once against the logical schema in [`schema`], through the
 //! [`Dialect`] of the backend. The embedded backend is the `usagi-warehouse-duckdb` crate.
 
+pub mod columns;
 pub mod dialect;
 pub mod error;
 pub mod facts;
@@ -38,4 +39,32 @@ pub trait Warehouse: Send + Sync + 'static {
 
     /// Runs a read-only query.
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError>;
+
+    /// Runs a read-only query that may read `inputs` by name, as tables of text columns.
+    ///
+    /// Reports use it for value sets computed in Rust (regex matches, installation sets
+    /// from the catalog) that are too large to inline as parameters.
+    async fn query_with(
+        &self,
+        sql: String,
+        params: Vec<Param>,
+        inputs: Vec<InputTable>,
+    ) -> Result<Rows, WarehouseError> {
+        if inputs.is_empty() {
+            self.query(sql, params).await
+        } else {
+            Err(WarehouseError::Engine("this warehouse does not accept input tables".into()))
+        }
+    }
+}
+
+/// A small table sent along with one query; every column is nullable text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputTable {
+    /// Table name, a plain SQL identifier chosen by the caller.
+    pub name: String,
+    /// Column names, plain SQL identifiers.
+    pub columns: Vec<&'static str>,
+    /// Rows, each as long as `columns`.
+    pub rows: Vec<Vec<Option<String>>>,
 }

@@ -11,8 +11,13 @@
 //! Rollups (rebuilt for the installations each load touches, so they always equal
 //! a from-scratch computation over the facts):
 //! - `sessions(product_id, client_id, session_key, grp, start_t, end_t, start_day)` — semantics §8
-//! - `client_days(product_id, client_id, day, runtime_ms, sessions)` — one row per active day, semantics §4
-//! - `clients(product_id, client_id, date_installed, date_last_seen)` — semantics §4
+//! - `client_days(product_id, client_id, day, runtime_ms, sessions, first_day, <standard property columns>)` —
+//!   one row per active day (semantics §4), `first_day` on the installation day, and the end-of-day value of
+//!   every standard property (`columns`)
+//! - `clients(product_id, client_id, date_installed, date_last_seen, lifetime_sessions, lifetime_runtime_ms,
+//!   opt_out_historical, opt_out_current, <every property column>)` — semantics §4, §8.7, §11; standard
+//!   properties hold their latest value, current ones their latest known value
+//! - `client_events(product_id, client_id, category, name, n)` — all-time occurrences per event (§10)
 //! - `property_days(product_id, client_id, name, day, value)` — the last value of each property on
 //!   each day it was observed (semantics §7.2); the value at the end of day e is the row with the
 //!   greatest `day <= e` (carry-forward), NULL before the first

@@ -7,7 +7,7 @@ use usagi_types::{ClientId, ProductId};
 use super::codec::{cid, ms, opt_time_at, pid};
 use super::products::ensure_product;
 use crate::error::Result;
-use crate::installation::InstallationControl;
+use crate::installation::{BackOffStates, InstallationControl};
 
 /// The controls in force for an installation; all off for an unknown product.
 pub(super) fn control(conn: &Connection, product: ProductId, client: ClientId) -> Result<InstallationControl> {
@@ -35,6 +35,30 @@ pub(super) fn control(conn: &Connection, product: ProductId, client: ClientId) -
         back_off_until: product_until.max(own_until),
         back_off_ever: ever.unwrap_or(false),
     })
+}
+
+/// Every installation of `product` with back-off state, and the product-wide end.
+pub(super) fn back_off_states(conn: &Connection, product: ProductId) -> Result<BackOffStates> {
+    let product_until = conn
+        .prepare_cached("SELECT back_off_until FROM products WHERE id = ?1")?
+        .query_row(params![pid(product)], |row| opt_time_at(row, 0))
+        .optional()?
+        .flatten();
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id, back_off_until, back_off_ever FROM installation_controls \
+         WHERE product_id = ?1 AND (back_off_until IS NOT NULL OR back_off_ever)",
+    )?;
+    let clients = stmt
+        .query_map(params![pid(product)], |row| {
+            let id: i64 = row.get(0)?;
+            Ok((
+                u64::from_ne_bytes(id.to_ne_bytes()),
+                opt_time_at(row, 1)?,
+                row.get::<_, Option<bool>>(2)?.unwrap_or(false),
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(BackOffStates { product_until, clients })
 }
 
 /// Disables or re-enables one installation.

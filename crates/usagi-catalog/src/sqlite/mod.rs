@@ -26,7 +26,7 @@ use usagi_types::{ClientId, ProductId};
 
 use crate::catalog::Catalog;
 use crate::error::{CatalogError, Result};
-use crate::installation::InstallationControl;
+use crate::installation::{BackOffStates, InstallationControl};
 use crate::license_key::LicenseKeyRecord;
 use crate::product::{Product, ProductSettingsPatch};
 use crate::session::SessionLookup;
@@ -328,6 +328,10 @@ impl Catalog for SqliteCatalog {
 
     async fn installation_control(&self, product: ProductId, client: ClientId) -> Result<InstallationControl> {
         self.run(move |c| installations::control(c, product, client)).await
+    }
+
+    async fn back_off_states(&self, product: ProductId) -> Result<BackOffStates> {
+        self.run(move |c| installations::back_off_states(c, product)).await
     }
 
     async fn set_installation_disabled(&self, product: ProductId, client: ClientId, disabled: bool) -> Result<()> {

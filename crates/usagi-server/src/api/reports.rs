@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, Request, State};
 use serde_json::Value;
+use usagi_reporting::context::{BackOff, ResultLimits};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
 use usagi_types::{ApiError, JsonObject};
@@ -42,12 +43,23 @@ where
         None => JsonObject::parse_body(b"{}")?,
     };
     let settings = &scope.product.settings;
+    let now = app.clock.now();
+    let states = app.catalog.back_off_states(scope.product.id).await.map_err(|e| {
+        tracing::error!(error = %e, "reading back-off states failed");
+        ApiError::server("the report could not be computed")
+    })?;
     let ctx = ReportContext {
         product: scope.product.id,
-        today: app.clock.today(),
+        today: now.date_naive(),
         days_until_declared_lost: settings.days_until_declared_lost,
         retention_days: settings.retention_days,
         license_keys: scope.permission.license_keys,
+        now,
+        back_off: BackOff { product_wide: states.product_wide(now), clients: states.at(now) },
+        limits: ResultLimits {
+            keys_per_level: app.config.limits.max_keys_per_level,
+            numbers: app.config.limits.max_numbers_per_response,
+        },
     };
     let spec = parse(&object, &ctx)?;
     // Read your writes: what was acknowledged before the request is in the answer,

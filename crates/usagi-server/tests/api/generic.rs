@@ -150,7 +150,6 @@ async fn generic_report_rejects_bad_requests_naming_the_field() {
         (with("startDate", json!("2024-03-08")), "must not be after stopDate"),
         (with("startDate", json!("2020-01-01")), "oldest allowed startDate is 2021-03-21"),
         (with("groupBy", json!("cpuType")), "field 'groupBy' must be one of"),
-        (with("globalFilters", json!({"prodVersion":{"type":"string","value":"1.0"}})), "globalFilters"),
         (with("levels", json!({"level1":{"property":"prodVersion","segments":[]}})), "levels"),
         (with("dateSplitt", json!("day")), "unknown field 'dateSplitt'"),
         (with("productId", json!("1234567890")), "productId"),

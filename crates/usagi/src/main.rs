@@ -1,6 +1,7 @@
 //! `usagi`: the one command of Usagi. Thin: parses flags and calls the library crates.
 
 mod admin;
+mod bench;
 mod demo;
 mod serve;
 
@@ -36,6 +37,9 @@ enum Command {
     Simulate(demo::SimulateArgs),
     /// Start a server with a demo product, user and a simulated fleet, for a first look.
     Demo(demo::DemoArgs),
+    /// Measure report latency on a large generated fleet (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn init_tracing() {
@@ -56,6 +60,7 @@ fn main() -> anyhow::Result<()> {
             Command::Token(cmd) => admin::token(&cli.data_dir, cmd).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
+            Command::Bench(cmd) => bench::run(cmd).await,
         }
     })
 }

@@ -1,0 +1,230 @@
+//! `usagi bench reports`: report latency on a large generated fleet, for BENCHMARKS.md.
+//!
+//! The fleet is written straight into the warehouse rollups with bulk SQL (ingesting
+//! millions of installation-days through the call-home path would take longer than the
+//! measurement); the reports then run through the same code the server uses
+//! (request parsing, filters, segmentation, SQL, result shaping), warm, several times.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use usagi_reporting::generic::{self, GenericKind, GenericSpec};
+use usagi_reporting::ReportContext;
+use usagi_types::{JsonObject, ProductId};
+use usagi_warehouse::columns::standard_columns;
+use usagi_warehouse::Warehouse;
+use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Generic report latency on a generated fleet.
+    Reports(ReportsArgs),
+}
+
+/// Options of `bench reports`.
+#[derive(Debug, Args)]
+pub struct ReportsArgs {
+    /// Installations in the fleet.
+    #[arg(long, default_value_t = 100_000)]
+    installs: u64,
+    /// Days of history, ending today.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Timed runs per report (after one warm-up run).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Warehouse file to create (a fresh temporary one by default).
+    #[arg(long)]
+    warehouse: Option<PathBuf>,
+    /// Instead of generating a fleet, time each `;`-separated query of this file against
+    /// an existing `--warehouse` (for tuning report SQL).
+    #[arg(long, requires = "warehouse")]
+    sql: Option<PathBuf>,
+}
+
+const PRODUCT: u64 = 2_376_158_762;
+
+/// Runs a benchmark.
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Reports(args) => reports(args).await,
+    }
+}
+
+/// Active-day draws per installation within its 120-day life: ~50 distinct days each.
+const DRAWS: u32 = 70;
+
+fn fleet_sql(installs: u64, first_day: NaiveDate, days: u32) -> String {
+    let first = first_day.format("%Y-%m-%d");
+    let last = days - 1;
+    let std_cols: String = standard_columns().map(|c| format!(", cd.{}", c.column)).collect();
+    format!(
+        r#"
+CREATE TEMP TABLE gen AS
+SELECT c AS client_id, CAST(hash(c) % {days} AS INTEGER) AS i0 FROM range({installs}) t(c);
+INSERT INTO client_days BY NAME
+SELECT {PRODUCT} AS product_id, CAST(client_id AS UBIGINT) AS client_id, CAST(DATE '{first}' + d AS DATE) AS day,
+       600000 AS runtime_ms, 1 AS sessions, d = min(d) OVER (PARTITION BY client_id) AS first_day,
+       -- versions roll forward over time, at a per-installation pace
+       '1.' || CAST((d + client_id % 60) // 90 AS VARCHAR) AS prod_version,
+       CASE client_id % 3 WHEN 0 THEN 'Pro' WHEN 1 THEN 'Home' ELSE NULL END AS prod_edition,
+       CAST(1000 + (d + client_id % 60) // 90 AS VARCHAR) AS prod_build,
+       CASE client_id % 4 WHEN 0 THEN 'de' ELSE 'en' END AS prod_language,
+       CASE WHEN d - i0 < 30 AND client_id % 2 = 0 THEN 'evaluation' WHEN client_id % 5 = 0 THEN 'freeware' ELSE 'purchased' END AS license_type,
+       client_id % 7 <> 0 AS ls_activated, false AS ls_expired, client_id % 97 = 0 AS ls_blocked, true AS ls_allowed,
+       'channel-' || CAST(client_id % 12 AS VARCHAR) AS c01,
+       CASE WHEN client_id % 10 < 7 THEN 'Microsoft Windows' WHEN client_id % 10 < 9 THEN 'macOS' ELSE 'Linux' END AS os_platform,
+       CASE WHEN client_id % 10 < 7 THEN 'Microsoft Windows 1' || CAST(client_id % 2 AS VARCHAR) WHEN client_id % 10 < 9 THEN 'macOS 14' ELSE 'Ubuntu 22.04' END AS os_version,
+       NULL AS os_edition, 'en-US' AS os_language, 'EU' AS geo_continent,
+       CASE client_id % 4 WHEN 0 THEN 'DE' WHEN 1 THEN 'FR' WHEN 2 THEN 'US' ELSE 'JP' END AS geo_country
+FROM (SELECT DISTINCT client_id, i0, least(i0 + CAST(hash(client_id * 1000 + j) % 120 AS INTEGER), {last}) AS d
+      FROM gen, range({DRAWS}) s(j));
+INSERT INTO clients BY NAME
+SELECT cd.product_id, cd.client_id{std_cols}, span.date_installed, span.date_last_seen, 10 AS lifetime_sessions, 6000000 AS lifetime_runtime_ms,
+       false AS opt_out_historical, false AS opt_out_current,
+       CAST(pow(2, cd.client_id % 4) AS BIGINT) AS cpu_cores, 4096 * (1 + cd.client_id % 8) AS ram,
+       printf('%016X', cd.client_id % 50000) AS machine_id
+FROM (SELECT client_id, min(day) AS date_installed, max(day) AS date_last_seen FROM client_days GROUP BY 1) span
+JOIN client_days cd ON cd.client_id = span.client_id AND cd.day = span.date_last_seen;
+DROP TABLE gen;
+CHECKPOINT;
+"#
+    )
+}
+
+struct Case {
+    name: &'static str,
+    body: Value,
+}
+
+fn cases(days: u32) -> Vec<Case> {
+    let start = format!("NOW-{}", days - 1);
+    let base = json!({"startDate": start, "stopDate": "NOW", "clientStatus": ["new", "active", "lost"]});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        if let (Some(b), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        b
+    };
+    let level = |p: &str| json!({"property": p, "segments": [{"type": "regex", "value": ".*", "split": true}]});
+    vec![
+        Case { name: "daily split, new+active+lost", body: with(json!({"dateSplit": "day"})) },
+        Case {
+            name: "daily split, two filters (standard + current)",
+            body: with(json!({"dateSplit": "day", "globalFilters": {
+                "prodEdition": {"type": "string", "value": "Pro"},
+                "cpuCores": {"type": "numberRange", "min": 2, "max": 8}}})),
+        },
+        Case {
+            name: "daily split, two standard filters",
+            body: with(json!({"dateSplit": "day", "globalFilters": {
+                "prodEdition": {"type": "string", "value": "Pro"},
+                "licenseType": {"type": "stringArray", "value": ["purchased", "freeware"]}}})),
+        },
+        Case {
+            name: "no split, 3 levels (version x edition x license type)",
+            body: with(json!({"levels": {"level1": level("prodVersion"), "level2": level("prodEdition"),
+                "level3": level("licenseType")}})),
+        },
+        Case {
+            name: "no split, 3 levels, range ending 30 days ago",
+            body: json!({"startDate": format!("NOW-{}", days - 1), "stopDate": "NOW-30",
+                "clientStatus": ["new", "active", "lost"],
+                "levels": {"level1": level("prodVersion"), "level2": level("prodEdition"), "level3": level("licenseType")}}),
+        },
+        Case { name: "weekly split, new+active+lost", body: with(json!({"dateSplit": "week"})) },
+        Case {
+            name: "monthly split, 1 level (os.version), regex filter",
+            body: with(json!({"dateSplit": "month", "levels": {"level1": level("os.version")},
+                "globalFilters": {"C01": {"type": "regex", "value": "-(1|2)$"}}})),
+        },
+    ]
+}
+
+async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
+    let tmp;
+    let path = match &args.warehouse {
+        Some(p) => p.clone(),
+        None => {
+            tmp = std::env::temp_dir().join(format!("usagi-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp)?;
+            tmp.join("warehouse.duckdb")
+        }
+    };
+    if let Some(file) = &args.sql {
+        let wh = DuckWarehouse::open(&path, &DuckConfig::default()).context("opening the warehouse")?;
+        for sql in std::fs::read_to_string(file)?.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let mut best = Duration::MAX;
+            let mut n = 0;
+            for _ in 0..args.runs.max(1) {
+                let t = Instant::now();
+                n = wh.query(sql.to_string(), vec![]).await?.rows.len();
+                best = best.min(t.elapsed());
+            }
+            println!("{:>8.1} ms {n:>6} rows  {}", best.as_secs_f64() * 1e3, sql.chars().take(110).collect::<String>());
+        }
+        return Ok(());
+    }
+    anyhow::ensure!(!path.exists(), "{} already exists; give a new path", path.display());
+    let today = chrono::Utc::now().date_naive();
+    let first = today - chrono::Duration::days(i64::from(args.days) - 1);
+    let wh = DuckWarehouse::open(&path, &DuckConfig::default()).context("opening the warehouse")?;
+    let spinner = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner.set_message(format!("generating {} installations over {} days", args.installs, args.days));
+    let t = Instant::now();
+    wh.execute_batch(fleet_sql(args.installs, first, args.days)).await?;
+    let rows = wh.query("SELECT count(*) FROM client_days".into(), vec![]).await?;
+    let installation_days = rows.rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0);
+    spinner.finish_with_message(format!(
+        "generated {installation_days} installation-days in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+    let ctx = ReportContext {
+        product: ProductId::parse(&PRODUCT.to_string()).context("product id")?,
+        today,
+        days_until_declared_lost: 40,
+        retention_days: 3650,
+        license_keys: true,
+        now: chrono::Utc::now(),
+        back_off: Default::default(),
+        limits: Default::default(),
+    };
+    let bar = ProgressBar::new((cases(args.days).len() * (args.runs + 1)) as u64);
+    let mut results = Vec::new();
+    for case in cases(args.days) {
+        let body = JsonObject::parse_body(case.body.to_string().as_bytes()).map_err(|e| anyhow::anyhow!(e.reason))?;
+        let spec = GenericSpec::parse(&body, GenericKind::DateRange, &ctx).map_err(|e| anyhow::anyhow!(e.reason))?;
+        let mut times = Vec::new();
+        for i in 0..=args.runs {
+            let t = Instant::now();
+            generic::run(&wh, &ctx, &spec).await.map_err(|e| anyhow::anyhow!(e.reason))?;
+            if i > 0 {
+                times.push(t.elapsed());
+            }
+            bar.inc(1);
+        }
+        times.sort();
+        results.push((case.name, times[times.len() / 2], times[(times.len() * 9 / 10).min(times.len() - 1)]));
+    }
+    bar.finish_and_clear();
+    println!(
+        "| report ({} installations, {installation_days} installation-days, {} days) | p50 | p90 |",
+        args.installs, args.days
+    );
+    println!("|---|---|---|");
+    for (name, p50, p90) in results {
+        println!("| {name} | {:.0} ms | {:.0} ms |", p50.as_secs_f64() * 1e3, p90.as_secs_f64() * 1e3);
+    }
+    if args.warehouse.is_none() {
+        let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod context;
 pub mod events;
 pub mod filters;
 pub mod generic;
+pub mod iso;
 pub mod meta;
 pub mod pattern;
 pub mod properties;

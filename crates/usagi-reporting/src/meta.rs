@@ -10,8 +10,6 @@ use crate::properties::find;
 
 /// Values per page.
 pub const PAGE: usize = 1000;
-/// Largest regex pattern, characters (reporting-api §3.1).
-const MAX_PATTERN: usize = 1024;
 
 /// A validated `propertyValues` request.
 #[derive(Debug)]
@@ -24,6 +22,8 @@ pub struct PropertyValuesSpec {
     pub filter: Option<regex::Regex>,
     /// Exclusive paging cursor.
     pub start_after: Option<String>,
+    /// Geography with `getFullList`: the ISO reference list as well as the observed values.
+    pub full_list: bool,
 }
 
 const GRANULARITIES: [(&str, &[&str]); 3] = [
@@ -91,29 +91,21 @@ impl PropertyValuesSpec {
                 }
                 let f = v.object()?;
                 f.required("type")?.enum_of(&["regex"])?;
-                let pattern_value = f.required("value")?;
-                let pattern = pattern_value.string_len(1, MAX_PATTERN)?;
-                let re = regex::RegexBuilder::new(&pattern)
-                    .size_limit(1 << 20)
-                    .dfa_size_limit(1 << 20)
-                    .build()
-                    .map_err(|_| pattern_value.error("must be a valid regular expression"))?;
-                Some(re)
+                Some(crate::pattern::compile(&f.required("value")?)?)
             }
         };
         let start_after = body.optional("startAfter")?.map(|v| v.string()).transpose()?;
+        let mut full_list = false;
         if let Some(v) = body.optional("getFullList")? {
             let full = v.boolean()?;
             if !matches!(base.as_str(), "geography" | "os" | "osLanguage") {
                 return Err(v.error("is only accepted for geography, os and osLanguage"));
             }
-            if full && base == "geography" {
-                return Err(v.error("true (the full ISO reference list) is not supported yet"));
-            }
+            full_list = full && base == "geography";
         }
         body.accept_v2_fields(&ctx.product)?;
         body.finish()?;
-        Ok(Self { name, standard: prop.standard, filter, start_after })
+        Ok(Self { name, standard: prop.standard, filter, start_after, full_list })
     }
 }
 
@@ -147,6 +139,10 @@ pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &PropertyValuesS
             .map_err(warehouse_error)?;
         rows.rows.iter().map(|r| r[0].as_str().unwrap_or(usagi_types::NULL_TEXT).to_string()).collect()
     };
+    if spec.full_list {
+        let granularity = spec.name.split_once('.').map_or("", |(_, g)| g);
+        values.extend(crate::iso::reference_list(granularity).iter().map(|c| c.to_string()));
+    }
     values.sort();
     values.dedup();
     let values: Vec<String> = values

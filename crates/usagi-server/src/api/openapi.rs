@@ -82,10 +82,78 @@ pub struct GenericDateRangeRequest {
     dateReportedLost: Option<String>,
     /// `clientId` (default).
     groupBy: Option<String>,
-    /// Property → filter (reporting-api §3).
-    globalFilters: Option<Value>,
-    /// Segmentation levels (reporting-api §4.1).
-    levels: Option<Value>,
+    /// Property → filter (reporting-api §3); keys are ANDed.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// Segmentation levels (reporting-api §4.1): at most 1 with a dateSplit, else up to 3.
+    levels: Option<Levels>,
+}
+
+/// One global filter (reporting-api §3.1, §3.4). Which members apply depends on `type`
+/// or, for the special filters (`licenseStatus`, `os`, `geography`, `gpu`, `optOut`,
+/// `backOff`, `lifetimeEventUsage`, `reachOutDeliveries`), on the property.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct GlobalFilter {
+    /// `string`, `stringArray`, `regex`, `number`, `numberRange`, `date`, `dateRange` or `boolean`.
+    r#type: Option<String>,
+    /// The compared value: a string, an array of 1–1,000 strings, a pattern, a number, a date or a boolean; `"<NULL>"` matches NULL.
+    value: Option<Value>,
+    /// `numberRange` / `dateRange` lower bound, inclusive.
+    min: Option<Value>,
+    /// `numberRange` / `dateRange` upper bound, inclusive.
+    max: Option<Value>,
+}
+
+/// `levels`: consecutive `level1` … `level3`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Levels {
+    /// First level.
+    level1: Option<Level>,
+    /// Second level (no dateSplit).
+    level2: Option<Level>,
+    /// Third level (no dateSplit).
+    level3: Option<Level>,
+}
+
+/// One segmentation level (reporting-api §4.1).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Level {
+    /// A segmentable property, a dotted special name (`os.version`, `geography.country`, `gpu.vendor`) or `licenseStatus`, `optOut`, `backOff`.
+    property: String,
+    /// 1–100 segments, in output order.
+    segments: Vec<Segment>,
+}
+
+/// A segment object (reporting-api §4.3, §4.4).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct Segment {
+    /// `string`, `stringArray`, `regex`, `number` or `numberRange`; absent for flag segments.
+    r#type: Option<String>,
+    /// The matched value(s); not for `numberRange`.
+    value: Option<Value>,
+    /// `numberRange` lower bound, inclusive.
+    min: Option<f64>,
+    /// `numberRange` upper bound, inclusive.
+    max: Option<f64>,
+    /// `stringArray` / `regex`: one key per distinct matching value.
+    split: Option<bool>,
+    /// 1–128 characters; required for `numberRange`, non-split `stringArray`/`regex` and flag segments.
+    segmentLabel: Option<String>,
+    /// licenseStatus segments: flags ANDed (`activated`, `expired`, `blocked`, `allowed`); optOut/backOff: `historical`, `current`.
+    activated: Option<bool>,
+    /// See `activated`.
+    expired: Option<bool>,
+    /// See `activated`.
+    blocked: Option<bool>,
+    /// See `activated`.
+    allowed: Option<bool>,
+    /// optOut / backOff segments.
+    historical: Option<bool>,
+    /// optOut / backOff segments.
+    current: Option<bool>,
 }
 
 /// `generic/current` request (reporting-api §9.2): the range ends today.
@@ -103,16 +171,18 @@ pub struct GenericCurrentRequest {
     /// `clientId` (default).
     groupBy: Option<String>,
     /// Property → filter.
-    globalFilters: Option<Value>,
-    /// Segmentation levels.
-    levels: Option<Value>,
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// Segmentation levels, up to 3.
+    levels: Option<Levels>,
 }
 
-/// A generic report: `{"result":{"totals":{…}}}` or `{"result":{"<period>":{…},…}}`.
+/// A generic report (reporting-api §9.1 shapes 1–4): `{"result":{"totals":{…}}}`,
+/// `{"result":{"<period>":{…},…}}`, `{"result":{"level1":{"<key>":{"totals":{…},"level2":{…}}}}}`
+/// or `{"result":{"<period>":{"level1":{…}},…}}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct GenericReportResponse {
-    /// Period key (`YYYY-MM-DD`) or `totals` → status counts in the order new, active, lost.
+    /// Period keys (`YYYY-MM-DD`), `totals` or `level1` → status counts in the order new, active, lost.
     result: Value,
 }
 
@@ -269,6 +339,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("LoginResponse", LoginResponse::schema())
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
+        .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("Levels", Levels::schema())
+        .schema("Level", Level::schema())
+        .schema("Segment", Segment::schema())
         .schema("GenericReportResponse", GenericReportResponse::schema())
         .schema("OpenApiDocument", OpenApiDocument::schema())
         .schema("ProductPropertiesResponse", ProductPropertiesResponse::schema())

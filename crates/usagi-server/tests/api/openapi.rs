@@ -32,6 +32,29 @@ async fn every_served_route_is_documented() {
         let text = resp.text().await.unwrap();
         assert!(!text.contains("no route for"), "{} {} is not served: {status} {text}", route.method, route.path);
     }
+    // Every schema reference resolves, and the filter and segment schemas name their members.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in &all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(doc["components"]["schemas"][name].is_object(), "{r} does not resolve");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["GlobalFilter"]["properties"]["type"].is_object(), "filter operator documented as 'type'");
+    assert!(schemas["Segment"]["properties"]["segmentLabel"].is_object());
+    assert!(schemas["Level"]["properties"]["segments"].is_object());
     // And the document lists nothing the table does not.
     let table: Vec<&str> = usagi_server::api::routes().iter().map(|r| r.path).collect();
     for path in doc["paths"].as_object().unwrap().keys() {

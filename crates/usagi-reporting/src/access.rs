@@ -41,6 +41,7 @@ pub fn value_sql(name: &str, std: &str) -> Option<ValueSql> {
         "dateLastSeen" => derived("c.date_last_seen", ValueKind::Date),
         "lifetimeSessionCount" => derived("c.lifetime_sessions", ValueKind::Int),
         "lifetimeRuntimeMinutes" => derived("(c.lifetime_runtime_ms // 60000)", ValueKind::Int),
+        "installationMonth" => derived("strftime(c.date_installed, '%Y-%m')", ValueKind::Text),
         _ => {
             let col = property_column(name)?;
             let kind = match col.ty {

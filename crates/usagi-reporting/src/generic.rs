@@ -359,13 +359,10 @@ async fn unit_tally(
         (format!("clients c WHERE c.product_id = {product}"), "c")
     } else {
         let stop = q.bind(Param::Date(spec.data_stop(ctx)));
+        let first = q.bind(Param::Date(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()));
+        let last_rows = crate::population::last_rows_sql(&product, &first, &stop);
         (
-            format!(
-                "(SELECT cd.* FROM client_days cd JOIN (SELECT client_id, max(day) AS last_day FROM client_days \
-                 WHERE product_id = {product} AND day <= {stop} GROUP BY 1) m ON cd.client_id = m.client_id \
-                 AND cd.day = m.last_day WHERE cd.product_id = {product}) p \
-                 JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id WHERE TRUE"
-            ),
+            format!("{last_rows} JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id WHERE TRUE"),
             "p",
         )
     };

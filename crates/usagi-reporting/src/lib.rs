@@ -12,6 +12,7 @@ pub mod generic;
 pub mod iso;
 pub mod meta;
 pub mod pattern;
+pub mod population;
 pub mod properties;
 pub mod query;
 pub mod segments;

@@ -75,7 +75,17 @@ impl Level {
     /// Parses `{"property","segments"}` at `levels.levelN`.
     pub fn parse(v: &JsonValue, ctx: &ReportContext) -> Result<Self, ApiError> {
         let o = v.object()?;
-        let pv = o.required("property")?;
+        Self::from_parts(&o.required("property")?, &o.required("segments")?, ctx, false)
+    }
+
+    /// Parses a property name and its segments array (for `levels` and for `segmentBy` +
+    /// `segments`); `installation_month` admits `installationMonth` (churnAndEngagement only).
+    pub fn from_parts(
+        pv: &JsonValue,
+        segments: &JsonValue,
+        ctx: &ReportContext,
+        installation_month: bool,
+    ) -> Result<Self, ApiError> {
         let name = pv.string()?;
         let source = match name.as_str() {
             "licenseStatus" => LevelSource::LicenseStatus,
@@ -84,6 +94,7 @@ impl Level {
             "os" | "geography" | "gpu" => {
                 return Err(pv.error(format_args!("must name a granularity, e.g. '{name}.{}'", granular_example(&name))))
             }
+            "installationMonth" if installation_month => LevelSource::Value(name.clone()),
             "installationMonth" => return Err(pv.error("is accepted only by churnAndEngagement")),
             "licenseKey" if !ctx.license_keys => {
                 return Err(ApiError::forbidden("licenseKey requires the licenseKeys permission"))
@@ -98,7 +109,7 @@ impl Level {
                 LevelSource::Value(n.to_string())
             }
         };
-        let arr = o.required("segments")?.array_len(1, MAX_SEGMENTS)?;
+        let arr = segments.array_len(1, MAX_SEGMENTS)?;
         let mut segments = Vec::new();
         let mut keys: HashSet<String> = HashSet::new();
         for (_, item) in arr.iter() {
@@ -283,7 +294,11 @@ fn parse_segment(item: &JsonValue, source: &LevelSource) -> Result<Segment, ApiE
 fn parse_value_segment(o: &JsonObject, source: &LevelSource) -> Result<Segment, ApiError> {
     let LevelSource::Value(name) = source else { return Err(ApiError::syntax("segment of a flags level")) };
     let base = name.split_once('.').map_or(name.as_str(), |(b, _)| b);
-    let prop = find(base).ok_or_else(|| ApiError::syntax(format!("field '{}' names an unknown property", o.path())))?;
+    // installationMonth (`YYYY-MM` of dateInstalled) is a derived string that is never NULL.
+    let derived = || find("appName").map(|p| crate::properties::Prop { name: "installationMonth", null: false, ..p });
+    let prop = find(base)
+        .or_else(|| if base == "installationMonth" { derived() } else { None })
+        .ok_or_else(|| ApiError::syntax(format!("field '{}' names an unknown property", o.path())))?;
     let number = value_sql(name, "p").is_some_and(|v| v.kind == ValueKind::Int);
     let allowed: &[&str] =
         if number { &["number", "numberRange", "regex"] } else { &["string", "stringArray", "regex"] };
@@ -345,6 +360,21 @@ fn parse_value_segment(o: &JsonObject, source: &LevelSource) -> Result<Segment, 
     };
     let key = if split { None } else { label.or(default_key) };
     Ok(Segment::Value { key, split, cond })
+}
+
+/// Parses `segmentBy` + `segments` of histogram and event reports (reporting-api §4.2): both
+/// or neither.
+pub fn parse_segment_by(
+    body: &JsonObject,
+    ctx: &ReportContext,
+    installation_month: bool,
+) -> Result<Option<Level>, ApiError> {
+    match (body.optional("segmentBy")?, body.optional("segments")?) {
+        (None, None) => Ok(None),
+        (Some(p), Some(s)) => Level::from_parts(&p, &s, ctx, installation_month).map(Some),
+        (Some(p), None) => Err(p.error("needs 'segments' as well")),
+        (None, Some(s)) => Err(s.error("needs 'segmentBy' as well")),
+    }
 }
 
 /// Parses `levels` (absent, null or `{}` = none): consecutive `level1`…`level3`, at most

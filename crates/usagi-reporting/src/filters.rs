@@ -26,6 +26,9 @@ pub const LICENSE_FLAGS: [(&str, Option<&str>, &str); 4] = [
     ("allowed", Some("whitelisted"), "licenseStatus.allowed"),
 ];
 
+/// Every key a licenseStatus object may hold, older spellings included.
+pub const LICENSE_FIELDS: [&str; 6] = ["activated", "expired", "blocked", "allowed", "blacklisted", "whitelisted"];
+
 /// A condition on a string property.
 #[derive(Debug, Clone)]
 pub enum TextCond {
@@ -119,6 +122,7 @@ pub fn text_value(v: &JsonValue, prop: &Prop) -> Result<String, ApiError> {
 fn state_flags(v: &JsonValue) -> Result<Vec<StateFlags>, ApiError> {
     let one = |v: &JsonValue| -> Result<StateFlags, ApiError> {
         let o = v.object()?;
+        o.known_fields(&["historical", "current"])?;
         let h = o.optional("historical")?.map(|x| x.boolean()).transpose()?;
         let c = o.optional("current")?.map(|x| x.boolean()).transpose()?;
         if h.is_none() && c.is_none() {
@@ -213,7 +217,9 @@ fn parse_filter(name: &str, v: &JsonValue, ctx: &ReportContext) -> Result<Filter
             };
             let mut ors = Vec::new();
             for item in objects {
-                ors.push(license_flags(&item.object()?, &item)?);
+                let o = item.object()?;
+                o.known_fields(&LICENSE_FIELDS)?;
+                ors.push(license_flags(&o, &item)?);
             }
             return Ok(Filter::LicenseStatus(ors));
         }
@@ -266,6 +272,9 @@ fn parse_filter(name: &str, v: &JsonValue, ctx: &ReportContext) -> Result<Filter
     }
     if let Some((base, levels, case_insensitive)) = GRANULAR.iter().find(|(b, _, _)| *b == name) {
         let o = v.object()?;
+        let mut allowed = vec!["type"];
+        allowed.extend(levels.iter());
+        o.known_fields(&allowed)?;
         let prop = find(base).ok_or_else(|| v.error("is not a known property"))?;
         let many = o.required("type")?.enum_of(&["string", "stringArray"])? == "stringArray";
         let mut out = Vec::new();
@@ -290,6 +299,7 @@ fn parse_filter(name: &str, v: &JsonValue, ctx: &ReportContext) -> Result<Filter
         return Err(v.error("is not a property that can be filtered on"));
     }
     let o = v.object()?;
+    o.known_fields(&["type", "value", "min", "max"])?;
     let op = match o.optional("type")? {
         Some(t) => t.enum_of(&ops)?,
         // v2.0 habit: boolean filters without a type.

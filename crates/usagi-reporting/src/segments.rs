@@ -75,6 +75,7 @@ impl Level {
     /// Parses `{"property","segments"}` at `levels.levelN`.
     pub fn parse(v: &JsonValue, ctx: &ReportContext) -> Result<Self, ApiError> {
         let o = v.object()?;
+        o.known_fields(&["property", "segments"])?;
         Self::from_parts(&o.required("property")?, &o.required("segments")?, ctx, false)
     }
 
@@ -263,6 +264,13 @@ fn label(o: &JsonObject) -> Result<Option<String>, ApiError> {
 
 fn parse_segment(item: &JsonValue, source: &LevelSource) -> Result<Segment, ApiError> {
     let o = item.object()?;
+    let mut allowed: Vec<&str> = vec!["segmentLabel"];
+    match source {
+        LevelSource::Value(_) => allowed.extend(["type", "value", "min", "max", "split"]),
+        LevelSource::LicenseStatus => allowed.extend(crate::filters::LICENSE_FIELDS),
+        LevelSource::OptOut | LevelSource::BackOff => allowed.extend(["historical", "current"]),
+    }
+    o.known_fields(&allowed)?;
     let flag_names: &[&str] = match source {
         LevelSource::LicenseStatus => &[],
         LevelSource::OptOut | LevelSource::BackOff => &["historical", "current"],
@@ -388,9 +396,13 @@ pub fn parse_levels(v: Option<JsonValue>, max: usize, ctx: &ReportContext) -> Re
             return Err(value.error("is not expected: levels must be level1, level2, level3, consecutive and in order"));
         }
     }
-    if entries.len() > max {
-        let why = if max == 1 { "with a dateSplit at most 1 level is allowed" } else { "at most 3 levels are allowed" };
-        return Err(v.error(why));
+    if let Some((_, extra)) = entries.get(max) {
+        let why = if max == 1 {
+            "is not allowed: with a dateSplit at most 1 level"
+        } else {
+            "is not allowed: at most 3 levels"
+        };
+        return Err(extra.error(why));
     }
     entries.iter().map(|(_, value)| Level::parse(value, ctx)).collect()
 }

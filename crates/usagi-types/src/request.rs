@@ -275,6 +275,16 @@ impl JsonObject {
         self.members().iter().map(|(key, id)| (key.clone(), self.child(key, *id, false))).collect()
     }
 
+    /// Rejects the first member (in document order) whose key is not in `allowed`:
+    /// `unknown field 'globalFilters.prodVersion.typ'`. Called before reading an object's
+    /// members so that a misspelt key is reported as such, not as a missing one.
+    pub fn known_fields(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.members().iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((k, _)) => Err(ApiError::syntax(format!("unknown field '{}'", member_path(&self.path, k)))),
+            None => Ok(()),
+        }
+    }
+
     /// Handles the v2 fields tolerated at top level (§1.6): `user` and `sessionId` are
     /// ignored; `productId` (string or integer) must match the product of the path.
     pub fn accept_v2_fields(&self, product: &ProductId) -> Result<(), ApiError> {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use usagi_types::{ClientId, ProductId};
 
 use crate::error::Result;
+use crate::event_setting::EventSetting;
 use crate::installation::{BackOffStates, InstallationControl};
 use crate::license_key::LicenseKeyRecord;
 use crate::product::{Product, ProductSettingsPatch};
@@ -151,6 +152,15 @@ pub trait Catalog: Send + Sync + 'static {
         key: &str,
         today: NaiveDate,
     ) -> Result<(LicenseKeyRecord, bool)>;
+
+    // ---- event tracking flags -----------------------------------------------------------
+
+    /// Every event of a product whose flags were set or which was pre-registered.
+    async fn event_settings(&self, product: ProductId) -> Result<Vec<EventSetting>>;
+
+    /// Sets the flags of the listed events atomically (creating rows as needed); returns,
+    /// per item, whether the event already had a row.
+    async fn set_event_settings(&self, product: ProductId, items: Vec<EventSetting>) -> Result<Vec<bool>>;
 
     // ---- installation controls --------------------------------------------------------
 

@@ -486,3 +486,53 @@ pub(crate) async fn installations(cat: &dyn Catalog) {
     assert!(matches!(cat.start_back_off(pid("1111111111"), None, week).await, Err(CatalogError::NotFound(_))));
     assert!(matches!(cat.set_installation_disabled(pid("1111111111"), c1, true).await, Err(CatalogError::NotFound(_))));
 }
+
+/// Event tracking flags: atomic upserts, NULL category distinct from every named one.
+pub(crate) async fn event_settings(cat: &dyn Catalog) {
+    use crate::EventSetting;
+    let (p, _) = cat.create_product("A", None, t0()).await.unwrap();
+    let (q, _) = cat.create_product("B", None, t0()).await.unwrap();
+    let e = |c: Option<&str>, n: &str, basic, advanced| EventSetting {
+        category: c.map(str::to_string),
+        name: n.into(),
+        basic,
+        advanced,
+    };
+    let existed = cat
+        .set_event_settings(p.id, vec![e(None, "Open", true, false), e(Some("File"), "Open", true, true)])
+        .await
+        .unwrap();
+    assert_eq!(existed, vec![false, false]);
+    let existed = cat
+        .set_event_settings(p.id, vec![e(None, "Open", false, false), e(Some("Edit"), "Open", true, false)])
+        .await
+        .unwrap();
+    assert_eq!(existed, vec![true, false], "the NULL category row is found again");
+    let mut all = cat.event_settings(p.id).await.unwrap();
+    all.sort();
+    assert_eq!(
+        all,
+        vec![e(None, "Open", false, false), e(Some("Edit"), "Open", true, false), e(Some("File"), "Open", true, true)]
+    );
+    assert!(cat.event_settings(q.id).await.unwrap().is_empty());
+}
+
+/// Back-off states as reports read them.
+pub(crate) async fn back_off_states(cat: &dyn Catalog) {
+    let (p, _) = cat.create_product("A", None, t0()).await.unwrap();
+    let c1 = ClientId::parse("4F2A9C1E7B3D5A60").unwrap();
+    let c2 = ClientId::parse("FFFFFFFFFFFFFFFF").unwrap();
+    assert_eq!(cat.back_off_states(p.id).await.unwrap(), crate::BackOffStates::default());
+    cat.start_back_off(p.id, Some(c1), t0() + Duration::days(7)).await.unwrap();
+    cat.record_back_off_answer(p.id, c2).await.unwrap();
+    let states = cat.back_off_states(p.id).await.unwrap();
+    let mut at = states.at(t0());
+    at.sort();
+    assert_eq!(at, vec![(c1.as_u64(), true, true), (c2.as_u64(), true, false)]);
+    let later = states.at(t0() + Duration::days(8));
+    assert!(later.iter().all(|(_, _, current)| !current), "the back-off ended");
+    assert!(!states.product_wide(t0()));
+    cat.start_back_off(p.id, None, t0() + Duration::days(2)).await.unwrap();
+    let states = cat.back_off_states(p.id).await.unwrap();
+    assert!(states.product_wide(t0()) && !states.product_wide(t0() + Duration::days(3)));
+}

@@ -10,6 +10,7 @@
 mod catalog;
 mod credentials;
 mod error;
+mod event_setting;
 mod installation;
 mod license_key;
 mod product;
@@ -23,6 +24,7 @@ mod conformance;
 
 pub use catalog::Catalog;
 pub use error::{CatalogError, Result};
+pub use event_setting::EventSetting;
 pub use installation::{BackOffStates, InstallationControl};
 pub use license_key::{LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
 pub use product::{

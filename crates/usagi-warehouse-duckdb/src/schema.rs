@@ -7,8 +7,19 @@ use usagi_warehouse::ObservationSource;
 pub fn migrations() -> Vec<String> {
     let mut all: Vec<String> = FIXED_MIGRATIONS.iter().map(|s| s.to_string()).collect();
     all.push(wide_rollups_migration());
+    all.push(EVENT_DAYS_MIGRATION.to_string());
     all
 }
+
+/// Migration 4: per installation, day and event, the occurrences and the sum of numeric values.
+const EVENT_DAYS_MIGRATION: &str = r#"
+CREATE TABLE event_days (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL, category VARCHAR,
+    name VARCHAR NOT NULL, n BIGINT NOT NULL, value_sum DOUBLE NOT NULL);
+INSERT INTO event_days
+SELECT product_id, client_id, day, category, name, count(*), coalesce(sum(num_value), 0)
+FROM events GROUP BY product_id, client_id, day, category, name;
+"#;
 
 const FIXED_MIGRATIONS: &[&str] = &[
     // 1: facts, rollups and loader state.
@@ -84,7 +95,8 @@ fn wide_rollups_migration() -> String {
         DELETE FROM affected;",
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
-        refresh = refresh_rollups(),
+        // The rollups as of this migration (later migrations fill their own tables).
+        refresh = [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(), CLIENT_EVENTS].concat(),
     )
 }
 
@@ -93,7 +105,7 @@ fn wide_rollups_migration() -> String {
 /// Written as one from-scratch computation per installation so that late, offline
 /// or out-of-order batches can never leave a rollup that differs from the facts.
 pub fn refresh_rollups() -> String {
-    [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(), CLIENT_EVENTS].concat()
+    [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(), CLIENT_EVENTS, EVENT_DAYS].concat()
 }
 
 const SESSIONS: &str = r#"
@@ -283,4 +295,11 @@ DELETE FROM client_events USING affected a WHERE client_events.product_id = a.pr
 INSERT INTO client_events
 SELECT product_id, client_id, category, name, count(*)
 FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name;
+"#;
+
+const EVENT_DAYS: &str = r#"
+DELETE FROM event_days USING affected a WHERE event_days.product_id = a.product_id AND event_days.client_id = a.client_id;
+INSERT INTO event_days
+SELECT product_id, client_id, day, category, name, count(*), coalesce(sum(num_value), 0)
+FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, day, category, name;
 "#;

@@ -123,6 +123,19 @@ CREATE TABLE installation_controls (
     PRIMARY KEY (product_id, client_id)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 2: event tracking flags (reporting-api §8). `category_key` is the category or '' for
+    // none ('' is never a category: empty categories are stored as NULL).
+    r#"
+CREATE TABLE event_settings (
+    product_id   INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    category_key TEXT    NOT NULL,
+    category     TEXT,
+    name         TEXT    NOT NULL,
+    basic        INTEGER NOT NULL,
+    advanced     INTEGER NOT NULL,
+    PRIMARY KEY (product_id, category_key, name)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build migrates to.

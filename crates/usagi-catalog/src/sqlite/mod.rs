@@ -7,6 +7,7 @@
 //! busy timeout, when another connection is writing).
 
 mod codec;
+mod event_settings;
 mod installations;
 mod license_keys;
 mod migrations;
@@ -26,6 +27,7 @@ use usagi_types::{ClientId, ProductId};
 
 use crate::catalog::Catalog;
 use crate::error::{CatalogError, Result};
+use crate::event_setting::EventSetting;
 use crate::installation::{BackOffStates, InstallationControl};
 use crate::license_key::LicenseKeyRecord;
 use crate::product::{Product, ProductSettingsPatch};
@@ -330,6 +332,14 @@ impl Catalog for SqliteCatalog {
         self.run(move |c| installations::control(c, product, client)).await
     }
 
+    async fn event_settings(&self, product: ProductId) -> Result<Vec<EventSetting>> {
+        self.run(move |c| event_settings::list(c, product)).await
+    }
+
+    async fn set_event_settings(&self, product: ProductId, items: Vec<EventSetting>) -> Result<Vec<bool>> {
+        self.run(move |c| event_settings::set(c, product, &items)).await
+    }
+
     async fn back_off_states(&self, product: ProductId) -> Result<BackOffStates> {
         self.run(move |c| installations::back_off_states(c, product)).await
     }
@@ -389,6 +399,8 @@ mod tests {
         tokens,
         license_keys,
         installations,
+        event_settings,
+        back_off_states,
     );
 
     fn raw(dir: &TempDir) -> Connection {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod conventions;
 pub mod cookies;
+pub mod event_tracking;
 pub mod meta;
 pub mod openapi;
 pub mod principal;
@@ -119,6 +120,28 @@ pub fn routes() -> Vec<Route> {
             handler: || get(meta::oldest_reported_date),
         },
         Route {
+            path: "/v3/event-tracking/{product_id}",
+            method: "GET",
+            query: false,
+            auth: true,
+            tag: "Event Tracking Management",
+            summary: "The known events with their basic/advanced flags and first/last day seen (?showEvents=)",
+            request: Doc::None,
+            response: (200, Some("EventTrackingResponse")),
+            handler: || get(event_tracking::list).put(event_tracking::update),
+        },
+        Route {
+            path: "/v3/event-tracking/{product_id}",
+            method: "PUT",
+            query: false,
+            auth: true,
+            tag: "Event Tracking Management",
+            summary: "Set the basic/advanced flags of the listed events atomically (role editor)",
+            request: Doc::Json("EventTrackingUpdateRequest"),
+            response: (200, Some("EventTrackingUpdateResponse")),
+            handler: || get(event_tracking::list).put(event_tracking::update),
+        },
+        Route {
             path: "/v3/reporting/generic/dateRange/{product_id}",
             method: "POST",
             query: true,
@@ -157,8 +180,12 @@ pub fn routes() -> Vec<Route> {
 /// The `/v3` router, built from [`routes`].
 pub fn router() -> Router<AppState> {
     let mut r = Router::new();
+    let mut seen = std::collections::HashSet::new();
     for route in routes() {
-        r = r.route(route.path, (route.handler)().fallback(conventions::no_route));
+        // A path with several methods has one entry per method, each naming the same handlers.
+        if seen.insert(route.path) {
+            r = r.route(route.path, (route.handler)().fallback(conventions::no_route));
+        }
     }
     r
 }

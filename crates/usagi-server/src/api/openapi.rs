@@ -186,6 +186,44 @@ pub struct GenericReportResponse {
     result: Value,
 }
 
+/// `GET /v3/event-tracking` answer (reporting-api §8.1): the null category first, then by code point.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventTrackingResponse {
+    /// `[{category: string|null, categoryEventNames: [{eventName, basic, advanced, dateFirstSeen, dateLastSeen}]}]`.
+    result: Vec<Value>,
+}
+
+/// One item of `PUT /v3/event-tracking`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventFlagsItem {
+    /// Category (trimmed, ≤128 characters); null or empty = no category. Required.
+    category: Option<String>,
+    /// Name (trimmed, 1–128 characters).
+    name: String,
+    /// Shown in basic reports.
+    basic: bool,
+    /// Shown in advanced, lifetime and churn reports; true needs `basic` true.
+    advanced: bool,
+}
+
+/// `PUT /v3/event-tracking` request (reporting-api §8.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventTrackingUpdateRequest {
+    /// 1–10,000 events, each (category, name) at most once.
+    events: Vec<EventFlagsItem>,
+}
+
+/// `PUT /v3/event-tracking` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventTrackingUpdateResponse {
+    /// `{updated, created}`: listed events that already existed, and new ones.
+    result: Value,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -340,6 +378,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("EventTrackingResponse", EventTrackingResponse::schema())
+        .schema("EventFlagsItem", EventFlagsItem::schema())
+        .schema("EventTrackingUpdateRequest", EventTrackingUpdateRequest::schema())
+        .schema("EventTrackingUpdateResponse", EventTrackingUpdateResponse::schema())
         .schema("Levels", Levels::schema())
         .schema("Level", Level::schema())
         .schema("Segment", Segment::schema())

@@ -110,6 +110,8 @@ pub struct Need {
 impl Need {
     /// Reading reports and metadata.
     pub const VIEWER: Need = Need { role: Role::Viewer, license_keys: false, write: false };
+    /// Changing product configuration (event flags, license keys).
+    pub const EDITOR: Need = Need { role: Role::Editor, license_keys: false, write: true };
 }
 
 /// A product the caller may use, with their permission on it.

@@ -1,11 +1,15 @@
 //! API tests: the real server on a random port, real SQLite and DuckDB files.
 
 mod auth;
+mod bad_input;
 mod callhome;
 mod durability;
+mod event_tracking;
+mod example2;
 mod generic;
 mod geo;
 mod helpers;
 mod history;
 mod meta;
 mod openapi;
+mod reports_reference;

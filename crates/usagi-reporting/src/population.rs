@@ -6,7 +6,7 @@
 //! [`crate::segments::Level::keys`] over the returned cells.
 
 use chrono::{Duration, NaiveDate};
-use usagi_types::ApiError;
+use usagi_types::{ApiError, DateSplit};
 use usagi_warehouse::{Param, Value, Warehouse};
 
 use crate::context::ReportContext;
@@ -127,4 +127,43 @@ impl Population<'_> {
             })
             .collect())
     }
+}
+
+/// `SELECT client_id, k` of the installations active in each period of `[start, stop]`
+/// that pass the filters, each judged on its last active day of the period (the value at
+/// e(P), semantics §7.3); `k` is the period key (`DateSplit::Day` keys are the days).
+pub fn period_rows_sql(
+    q: &mut Query,
+    ctx: &ReportContext,
+    start: NaiveDate,
+    stop: NaiveDate,
+    split: DateSplit,
+    filters: &GlobalFilters,
+    prepared: &Prepared,
+) -> String {
+    let d = q.dialect();
+    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+    let s = q.bind(Param::Date(start));
+    let e = q.bind(Param::Date(stop.min(ctx.today)));
+    let k = match split {
+        DateSplit::Day => "day".to_string(),
+        DateSplit::Week => d.week_start("day"),
+        DateSplit::Month => d.month_start("day"),
+    };
+    let from = if split == DateSplit::Day {
+        format!("(SELECT *, day AS k FROM client_days WHERE product_id = {product} AND day BETWEEN {s} AND {e}) p")
+    } else {
+        format!(
+            "(SELECT cd.*, m.k FROM client_days cd JOIN (SELECT client_id, {k} AS k, max(day) AS last_day \
+             FROM client_days WHERE product_id = {product} AND day BETWEEN {s} AND {e} GROUP BY 1, 2) m \
+             ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}) p"
+        )
+    };
+    let join = if filters.uses_current() {
+        format!(" JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id")
+    } else {
+        String::new()
+    };
+    let cond = filters.sql(prepared, ctx, q, "p");
+    format!("SELECT p.client_id AS client_id, p.k AS k FROM {from}{join} WHERE {cond}")
 }

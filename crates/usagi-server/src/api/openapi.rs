@@ -224,6 +224,68 @@ pub struct EventTrackingUpdateResponse {
     result: Value,
 }
 
+/// One item of `events` (reporting-api §5): a single event or a combination.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct EventItemSchema {
+    /// Single event: the category (null = no category). Required with `name`.
+    category: Option<String>,
+    /// Single event: the name.
+    name: Option<String>,
+    /// Combination: a label, 1–128 characters, unique in the request.
+    combiLabel: Option<String>,
+    /// Combination: 1–50 `{category, name, categoryType?, nameType?}` (types `string` or `regex`).
+    combiArray: Option<Vec<Value>>,
+}
+
+/// `eventTracking/basic/dataTable` request (reporting-api §11.1).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct EventDataTableRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+}
+
+/// `eventTracking/basic/dataTable` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventDataTableResponse {
+    /// `[{category, categoryUsageSummary, categoryCustomValuesSummary, categoryEventsData: {name: {eventUsage, eventCustomValues}}}]`.
+    result: Vec<Value>,
+}
+
+/// `eventTracking/basic/timeline` request (reporting-api §11.2).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct EventTimelineRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// `day`, `week` or `month`.
+    dateSplit: String,
+    /// `usageCount` (default) or `customValues`.
+    dataView: Option<String>,
+    /// null, `users`, `sessions`, `runtime` or `usageCounts` (with customValues only).
+    divisor: Option<String>,
+    /// 1–100 items.
+    events: Vec<EventItemSchema>,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+}
+
+/// `eventTracking/basic/timeline` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventTimelineResponse {
+    /// Period key → `[{category, name, value} | {combiLabel, value}]` in request order.
+    result: Value,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -378,6 +440,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("EventItemSchema", EventItemSchema::schema())
+        .schema("EventDataTableRequest", EventDataTableRequest::schema())
+        .schema("EventDataTableResponse", EventDataTableResponse::schema())
+        .schema("EventTimelineRequest", EventTimelineRequest::schema())
+        .schema("EventTimelineResponse", EventTimelineResponse::schema())
         .schema("EventTrackingResponse", EventTrackingResponse::schema())
         .schema("EventFlagsItem", EventFlagsItem::schema())
         .schema("EventTrackingUpdateRequest", EventTrackingUpdateRequest::schema())

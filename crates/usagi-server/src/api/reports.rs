@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::{Path, Request, State};
 use serde_json::Value;
 use usagi_reporting::context::{BackOff, ResultLimits};
+use usagi_reporting::event_reports;
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
 use usagi_types::{ApiError, JsonObject};
@@ -105,6 +106,61 @@ pub async fn generic_current(State(app): State<AppState>, Path(product): Path<St
 pub async fn property_values(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
     run_report(app, product, request, usagi_reporting::meta::PropertyValuesSpec::parse, |wh, ctx, spec| async move {
         usagi_reporting::meta::run(wh.as_ref(), &ctx, &spec).await
+    })
+    .await
+}
+
+/// The product's known events with their flags, for tier gating (reporting-api §8).
+async fn known_events(
+    app: &AppState,
+    wh: &dyn Warehouse,
+    ctx: &ReportContext,
+) -> Result<Vec<usagi_reporting::event_tracking::KnownEvent>, ApiError> {
+    let product = app.catalog.get_product(ctx.product).await.ok().flatten();
+    let default_basic = product.map(|p| p.settings.new_events_basic).unwrap_or(true);
+    let explicit = app
+        .catalog
+        .event_settings(ctx.product)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading event settings failed");
+            ApiError::server("the report could not be computed")
+        })?
+        .into_iter()
+        .map(|s| usagi_reporting::event_tracking::EventFlags {
+            category: s.category,
+            name: s.name,
+            basic: s.basic,
+            advanced: s.advanced,
+        })
+        .collect::<Vec<_>>();
+    usagi_reporting::event_tracking::known_events(wh, ctx.product, &explicit, default_basic).await
+}
+
+/// `POST|GET /v3/reporting/eventTracking/basic/dataTable/{product_id}`.
+pub async fn event_basic_data_table(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    request: Request,
+) -> ApiResult {
+    let state = app.clone();
+    run_report(app, product, request, event_reports::DataTableSpec::parse, |wh, ctx, spec| async move {
+        let known = known_events(&state, wh.as_ref(), &ctx).await?;
+        event_reports::data_table(wh.as_ref(), &ctx, &spec, &known).await
+    })
+    .await
+}
+
+/// `POST|GET /v3/reporting/eventTracking/basic/timeline/{product_id}`.
+pub async fn event_basic_timeline(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    request: Request,
+) -> ApiResult {
+    let state = app.clone();
+    run_report(app, product, request, event_reports::TimelineSpec::parse, |wh, ctx, spec| async move {
+        let known = known_events(&state, wh.as_ref(), &ctx).await?;
+        event_reports::timeline(wh.as_ref(), &ctx, &spec, &known).await
     })
     .await
 }

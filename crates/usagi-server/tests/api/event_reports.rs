@@ -1,0 +1,224 @@
+//! Basic event reports (reporting-api §11.1, §11.2) on semantics.md Example 3's data.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const P: &str = "1111111111111111";
+const Q: &str = "2222222222222222";
+
+fn open(t: i64) -> Value {
+    json!({"kind": "event", "t": t, "category": "File Operations", "name": "Open"})
+}
+
+/// Example 3: P's three implicit sessions (one crash-closed), Q's explicit session over midnight.
+pub async fn example_3(app: &TestApp) {
+    let start = |t| json!({"kind": "sessionStart", "t": t});
+    let stop = |t| json!({"kind": "sessionStop", "t": t});
+    app.sync_at(
+        at(2024, 3, 1, 9, 31, 0),
+        P,
+        vec![start(ms(2024, 3, 1, 9, 0)), open(ms(2024, 3, 1, 9, 10)), stop(ms(2024, 3, 1, 9, 30))],
+    )
+    .await;
+    app.sync_at(
+        at(2024, 3, 2, 10, 21, 0),
+        P,
+        vec![start(ms(2024, 3, 2, 10, 0)), open(ms(2024, 3, 2, 10, 5)), open(ms(2024, 3, 2, 10, 20))],
+    )
+    .await;
+    app.sync_at(at(2024, 3, 3, 8, 6, 0), P, vec![start(ms(2024, 3, 3, 8, 0)), stop(ms(2024, 3, 3, 8, 5))]).await;
+    let sid = |mut v: Value| {
+        v["sessionId"] = json!("session-0001");
+        v
+    };
+    app.sync_at(
+        at(2024, 3, 4, 23, 30, 0),
+        Q,
+        vec![sid(start(ms(2024, 3, 4, 22, 0))), sid(open(ms(2024, 3, 4, 23, 0)))],
+    )
+    .await;
+    let save = |t| sid(json!({"kind": "event", "t": t, "category": "File Operations", "name": "Save", "value": 2.5}));
+    app.sync_at(
+        at(2024, 3, 5, 2, 30, 0),
+        Q,
+        vec![save(ms(2024, 3, 5, 1, 0)), save(ms(2024, 3, 5, 1, 0)), sid(stop(ms(2024, 3, 5, 2, 0)))],
+    )
+    .await;
+    app.settle().await;
+    app.login().await;
+    let resp = app
+        .client
+        .put(format!("{}/v3/event-tracking/{PRODUCT}", app.base))
+        .headers(TestApp::origin_headers())
+        .json(&json!({"events": [
+            {"category": "File Operations", "name": "Open", "basic": true, "advanced": true},
+            {"category": "File Operations", "name": "Save", "basic": true, "advanced": true}]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+}
+
+async fn report(app: &TestApp, path: &str, body: Value) -> (u16, String) {
+    let resp = app.post_json(&format!("/v3/reporting/eventTracking/basic/{path}/{PRODUCT}"), &body).await;
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+fn timeline_body(divisor: Value, view: &str) -> Value {
+    json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "dateSplit": "day", "dataView": view,
+           "divisor": divisor, "events": [{"category": "File Operations", "name": "Open"}]})
+}
+
+fn values(text: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(text).expect("json");
+    v["result"].as_object().expect("periods").values().map(|entries| entries[0]["value"].clone()).collect()
+}
+
+#[tokio::test]
+async fn example_3_basic_timeline_every_divisor() {
+    let app = TestApp::spawn().await;
+    example_3(&app).await;
+    // semantics.md Example 3: Open per active user, per day.
+    let (status, text) = report(&app, "timeline", timeline_body(json!("users"), "usageCount")).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.starts_with(
+            r#"{"result":{"2024-03-01":[{"category":"File Operations","name":"Open","value":1.0}],"2024-03-02":"#
+        ),
+        "{text}"
+    );
+    assert_eq!(values(&text), [json!(1.0), json!(2.0), json!(0.0), json!(1.0), json!(0.0), json!(0.0), json!(0.0)]);
+    // Runtime: 03-04 has 120 minutes of Q's session → 1 / 2.0 h.
+    let (_, text) = report(&app, "timeline", timeline_body(json!("runtime"), "usageCount")).await;
+    assert_eq!(values(&text)[3], json!(0.5));
+    // P's 03-01 session: 30 min → 1 / 0.5 h; 03-02: the crash-closed session, 20 min → 2 / (1/3) h.
+    assert_eq!(values(&text)[0], json!(2.0));
+    assert_eq!(values(&text)[1], json!(6.0));
+    // No divisor: integers.
+    let (_, text) = report(&app, "timeline", timeline_body(Value::Null, "usageCount")).await;
+    assert_eq!(values(&text), [json!(1), json!(2), json!(0), json!(1), json!(0), json!(0), json!(0)]);
+    // Sessions started that day.
+    let (_, text) = report(&app, "timeline", timeline_body(json!("sessions"), "usageCount")).await;
+    assert_eq!(values(&text), [json!(1.0), json!(2.0), json!(0.0), json!(1.0), json!(0.0), json!(0.0), json!(0.0)]);
+
+    // Custom values of Save (2 × 2.5 on 03-05), also per occurrence; a combination echoes its label.
+    let body = json!({"startDate": "2024-03-04", "stopDate": "2024-03-05", "dateSplit": "day", "dataView": "customValues",
+        "divisor": "usageCounts", "events": [
+            {"category": "File Operations", "name": "Save"},
+            {"combiLabel": "File ops", "combiArray": [{"category": "File Operations", "name": ".*", "nameType": "regex"}]}]});
+    let (status, text) = report(&app, "timeline", body).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        compact(&text),
+        compact(
+            r#"{"result":{"2024-03-04":[{"category":"File Operations","name":"Save","value":0.0},{"combiLabel":"File ops","value":0.0}],
+                          "2024-03-05":[{"category":"File Operations","name":"Save","value":2.5},{"combiLabel":"File ops","value":2.5}]}}"#
+        )
+    );
+    // Weekly split: every period present, keyed by the Monday.
+    let body = json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "dateSplit": "week",
+        "events": [{"category": "File Operations", "name": "Open"}, {"category": null, "name": "Never seen"}]});
+    let (_, text) = report(&app, "timeline", body).await;
+    assert_eq!(
+        compact(&text),
+        compact(
+            r#"{"result":{"2024-02-26":[{"category":"File Operations","name":"Open","value":3},{"category":null,"name":"Never seen","value":0}],
+                          "2024-03-04":[{"category":"File Operations","name":"Open","value":1},{"category":null,"name":"Never seen","value":0}]}}"#
+        )
+    );
+}
+
+#[tokio::test]
+async fn basic_data_table_and_tier_gating() {
+    let app = TestApp::spawn().await;
+    example_3(&app).await;
+    // |U| = 2 installations, |S| = 4 sessions; Open 4 times, Save twice with 2.5 each.
+    let (status, text) = report(&app, "dataTable", json!({"startDate": "2024-03-01", "stopDate": "2024-03-07"})).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        compact(&text),
+        compact(
+            r#"{"result":[{"category":"File Operations",
+                "categoryUsageSummary":{"cumulativeUsageCount":6,"averageCountPerUser":3.0,"averageCountPerSession":1.5},
+                "categoryCustomValuesSummary":{"cumulativeCustomValues":5.0,"averageCustomValuesPerUser":2.5,"averageCustomValuesPerSession":1.25},
+                "categoryEventsData":{
+                  "Open":{"eventUsage":{"cumulativeUsageCount":4,"averageCountPerUser":2.0,"averageCountPerSession":1.0},
+                          "eventCustomValues":{"cumulativeCustomValues":0.0,"averageCustomValuesPerUser":0.0,"averageCustomValuesPerSession":0.0}},
+                  "Save":{"eventUsage":{"cumulativeUsageCount":2,"averageCountPerUser":1.0,"averageCountPerSession":0.5},
+                          "eventCustomValues":{"cumulativeCustomValues":5.0,"averageCustomValuesPerUser":2.5,"averageCustomValuesPerSession":1.25}}}}]}"#
+        )
+    );
+    // Filters apply per installation: only Q.
+    let body = json!({"startDate": "2024-03-01", "stopDate": "2024-03-07",
+                      "globalFilters": {"clientId": {"type": "string", "value": Q}}});
+    let (_, text) = report(&app, "dataTable", body).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["result"][0]["categoryUsageSummary"]["cumulativeUsageCount"], 3);
+    assert_eq!(v["result"][0]["categoryUsageSummary"]["averageCountPerSession"], 3.0);
+
+    // Switching Save off for basic reports removes it from both reports.
+    let resp = app
+        .client
+        .put(format!("{}/v3/event-tracking/{PRODUCT}", app.base))
+        .headers(TestApp::origin_headers())
+        .json(&json!({"events": [{"category": "File Operations", "name": "Save", "basic": false, "advanced": false}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, text) = report(&app, "dataTable", json!({"startDate": "2024-03-01", "stopDate": "2024-03-07"})).await;
+    assert!(!text.contains("Save"), "{text}");
+    let body = json!({"startDate": "2024-03-05", "stopDate": "2024-03-05", "dateSplit": "day",
+                      "events": [{"category": "File Operations", "name": "Save"}]});
+    let (_, text) = report(&app, "timeline", body).await;
+    assert_eq!(values(&text), [json!(0)], "a disabled event contributes nothing");
+}
+
+#[tokio::test]
+async fn basic_event_reports_reject_bad_requests_naming_the_field() {
+    let app = TestApp::spawn().await;
+    app.login().await;
+    let base = json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "dateSplit": "day",
+                      "events": [{"category": "File Operations", "name": "Open"}]});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (body, needle) in [
+        (with("divisor", json!("usageCounts")), "divisor"),
+        (with("dataView", json!("counts")), "dataView"),
+        (with("dateSplit", json!(null)), "dateSplit"),
+        (with("events", json!([])), "events"),
+        (with("events", json!([{"name": "Open"}])), "events[0].category"),
+        (with("events", json!([{"category": null, "name": "Open", "nameType": "regex"}])), "events[0].nameType"),
+        (with("events", json!([{"combiLabel": "x", "combiArray": []}])), "events[0].combiArray"),
+        (
+            with(
+                "events",
+                json!([{"combiLabel": "x", "combiArray": [{"category": "a", "name": "(", "nameType": "regex"}]}]),
+            ),
+            "events[0].combiArray[0].name",
+        ),
+        (
+            with(
+                "events",
+                json!([{"combiLabel": "x", "combiArray": [{"category": null, "name": "a"}]},
+                                   {"combiLabel": "x", "combiArray": [{"category": null, "name": "b"}]}]),
+            ),
+            "events[1].combiLabel",
+        ),
+        (with("startDate", json!("2024-03-08")), "startDate"),
+        (with("globalFilters", json!({"nope": {"type": "string", "value": "1"}})), "globalFilters.nope"),
+        (with("extra", json!(1)), "extra"),
+    ] {
+        let (status, text) = report(&app, "timeline", body.clone()).await;
+        assert_eq!(status, 400, "{body} → {text}");
+        assert!(text.contains(needle), "{body}: {text} lacks {needle}");
+    }
+    let (status, text) = report(&app, "dataTable", json!({"startDate": "2024-03-01"})).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("stopDate"), "{text}");
+}

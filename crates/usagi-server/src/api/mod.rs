@@ -187,6 +187,17 @@ pub fn routes() -> Vec<Route> {
             handler: || post(reports::event_basic_timeline).get(reports::event_basic_timeline),
         },
         Route {
+            path: "/v3/reporting/eventTracking/advanced/fullReport/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "Event Tracking Reports",
+            summary: "Per advanced event: counts, users who used it or not, per-user and per-session averages, usage frequency",
+            request: Doc::Json("EventFullReportRequest"),
+            response: (200, Some("EventFullReportResponse")),
+            handler: || post(reports::event_full_report).get(reports::event_full_report),
+        },
+        Route {
             path: "/v3/openapi.json",
             method: "GET",
             query: false,

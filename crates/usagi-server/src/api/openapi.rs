@@ -286,6 +286,36 @@ pub struct EventTimelineResponse {
     result: Value,
 }
 
+/// `eventTracking/advanced/fullReport` request (reporting-api §11.3).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct EventFullReportRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// 1–100 items; default: every advanced event the population used in the range.
+    events: Option<Vec<EventItemSchema>>,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// A segmentable property (with `segments`).
+    segmentBy: Option<String>,
+    /// Segment objects (with `segmentBy`).
+    segments: Option<Vec<Segment>>,
+    /// `alpha` (default) or `eventCounts`.
+    sort: Option<String>,
+    /// `asc` (default for alpha) or `desc` (default for eventCounts).
+    sortDirection: Option<String>,
+}
+
+/// `eventTracking/advanced/fullReport` answer: an array, or segment key → array.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventFullReportResponse {
+    /// `[{category, name | combiLabel, eventCounts, uniqueUsersUsedAtLeastOnce, uniqueUsersNeverUsed, averageEventCountPerUserAtLeastOnce, averageEventCountPerUserAll, averageEventCountPerSessionUsedAtLeastOnce, averageEventCountPerSessionAll, usageFrequency}]`.
+    result: Value,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -445,6 +475,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("EventDataTableResponse", EventDataTableResponse::schema())
         .schema("EventTimelineRequest", EventTimelineRequest::schema())
         .schema("EventTimelineResponse", EventTimelineResponse::schema())
+        .schema("EventFullReportRequest", EventFullReportRequest::schema())
+        .schema("EventFullReportResponse", EventFullReportResponse::schema())
         .schema("EventTrackingResponse", EventTrackingResponse::schema())
         .schema("EventFlagsItem", EventFlagsItem::schema())
         .schema("EventTrackingUpdateRequest", EventTrackingUpdateRequest::schema())

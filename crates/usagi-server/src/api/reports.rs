@@ -7,9 +7,9 @@ use std::time::Duration;
 use axum::extract::{Path, Request, State};
 use serde_json::Value;
 use usagi_reporting::context::{BackOff, ResultLimits};
-use usagi_reporting::event_reports;
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
+use usagi_reporting::{event_advanced, event_reports};
 use usagi_types::{ApiError, JsonObject};
 use usagi_warehouse::Warehouse;
 
@@ -161,6 +161,20 @@ pub async fn event_basic_timeline(
     run_report(app, product, request, event_reports::TimelineSpec::parse, |wh, ctx, spec| async move {
         let known = known_events(&state, wh.as_ref(), &ctx).await?;
         event_reports::timeline(wh.as_ref(), &ctx, &spec, &known).await
+    })
+    .await
+}
+
+/// `POST|GET /v3/reporting/eventTracking/advanced/fullReport/{product_id}`.
+pub async fn event_full_report(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    request: Request,
+) -> ApiResult {
+    let state = app.clone();
+    run_report(app, product, request, event_advanced::FullReportSpec::parse, |wh, ctx, spec| async move {
+        let known = known_events(&state, wh.as_ref(), &ctx).await?;
+        event_advanced::full_report(wh.as_ref(), &ctx, &spec, &known).await
     })
     .await
 }

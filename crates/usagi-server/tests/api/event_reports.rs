@@ -222,3 +222,93 @@ async fn basic_event_reports_reject_bad_requests_naming_the_field() {
     assert_eq!(status, 400);
     assert!(text.contains("stopDate"), "{text}");
 }
+
+async fn full_report(app: &TestApp, body: Value) -> (u16, String) {
+    let resp = app.post_json(&format!("/v3/reporting/eventTracking/advanced/fullReport/{PRODUCT}"), &body).await;
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn example_3_full_report() {
+    let app = TestApp::spawn().await;
+    example_3(&app).await;
+    // semantics.md Example 3, exactly: |U| = 2, |S| = 4.
+    let (status, text) =
+        full_report(&app, json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "sort": "alpha"})).await;
+    assert_eq!(status, 200, "{text}");
+    let expected = r#"{"result":[
+ {"category":"File Operations","name":"Open","eventCounts":4,"uniqueUsersUsedAtLeastOnce":2,"uniqueUsersNeverUsed":0,
+  "averageEventCountPerUserAtLeastOnce":2.0,"averageEventCountPerUserAll":2.0,
+  "averageEventCountPerSessionUsedAtLeastOnce":1.0,"averageEventCountPerSessionAll":1.0,
+  "usageFrequency":{"1":1,"2":0,"3":1,"4 - 5":0,"6 - 10":0,"11 - 20":0,"21 - 50":0,"51 - 100":0,"101 - 500":0,"\u2265 501":0}},
+ {"category":"File Operations","name":"Save","eventCounts":2,"uniqueUsersUsedAtLeastOnce":1,"uniqueUsersNeverUsed":1,
+  "averageEventCountPerUserAtLeastOnce":2.0,"averageEventCountPerUserAll":1.0,
+  "averageEventCountPerSessionUsedAtLeastOnce":2.0,"averageEventCountPerSessionAll":0.5,
+  "usageFrequency":{"1":0,"2":1,"3":0,"4 - 5":0,"6 - 10":0,"11 - 20":0,"21 - 50":0,"51 - 100":0,"101 - 500":0,"\u2265 501":0}}]}"#;
+    assert_eq!(text, compact_ascii(expected));
+
+    // eventCounts descending by default; a combination of both events counts each occurrence once.
+    let body = json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "sort": "eventCounts", "events": [
+        {"category": "File Operations", "name": "Save"},
+        {"combiLabel": "Any file op", "combiArray": [
+            {"category": "File Operations", "name": "Open"}, {"category": "File Operations", "name": ".*", "nameType": "regex"}]},
+        {"category": "File Operations", "name": "Open"}]});
+    let (_, text) = full_report(&app, body).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let order: Vec<(Value, Value)> =
+        v["result"].as_array().unwrap().iter().map(|e| (e["combiLabel"].clone(), e["eventCounts"].clone())).collect();
+    assert_eq!(
+        order,
+        vec![(json!("Any file op"), json!(6)), (Value::Null, json!(4)), (Value::Null, json!(2))],
+        "combination: 4 Open + 2 Save; then Open, then Save"
+    );
+    assert_eq!(v["result"][0]["uniqueUsersUsedAtLeastOnce"], 2);
+    assert_eq!(v["result"][0]["usageFrequency"]["3"], 2, "P used file ops 3 times, Q 3 times");
+
+    // Segmented by client id: one array per segment; only Q has Save.
+    let body = json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "segmentBy": "clientId",
+        "segments": [{"type": "regex", "value": ".*", "split": true}], "events": [{"category": "File Operations", "name": "Save"}]});
+    let (status, text) = full_report(&app, body).await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&String> = v["result"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, [P, Q]);
+    assert_eq!(v["result"][P][0]["eventCounts"], 0);
+    assert_eq!(v["result"][P][0]["uniqueUsersNeverUsed"], 1);
+    assert_eq!(v["result"][Q][0]["eventCounts"], 2);
+    assert_eq!(v["result"][Q][0]["averageEventCountPerSessionAll"], 2.0);
+
+    // Events no longer advanced disappear from the default list.
+    let resp = app
+        .client
+        .put(format!("{}/v3/event-tracking/{PRODUCT}", app.base))
+        .headers(TestApp::origin_headers())
+        .json(&json!({"events": [{"category": "File Operations", "name": "Save", "basic": true, "advanced": false}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, text) = full_report(&app, json!({"startDate": "2024-03-01", "stopDate": "2024-03-07"})).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["result"].as_array().unwrap().len(), 1);
+    for (body, needle) in [
+        (json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "sort": "name"}), "sort"),
+        (json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "segmentBy": "prodVersion"}), "segmentBy"),
+        (json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "sortDirection": "up"}), "sortDirection"),
+        (
+            json!({"startDate": "2024-03-01", "stopDate": "2024-03-07", "events": [{"combiArray": []}]}),
+            "events[0].combiLabel",
+        ),
+    ] {
+        let (status, text) = full_report(&app, body.clone()).await;
+        assert_eq!(status, 400, "{body} → {text}");
+        assert!(text.contains(needle), "{body}: {text}");
+    }
+}
+
+/// Compacts a JSON text and writes it as the server does (pure ASCII).
+fn compact_ascii(text: &str) -> String {
+    let v: Value = serde_json::from_str(text).expect("valid JSON");
+    usagi_types::to_ascii_json(&v)
+}

@@ -139,22 +139,7 @@ impl GenericSpec {
             .map(|v| v.one_of(&[("dateLastSeen", LostDate::LastSeen), ("dateDeclaredLost", LostDate::DeclaredLost)]))
             .transpose()?
             .unwrap_or(LostDate::LastSeen);
-        let group_by = match body.optional("groupBy")? {
-            None => GroupBy::ClientId,
-            Some(v) => {
-                let name = v.string()?;
-                match name.as_str() {
-                    "clientId" => GroupBy::ClientId,
-                    "machineId" => GroupBy::MachineId,
-                    "licenseKey" if !ctx.license_keys => {
-                        return Err(ApiError::forbidden("licenseKey requires the licenseKeys permission"))
-                    }
-                    "licenseKey" => GroupBy::LicenseKey,
-                    n if is_custom_property(n) => GroupBy::Custom(n[1..].parse().unwrap_or(1)),
-                    _ => return Err(v.error("must be one of: clientId, machineId, licenseKey, C01-C20")),
-                }
-            }
-        };
+        let group_by = parse_group_by(body, ctx)?;
         let filters = GlobalFilters::parse(body.optional("globalFilters")?, ctx)?;
         let levels = parse_levels(body.optional("levels")?, if split.is_some() { 1 } else { 3 }, ctx)?;
         body.accept_v2_fields(&ctx.product)?;
@@ -163,6 +148,27 @@ impl GenericSpec {
         let range = ReportRange::checked(start, stop, ctx.oldest_reported_date(), &rule)?;
         Ok(Self { range, split, statuses, days_until_lost, lost_date, group_by, filters, levels })
     }
+}
+
+/// Parses `groupBy` (semantics §3): `clientId` (default), `machineId`, `licenseKey` (needs the
+/// permission) or `C01`–`C20`.
+pub fn parse_group_by(body: &JsonObject, ctx: &ReportContext) -> Result<GroupBy, ApiError> {
+    Ok(match body.optional("groupBy")? {
+        None => GroupBy::ClientId,
+        Some(v) => {
+            let name = v.string()?;
+            match name.as_str() {
+                "clientId" => GroupBy::ClientId,
+                "machineId" => GroupBy::MachineId,
+                "licenseKey" if !ctx.license_keys => {
+                    return Err(ApiError::forbidden("licenseKey requires the licenseKeys permission"))
+                }
+                "licenseKey" => GroupBy::LicenseKey,
+                n if is_custom_property(n) => GroupBy::Custom(n[1..].parse().unwrap_or(1)),
+                _ => return Err(v.error("must be one of: clientId, machineId, licenseKey, C01-C20")),
+            }
+        }
+    })
 }
 
 fn is_custom_property(name: &str) -> bool {

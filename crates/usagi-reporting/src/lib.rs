@@ -7,6 +7,7 @@
 pub mod access;
 pub mod context;
 pub mod event_advanced;
+pub mod event_lifetime;
 pub mod event_reports;
 pub mod event_tracking;
 pub mod events;

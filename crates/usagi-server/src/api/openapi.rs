@@ -316,6 +316,125 @@ pub struct EventFullReportResponse {
     result: Value,
 }
 
+/// `eventTracking/lifetime/dataTable` request (reporting-api §11.4).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LifetimeDataTableRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`: the population is the units active in the range.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// `clientId` (default), `machineId`, `licenseKey` or `C01`–`C20`.
+    groupBy: Option<String>,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// A segmentable property (with `segments`).
+    segmentBy: Option<String>,
+    /// Segment objects (with `segmentBy`).
+    segments: Option<Vec<Segment>>,
+    /// Default: every advanced event the population ever used.
+    events: Option<Vec<EventItemSchema>>,
+    /// Group elements by category (no combinations then).
+    categorizeEvents: Option<bool>,
+    /// 1-based page (default 1).
+    page: Option<u32>,
+    /// 1–1000 (default 100).
+    pageSize: Option<u32>,
+}
+
+/// `eventTracking/churn/lifetime/dataTable` request (reporting-api §11.6): §11.4 without
+/// `groupBy`, plus the lost rule.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ChurnLifetimeDataTableRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`: the population is the installations lost in the range.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// 1–365; default: the product setting.
+    daysUntilDeclaredLost: Option<u32>,
+    /// `dateLastSeen` (default) or `dateDeclaredLost`.
+    dateReportedLost: Option<String>,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// A segmentable property (with `segments`).
+    segmentBy: Option<String>,
+    /// Segment objects (with `segmentBy`).
+    segments: Option<Vec<Segment>>,
+    /// Default: every advanced event the population ever used.
+    events: Option<Vec<EventItemSchema>>,
+    /// Group elements by category.
+    categorizeEvents: Option<bool>,
+    /// 1-based page.
+    page: Option<u32>,
+    /// 1–1000.
+    pageSize: Option<u32>,
+}
+
+/// Lifetime data table answer.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LifetimeDataTableResponse {
+    /// `[{eventCategory, eventName | combiLabel, eventCount, usersUsedAtLeastOnce, usersNeverUsed, eventCountPerUserUsedAtLeastOnce, eventCountPerUserUsedAtLeastOnceActiveDay, eventCountPerUserAll, segments?}]` or, categorized, `[{eventCategory, categoryData}]`.
+    result: Vec<Value>,
+    /// The page.
+    page: u32,
+    /// The page size.
+    pageSize: u32,
+    /// Elements (or categories) over all pages.
+    totalCount: u32,
+}
+
+/// `eventTracking/lifetime/histogram` request (reporting-api §11.5).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LifetimeHistogramRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// `clientId` (default), `machineId`, `licenseKey` or `C01`–`C20`.
+    groupBy: Option<String>,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// 1–100 items.
+    events: Vec<EventItemSchema>,
+    /// Per metric (`eventCount`, `averageCountPerActiveDay|Week|Month`): the lower bound.
+    lowerBounds: Option<Value>,
+    /// Per metric: 1–50 strictly ascending upper bounds, the last may be `"inf"`.
+    binUpperBounds: Option<Value>,
+}
+
+/// `eventTracking/churn/lifetime/histogram` request (reporting-api §11.7).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ChurnLifetimeHistogramRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// 1–365; default: the product setting.
+    daysUntilDeclaredLost: Option<u32>,
+    /// `dateLastSeen` (default) or `dateDeclaredLost`.
+    dateReportedLost: Option<String>,
+    /// Property → filter.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// 1–100 items.
+    events: Vec<EventItemSchema>,
+    /// Per metric: the lower bound.
+    lowerBounds: Option<Value>,
+    /// Per metric: upper bounds.
+    binUpperBounds: Option<Value>,
+}
+
+/// Lifetime histogram answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LifetimeHistogramResponse {
+    /// `{summary: {usedAtLeastOnce, neverUsed}, histograms: {eventCount, averageCountPerActiveDay, averageCountPerActiveWeek, averageCountPerActiveMonth}}`.
+    result: Value,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -477,6 +596,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("EventTimelineResponse", EventTimelineResponse::schema())
         .schema("EventFullReportRequest", EventFullReportRequest::schema())
         .schema("EventFullReportResponse", EventFullReportResponse::schema())
+        .schema("LifetimeDataTableRequest", LifetimeDataTableRequest::schema())
+        .schema("ChurnLifetimeDataTableRequest", ChurnLifetimeDataTableRequest::schema())
+        .schema("LifetimeDataTableResponse", LifetimeDataTableResponse::schema())
+        .schema("LifetimeHistogramRequest", LifetimeHistogramRequest::schema())
+        .schema("ChurnLifetimeHistogramRequest", ChurnLifetimeHistogramRequest::schema())
+        .schema("LifetimeHistogramResponse", LifetimeHistogramResponse::schema())
         .schema("EventTrackingResponse", EventTrackingResponse::schema())
         .schema("EventFlagsItem", EventFlagsItem::schema())
         .schema("EventTrackingUpdateRequest", EventTrackingUpdateRequest::schema())

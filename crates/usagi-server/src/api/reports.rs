@@ -9,7 +9,7 @@ use serde_json::Value;
 use usagi_reporting::context::{BackOff, ResultLimits};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
-use usagi_reporting::{event_advanced, event_reports};
+use usagi_reporting::{event_advanced, event_lifetime, event_reports};
 use usagi_types::{ApiError, JsonObject};
 use usagi_warehouse::Warehouse;
 
@@ -178,3 +178,35 @@ pub async fn event_full_report(
     })
     .await
 }
+
+/// Lifetime and churn-lifetime event reports share one handler shape.
+macro_rules! lifetime_handler {
+    ($(#[$doc:meta])* $name:ident, $spec:ident, $run:ident, $churn:expr) => {
+        $(#[$doc])*
+        pub async fn $name(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
+            let state = app.clone();
+            run_report(app, product, request, |o, ctx| event_lifetime::$spec::parse(o, ctx, $churn), |wh, ctx, spec| async move {
+                let known = known_events(&state, wh.as_ref(), &ctx).await?;
+                event_lifetime::$run(wh.as_ref(), &ctx, &spec, &known).await
+            })
+            .await
+        }
+    };
+}
+
+lifetime_handler!(
+    /// `POST|GET /v3/reporting/eventTracking/lifetime/dataTable/{product_id}`.
+    event_lifetime_data_table, LifetimeTableSpec, data_table, false
+);
+lifetime_handler!(
+    /// `POST|GET /v3/reporting/eventTracking/lifetime/histogram/{product_id}`.
+    event_lifetime_histogram, LifetimeHistogramSpec, histogram, false
+);
+lifetime_handler!(
+    /// `POST|GET /v3/reporting/eventTracking/churn/lifetime/dataTable/{product_id}`.
+    event_churn_data_table, LifetimeTableSpec, data_table, true
+);
+lifetime_handler!(
+    /// `POST|GET /v3/reporting/eventTracking/churn/lifetime/histogram/{product_id}`.
+    event_churn_histogram, LifetimeHistogramSpec, histogram, true
+);

@@ -46,6 +46,8 @@ pub async fn example_3(app: &TestApp) {
     )
     .await;
     app.settle().await;
+    // Example 3 is read on 2024-03-20 (sync_at moved the clock along with the syncs).
+    app.set_now(at(2024, 3, 20, 12, 0, 0));
     app.login().await;
     let resp = app
         .client
@@ -311,4 +313,147 @@ async fn example_3_full_report() {
 fn compact_ascii(text: &str) -> String {
     let v: Value = serde_json::from_str(text).expect("valid JSON");
     usagi_types::to_ascii_json(&v)
+}
+
+async fn lifetime(app: &TestApp, path: &str, body: Value) -> (u16, String) {
+    let resp = app.post_json(&format!("/v3/reporting/eventTracking/{path}/{PRODUCT}"), &body).await;
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn example_3_lifetime_and_churn_reports() {
+    let app = TestApp::spawn().await;
+    example_3(&app).await;
+    let range = json!({"startDate": "2024-03-01", "stopDate": "2024-03-07"});
+    let with = |extra: Value| {
+        let mut b = range.clone();
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    // P: Open ×3 over 3 active days; Q: Open ×1 and Save ×2 over 2 active days.
+    let open = r#"{"eventCategory":"File Operations","eventName":"Open","eventCount":4,"usersUsedAtLeastOnce":2,"usersNeverUsed":0,
+        "eventCountPerUserUsedAtLeastOnce":2.0,"eventCountPerUserUsedAtLeastOnceActiveDay":0.8,"eventCountPerUserAll":2.0}"#;
+    let save = r#"{"eventCategory":"File Operations","eventName":"Save","eventCount":2,"usersUsedAtLeastOnce":1,"usersNeverUsed":1,
+        "eventCountPerUserUsedAtLeastOnce":2.0,"eventCountPerUserUsedAtLeastOnceActiveDay":1.0,"eventCountPerUserAll":1.0}"#;
+    let (status, text) = lifetime(&app, "lifetime/dataTable", range.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text, compact(&format!(r#"{{"result":[{open},{save}],"page":1,"pageSize":100,"totalCount":2}}"#)));
+    let (_, text) = lifetime(&app, "lifetime/dataTable", with(json!({"pageSize": 1, "page": 2}))).await;
+    assert_eq!(text, compact(&format!(r#"{{"result":[{save}],"page":2,"pageSize":1,"totalCount":2}}"#)));
+    let (_, text) = lifetime(&app, "lifetime/dataTable", with(json!({"pageSize": 1, "page": 3}))).await;
+    assert_eq!(text, r#"{"result":[],"page":3,"pageSize":1,"totalCount":2}"#);
+    let (_, text) = lifetime(&app, "lifetime/dataTable", with(json!({"categorizeEvents": true}))).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["totalCount"], 1);
+    assert_eq!(v["result"][0]["eventCategory"], "File Operations");
+    assert_eq!(v["result"][0]["categoryData"][0]["eventName"], "Open");
+    assert!(v["result"][0]["categoryData"][0].get("eventCategory").is_none());
+    // Segments: the element covers everyone, each segment its own units.
+    let (_, text) = lifetime(
+        &app,
+        "lifetime/dataTable",
+        with(json!({"segmentBy": "clientId", "segments": [{"type": "string", "value": P, "segmentLabel": "P"},
+                                                          {"type": "string", "value": Q, "segmentLabel": "Q"}]})),
+    )
+    .await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let open_segments = &v["result"][0]["segments"];
+    assert_eq!(open_segments[0]["segmentLabel"], "P");
+    assert_eq!(open_segments[0]["eventCount"], 3);
+    assert_eq!(open_segments[0]["eventCountPerUserUsedAtLeastOnceActiveDay"], 1.0);
+    assert_eq!(open_segments[1]["eventCount"], 1);
+    assert_eq!(v["result"][1]["segments"][0]["usersNeverUsed"], 1, "P never saved");
+
+    // Histograms with the default bins.
+    let events =
+        json!([{"category": "File Operations", "name": "Open"}, {"category": "File Operations", "name": "Save"}]);
+    let (status, text) = lifetime(&app, "lifetime/histogram", with(json!({"events": events}))).await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let pair = |x: &Value| (x[0]["value"].as_i64().unwrap(), x[1]["value"].as_i64().unwrap());
+    assert_eq!(pair(&v["result"]["summary"]["usedAtLeastOnce"]), (2, 1));
+    assert_eq!(pair(&v["result"]["summary"]["neverUsed"]), (0, 1));
+    let h = &v["result"]["histograms"];
+    assert_eq!(pair(&h["eventCount"]["1"]), (1, 0));
+    assert_eq!(pair(&h["eventCount"]["2"]), (0, 1));
+    assert_eq!(pair(&h["eventCount"]["3 - 5"]), (1, 0));
+    assert_eq!(h["eventCount"].as_object().unwrap().len(), 9);
+    assert_eq!(pair(&h["averageCountPerActiveDay"]["0.50 - 1.00"]), (1, 1), "P 3/3 days, Q Save 2/2");
+    assert_eq!(pair(&h["averageCountPerActiveDay"]["0.25 - 0.50"]), (1, 0), "Q Open 1/2 days");
+    assert_eq!(pair(&h["averageCountPerActiveWeek"]["2.00 - 5.00"]), (1, 0), "P: 3 in one ISO week");
+    assert_eq!(pair(&h["averageCountPerActiveWeek"]["1.00 - 2.00"]), (0, 1));
+    assert_eq!(pair(&h["averageCountPerActiveMonth"]["0.50 - 1.00"]), (1, 0));
+    assert!(text.contains(r#""\u2265 501":"#) && text.contains(r#""> 10.00":"#), "{text}");
+    // Custom bins: values below the lower bound fall in no bin.
+    let (_, text) = lifetime(
+        &app,
+        "lifetime/histogram",
+        with(json!({"events": events, "lowerBounds": {"eventCount": 2}, "binUpperBounds": {"eventCount": [3, "inf"]}})),
+    )
+    .await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let counts = &v["result"]["histograms"]["eventCount"];
+    assert_eq!(counts.as_object().unwrap().keys().collect::<Vec<_>>(), ["2 - 3", "\u{2265} 4"]);
+    assert_eq!(pair(&counts["2 - 3"]), (1, 1));
+
+    // Churn: with N = 16 only P (last seen 03-03, declared lost 03-19) is lost by 03-20.
+    let (status, text) = lifetime(&app, "churn/lifetime/dataTable", with(json!({"daysUntilDeclaredLost": 16}))).await;
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["totalCount"], 1, "only Open was used by the lost population: {text}");
+    assert_eq!(v["result"][0]["eventCount"], 3);
+    let (_, text) =
+        lifetime(&app, "churn/lifetime/histogram", with(json!({"daysUntilDeclaredLost": 3, "events": events}))).await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(pair(&v["result"]["summary"]["usedAtLeastOnce"]), (2, 1), "both lost with N = 3");
+
+    for (path, body, needle) in [
+        ("lifetime/histogram", with(json!({})), "events"),
+        (
+            "lifetime/histogram",
+            with(json!({"events": events, "lowerBounds": {"eventCount": 1}})),
+            "lowerBounds.eventCount",
+        ),
+        (
+            "lifetime/histogram",
+            with(json!({"events": events, "lowerBounds": {"eventCount": 1}, "binUpperBounds": {"eventCount": [5, 3]}})),
+            "binUpperBounds.eventCount[1]",
+        ),
+        (
+            "lifetime/histogram",
+            with(
+                json!({"events": events, "lowerBounds": {"eventCount": 1}, "binUpperBounds": {"eventCount": ["inf", 3]}}),
+            ),
+            "binUpperBounds.eventCount[0]",
+        ),
+        (
+            "lifetime/histogram",
+            with(json!({"events": events, "lowerBounds": {"eventCount": 1}, "binUpperBounds": {"eventCount": [2.5]}})),
+            "binUpperBounds.eventCount[0]",
+        ),
+        (
+            "lifetime/histogram",
+            with(
+                json!({"events": events, "lowerBounds": {"averageCountPerActiveDay": 1}, "binUpperBounds": {"averageCountPerActiveDay": [0.5]}}),
+            ),
+            "binUpperBounds.averageCountPerActiveDay[0]",
+        ),
+        ("lifetime/histogram", with(json!({"events": events, "lowerBounds": {"eventCnt": 1}})), "lowerBounds.eventCnt"),
+        (
+            "lifetime/dataTable",
+            with(
+                json!({"categorizeEvents": true, "events": [{"combiLabel": "x", "combiArray": [{"category": null, "name": "a"}]}]}),
+            ),
+            "categorizeEvents",
+        ),
+        ("lifetime/dataTable", with(json!({"pageSize": 1001})), "pageSize"),
+        ("lifetime/dataTable", with(json!({"page": 0})), "page"),
+        ("churn/lifetime/dataTable", with(json!({"groupBy": "machineId"})), "groupBy"),
+        ("lifetime/dataTable", with(json!({"daysUntilDeclaredLost": 3})), "daysUntilDeclaredLost"),
+    ] {
+        let (status, text) = lifetime(&app, path, body.clone()).await;
+        assert_eq!(status, 400, "{path} {body} → {text}");
+        assert!(text.contains(needle), "{path} {body}: {text} lacks {needle}");
+    }
 }

@@ -310,28 +310,46 @@ pub async fn timeline(
         DateSplit::Month => d.month_start(col),
     };
     let rows: Vec<Vec<Option<String>>> = all.iter().map(|(c, n)| vec![c.clone(), Some(n.clone())]).collect();
+    // Without filters every installation with an occurrence on a day is active that day
+    // (an event is evidence), so U_P needs no join: that keeps a year of daily periods a scan.
+    let filtered = !spec.filters.filters.is_empty();
+    let (with_u, join_u) = if filtered {
+        (format!("WITH u AS ({u}) "), format!("JOIN u ON u.client_id = ev.client_id AND u.k = {}", key("ev.day")))
+    } else {
+        (String::new(), String::new())
+    };
     let events_sql = if rows.is_empty() {
         "SELECT CAST(NULL AS DATE), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 0, 0.0, true WHERE false".to_string()
     } else {
         let t = q.table(vec!["category", "name"], rows);
         format!(
             "SELECT {k}, ev.category, ev.name, sum(ev.n), sum(ev.value_sum), true FROM event_days ev \
-             JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category \
-             JOIN u ON u.client_id = ev.client_id AND u.k = {k} \
+             JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category {join_u} \
              WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2, 3",
             k = key("ev.day")
         )
     };
-    let sql = format!(
-        "WITH u AS ({u}) \
-         SELECT u.k, NULL, NULL, count(*), NULL, NULL FROM u GROUP BY 1 \
-         UNION ALL \
-         SELECT u.k, NULL, NULL, sum(cd.sessions), sum(cd.runtime_ms), false FROM client_days cd \
-         JOIN u ON cd.client_id = u.client_id AND u.k = {k} \
-         WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1 \
-         UNION ALL {events_sql}",
-        k = key("cd.day")
-    );
+    let population_sql = if filtered {
+        format!(
+            "SELECT u.k, NULL, NULL, count(*), NULL, NULL FROM u GROUP BY 1 \
+             UNION ALL \
+             SELECT u.k, NULL, NULL, sum(cd.sessions), sum(cd.runtime_ms), false FROM client_days cd \
+             JOIN u ON cd.client_id = u.client_id AND u.k = {k} \
+             WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1",
+            k = key("cd.day")
+        )
+    } else {
+        let users = if spec.split == DateSplit::Day { "count(*)" } else { "count(DISTINCT cd.client_id)" };
+        format!(
+            "SELECT {k}, NULL, NULL, {users}, NULL, NULL FROM client_days cd \
+             WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1 \
+             UNION ALL \
+             SELECT {k}, NULL, NULL, sum(cd.sessions), sum(cd.runtime_ms), false FROM client_days cd \
+             WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1",
+            k = key("cd.day")
+        )
+    };
+    let sql = format!("{with_u}{population_sql} UNION ALL {events_sql}");
     let result_rows = q.run(wh, sql).await?;
     let mut users: HashMap<NaiveDate, f64> = HashMap::new();
     let mut sessions: HashMap<NaiveDate, (f64, f64)> = HashMap::new();

@@ -13,8 +13,10 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
+use usagi_reporting::event_tracking::{EventFlags, KnownEvent};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
+use usagi_reporting::{event_advanced, event_reports};
 use usagi_types::{JsonObject, ProductId};
 use usagi_warehouse::columns::standard_columns;
 use usagi_warehouse::Warehouse;
@@ -36,6 +38,10 @@ pub struct ReportsArgs {
     /// Days of history, ending today.
     #[arg(long, default_value_t = 365)]
     days: u32,
+    /// Event kinds used by the fleet (0: no events); ~3 occurrences per kind per active day
+    /// for two thirds of the installations.
+    #[arg(long, default_value_t = 10)]
+    event_kinds: u32,
     /// Timed runs per report (after one warm-up run).
     #[arg(long, default_value_t = 10)]
     runs: usize,
@@ -98,9 +104,56 @@ CHECKPOINT;
     )
 }
 
+/// Which report a case runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Report {
+    Generic,
+    Timeline,
+    FullReport,
+}
+
 struct Case {
     name: &'static str,
+    report: Report,
     body: Value,
+}
+
+fn events_sql(kinds: u32) -> String {
+    format!(
+        r#"
+INSERT INTO event_days
+SELECT product_id, client_id, day, CASE WHEN e < 3 THEN NULL ELSE 'Category ' || CAST(e % 3 AS VARCHAR) END,
+       'Event ' || CAST(e AS VARCHAR), 1 + CAST(hash(client_id * 7919 + e * 131 + epoch(day)) % 5 AS BIGINT),
+       CASE WHEN e = 0 THEN 1.5 ELSE 0 END
+FROM client_days, range({kinds}) t(e) WHERE hash(client_id * 31 + e) % 3 <> 0;
+INSERT INTO client_events SELECT product_id, client_id, category, name, sum(n) FROM event_days GROUP BY ALL;
+CHECKPOINT;
+"#
+    )
+}
+
+fn event_cases(kinds: u32) -> Vec<Case> {
+    if kinds == 0 {
+        return Vec::new();
+    }
+    let events: Vec<Value> = (0..kinds.min(10))
+        .map(|e| {
+            let category = if e < 3 { Value::Null } else { json!(format!("Category {}", e % 3)) };
+            json!({"category": category, "name": format!("Event {e}")})
+        })
+        .collect();
+    vec![
+        Case {
+            name: "basic timeline, 10 events, 365 days by day",
+            report: Report::Timeline,
+            body: json!({"startDate": "NOW-364", "stopDate": "NOW", "dateSplit": "day", "events": events}),
+        },
+        Case {
+            name: "advanced fullReport over 90 days (every event)",
+            report: Report::FullReport,
+            body: json!({"startDate": "NOW-89", "stopDate": "NOW"}),
+        },
+    ]
 }
 
 fn cases(days: u32) -> Vec<Case> {
@@ -115,33 +168,42 @@ fn cases(days: u32) -> Vec<Case> {
     };
     let level = |p: &str| json!({"property": p, "segments": [{"type": "regex", "value": ".*", "split": true}]});
     vec![
-        Case { name: "daily split, new+active+lost", body: with(json!({"dateSplit": "day"})) },
+        Case { name: "daily split, new+active+lost", report: Report::Generic, body: with(json!({"dateSplit": "day"})) },
         Case {
             name: "daily split, two filters (standard + current)",
+            report: Report::Generic,
             body: with(json!({"dateSplit": "day", "globalFilters": {
                 "prodEdition": {"type": "string", "value": "Pro"},
                 "cpuCores": {"type": "numberRange", "min": 2, "max": 8}}})),
         },
         Case {
             name: "daily split, two standard filters",
+            report: Report::Generic,
             body: with(json!({"dateSplit": "day", "globalFilters": {
                 "prodEdition": {"type": "string", "value": "Pro"},
                 "licenseType": {"type": "stringArray", "value": ["purchased", "freeware"]}}})),
         },
         Case {
             name: "no split, 3 levels (version x edition x license type)",
+            report: Report::Generic,
             body: with(json!({"levels": {"level1": level("prodVersion"), "level2": level("prodEdition"),
                 "level3": level("licenseType")}})),
         },
         Case {
             name: "no split, 3 levels, range ending 30 days ago",
+            report: Report::Generic,
             body: json!({"startDate": format!("NOW-{}", days - 1), "stopDate": "NOW-30",
                 "clientStatus": ["new", "active", "lost"],
                 "levels": {"level1": level("prodVersion"), "level2": level("prodEdition"), "level3": level("licenseType")}}),
         },
-        Case { name: "weekly split, new+active+lost", body: with(json!({"dateSplit": "week"})) },
+        Case {
+            name: "weekly split, new+active+lost",
+            report: Report::Generic,
+            body: with(json!({"dateSplit": "week"})),
+        },
         Case {
             name: "monthly split, 1 level (os.version), regex filter",
+            report: Report::Generic,
             body: with(json!({"dateSplit": "month", "levels": {"level1": level("os.version")},
                 "globalFilters": {"C01": {"type": "regex", "value": "-(1|2)$"}}})),
         },
@@ -181,12 +243,36 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
     spinner.set_message(format!("generating {} installations over {} days", args.installs, args.days));
     let t = Instant::now();
     wh.execute_batch(fleet_sql(args.installs, first, args.days)).await?;
-    let rows = wh.query("SELECT count(*) FROM client_days".into(), vec![]).await?;
-    let installation_days = rows.rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0);
+    if args.event_kinds > 0 {
+        spinner.set_message(format!("generating events of {} kinds", args.event_kinds));
+        wh.execute_batch(events_sql(args.event_kinds)).await?;
+    }
+    let count = |sql: &str| {
+        let sql = sql.to_string();
+        let wh = &wh;
+        async move { wh.query(sql, vec![]).await.map(|r| r.rows.first().and_then(|r| r[0].as_i64()).unwrap_or(0)) }
+    };
+    let installation_days = count("SELECT count(*) FROM client_days").await?;
+    let occurrences = count("SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM event_days").await?;
     spinner.finish_with_message(format!(
-        "generated {installation_days} installation-days in {:.1} s",
+        "generated {installation_days} installation-days and {occurrences} events in {:.1} s",
         t.elapsed().as_secs_f64()
     ));
+    let known: Vec<KnownEvent> = wh
+        .query("SELECT DISTINCT category, name FROM client_events".into(), vec![])
+        .await?
+        .rows
+        .into_iter()
+        .filter_map(|r| {
+            let flags = EventFlags {
+                category: r[0].as_str().map(str::to_string),
+                name: r[1].as_str()?.to_string(),
+                basic: true,
+                advanced: true,
+            };
+            Some(KnownEvent { flags, first_seen: None, last_seen: None })
+        })
+        .collect();
     let ctx = ReportContext {
         product: ProductId::parse(&PRODUCT.to_string()).context("product id")?,
         today,
@@ -197,15 +283,29 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
         back_off: Default::default(),
         limits: Default::default(),
     };
-    let bar = ProgressBar::new((cases(args.days).len() * (args.runs + 1)) as u64);
+    let all_cases: Vec<Case> = cases(args.days).into_iter().chain(event_cases(args.event_kinds)).collect();
+    let bar = ProgressBar::new((all_cases.len() * (args.runs + 1)) as u64);
     let mut results = Vec::new();
-    for case in cases(args.days) {
-        let body = JsonObject::parse_body(case.body.to_string().as_bytes()).map_err(|e| anyhow::anyhow!(e.reason))?;
-        let spec = GenericSpec::parse(&body, GenericKind::DateRange, &ctx).map_err(|e| anyhow::anyhow!(e.reason))?;
+    let api = |e: usagi_types::ApiError| anyhow::anyhow!(e.reason);
+    for case in all_cases {
+        let body = JsonObject::parse_body(case.body.to_string().as_bytes()).map_err(api)?;
         let mut times = Vec::new();
         for i in 0..=args.runs {
             let t = Instant::now();
-            generic::run(&wh, &ctx, &spec).await.map_err(|e| anyhow::anyhow!(e.reason))?;
+            match case.report {
+                Report::Generic => {
+                    let spec = GenericSpec::parse(&body, GenericKind::DateRange, &ctx).map_err(api)?;
+                    generic::run(&wh, &ctx, &spec).await.map_err(api)?;
+                }
+                Report::Timeline => {
+                    let spec = event_reports::TimelineSpec::parse(&body, &ctx).map_err(api)?;
+                    event_reports::timeline(&wh, &ctx, &spec, &known).await.map_err(api)?;
+                }
+                Report::FullReport => {
+                    let spec = event_advanced::FullReportSpec::parse(&body, &ctx).map_err(api)?;
+                    event_advanced::full_report(&wh, &ctx, &spec, &known).await.map_err(api)?;
+                }
+            }
             if i > 0 {
                 times.push(t.elapsed());
             }
@@ -216,7 +316,7 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     println!(
-        "| report ({} installations, {installation_days} installation-days, {} days) | p50 | p90 |",
+        "| report ({} installations, {installation_days} installation-days, {occurrences} events, {} days) | p50 | p90 |",
         args.installs, args.days
     );
     println!("|---|---|---|");

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod context;
+pub mod engagement;
 pub mod event_advanced;
 pub mod event_lifetime;
 pub mod event_reports;
@@ -13,6 +14,7 @@ pub mod event_tracking;
 pub mod events;
 pub mod filters;
 pub mod generic;
+pub mod histogram;
 pub mod iso;
 pub mod meta;
 pub mod pattern;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod conventions;
 pub mod cookies;
+pub mod engagement;
 pub mod event_tracking;
 pub mod meta;
 pub mod openapi;
@@ -162,6 +163,61 @@ pub fn routes() -> Vec<Route> {
             request: Doc::Json("GenericCurrentRequest"),
             response: (200, Some("GenericReportResponse")),
             handler: || post(reports::generic_current).get(reports::generic_current),
+        },
+        Route {
+            path: "/v3/reporting/engagement/usageDistribution/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "User Engagement Histograms",
+            summary: "Installations active in a range by active days, sessions and runtime, with cross-histograms",
+            request: Doc::Json("UsageDistributionRequest"),
+            response: (200, Some("UsageDistributionResponse")),
+            handler: || post(engagement::usage_distribution).get(engagement::usage_distribution),
+        },
+        Route {
+            path: "/v3/reporting/engagement/churnAndEngagement/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "User Engagement Histograms",
+            summary: "Engaged and lost shares of an installation cohort, per period after each install day",
+            request: Doc::Json("ChurnAndEngagementRequest"),
+            response: (200, Some("ChurnAndEngagementResponse")),
+            handler: || post(engagement::churn_and_engagement).get(engagement::churn_and_engagement),
+        },
+        Route {
+            path: "/v3/reporting/churn/histogram/days/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "User Engagement Histograms",
+            summary: "Installations lost in a range by lifetime active days",
+            request: Doc::Json("ChurnHistogramRequest"),
+            response: (200, Some("ChurnHistogramResponse")),
+            handler: || post(engagement::churn_days).get(engagement::churn_days),
+        },
+        Route {
+            path: "/v3/reporting/churn/histogram/sessions/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "User Engagement Histograms",
+            summary: "Installations lost in a range by lifetime sessions",
+            request: Doc::Json("ChurnHistogramRequest"),
+            response: (200, Some("ChurnHistogramResponse")),
+            handler: || post(engagement::churn_sessions).get(engagement::churn_sessions),
+        },
+        Route {
+            path: "/v3/reporting/churn/histogram/runtime/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "User Engagement Histograms",
+            summary: "Installations lost in a range by lifetime runtime minutes",
+            request: Doc::Json("ChurnHistogramRequest"),
+            response: (200, Some("ChurnHistogramResponse")),
+            handler: || post(engagement::churn_runtime).get(engagement::churn_runtime),
         },
         Route {
             path: "/v3/reporting/eventTracking/basic/dataTable/{product_id}",

@@ -224,6 +224,85 @@ pub struct EventTrackingUpdateResponse {
     result: Value,
 }
 
+/// `engagement/usageDistribution` request (reporting-api §10.1).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct UsageDistributionRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// Property → filter (reporting-api §3); keys are ANDed.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+}
+
+/// `usageDistribution` answer: `{"result":{"activeDays":{…},"sessions":{…},"runtime":{…}}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UsageDistributionResponse {
+    /// Metric → bucket label → `{"users":n, <other metric>:{label:n}, <third metric>:{label:n}}`;
+    /// every bucket listed, the nested cross-histograms sparse.
+    result: Value,
+}
+
+/// `engagement/churnAndEngagement` request (reporting-api §10.2).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ChurnAndEngagementRequest {
+    /// Installation window start: `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// Installation window end.
+    stopDate: String,
+    /// Period length from each installation's install day: `day` (1), `week` (7) or `month` (30 days).
+    dateSplit: String,
+    /// 1–100; default 12.
+    periods: Option<u32>,
+    /// 1–365; default: the product setting.
+    daysUntilDeclaredLost: Option<u32>,
+    /// Property → filter; keys are ANDed.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// A segmentable property, or `installationMonth`; needs `segments`.
+    segmentBy: Option<String>,
+    /// 1–100 segments, in output order (reporting-api §4.3).
+    segments: Option<Vec<Segment>>,
+}
+
+/// `churnAndEngagement` answer: `{"result":{"all"|"<segment>":{"<k>":{"engaged","engagedPercent","lost","lostPercent"}}}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChurnAndEngagementResponse {
+    /// Segment key (`all` without segmentation) → period number → counts and percentages.
+    result: Value,
+}
+
+/// `churn/histogram/{days|sessions|runtime}` request (reporting-api §10.3).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ChurnHistogramRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    stopDate: String,
+    /// 1–365; default: the product setting.
+    daysUntilDeclaredLost: Option<u32>,
+    /// `dateLastSeen` (default) or `dateDeclaredLost`.
+    dateReportedLost: Option<String>,
+    /// Property → filter; keys are ANDed.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// A segmentable property; needs `segments`.
+    segmentBy: Option<String>,
+    /// 1–100 segments, in output order.
+    segments: Option<Vec<Segment>>,
+}
+
+/// A churn histogram: `{"result":{"<bucket>":n,…}}`, or `{"result":{"<segment>":{"<bucket>":n,…},…}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChurnHistogramResponse {
+    /// Bucket label → lost installations (every bucket, zero-filled), or segment key → that.
+    result: Value,
+}
+
 /// One item of `events` (reporting-api §5): a single event or a combination.
 #[derive(ToSchema)]
 #[allow(dead_code, non_snake_case)]
@@ -610,6 +689,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("Level", Level::schema())
         .schema("Segment", Segment::schema())
         .schema("GenericReportResponse", GenericReportResponse::schema())
+        .schema("UsageDistributionRequest", UsageDistributionRequest::schema())
+        .schema("UsageDistributionResponse", UsageDistributionResponse::schema())
+        .schema("ChurnAndEngagementRequest", ChurnAndEngagementRequest::schema())
+        .schema("ChurnAndEngagementResponse", ChurnAndEngagementResponse::schema())
+        .schema("ChurnHistogramRequest", ChurnHistogramRequest::schema())
+        .schema("ChurnHistogramResponse", ChurnHistogramResponse::schema())
         .schema("OpenApiDocument", OpenApiDocument::schema())
         .schema("ProductPropertiesResponse", ProductPropertiesResponse::schema())
         .schema("PropertyValuesRequest", PropertyValuesRequest::schema())

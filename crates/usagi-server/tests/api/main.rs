@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod callhome;
 mod durability;
+mod engagement;
 mod event_reports;
 mod event_tracking;
 mod example2;

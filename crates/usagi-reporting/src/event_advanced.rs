@@ -220,8 +220,8 @@ pub async fn full_report(
         };
         // Stable sorts: ties keep request order.
         match (spec.sort, spec.descending) {
-            (Sort::Alpha, false) => out.sort_by(|a, b| alpha(&a.0).cmp(&alpha(&b.0))),
-            (Sort::Alpha, true) => out.sort_by(|a, b| alpha(&b.0).cmp(&alpha(&a.0))),
+            (Sort::Alpha, false) => out.sort_by_key(|a| alpha(&a.0)),
+            (Sort::Alpha, true) => out.sort_by_key(|a| std::cmp::Reverse(alpha(&a.0))),
             (Sort::EventCounts, false) => out.sort_by(|a, b| a.1.total_cmp(&b.1)),
             (Sort::EventCounts, true) => out.sort_by(|a, b| b.1.total_cmp(&a.1)),
         }

@@ -294,6 +294,9 @@ fn segment_members<'a>(segment: &Level, units: &'a [Unit]) -> Vec<(String, Vec<&
     out.into_iter().map(|(_, k, us)| (k, us)).collect()
 }
 
+/// A data table element before sorting: count, alpha key, category, members.
+type Element = (f64, (String, String), Option<String>, Map<String, Value>);
+
 /// Runs the lifetime data table.
 pub async fn data_table(
     wh: &dyn Warehouse,
@@ -304,7 +307,7 @@ pub async fn data_table(
     let (items, units) = units(wh, ctx, &spec.base, spec.segment.as_ref(), known).await?;
     let all: Vec<&Unit> = units.iter().collect();
     let segments = spec.segment.as_ref().map(|s| segment_members(s, &units));
-    let mut elements: Vec<(f64, (String, String), Option<String>, Map<String, Value>)> = Vec::new();
+    let mut elements: Vec<Element> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let mut m = Map::new();
         let category = match item {

@@ -322,8 +322,10 @@ pub async fn timeline(
         "SELECT CAST(NULL AS DATE), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 0, 0.0, true WHERE false".to_string()
     } else {
         let t = q.table(vec!["category", "name"], rows);
+        // Unfiltered, the per-day totals of all installations are the answer.
+        let table = if filtered { "event_days" } else { "event_totals" };
         format!(
-            "SELECT {k}, ev.category, ev.name, sum(ev.n), sum(ev.value_sum), true FROM event_days ev \
+            "SELECT {k}, ev.category, ev.name, sum(ev.n), sum(ev.value_sum), true FROM {table} ev \
              JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category {join_u} \
              WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2, 3",
             k = key("ev.day")

@@ -244,6 +244,17 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             app.append_row(params![p, c])?;
         }
         drop(app);
+        // The (product, day) pairs whose event totals this batch changes.
+        let mut days: Vec<(i64, NaiveDate)> =
+            batch.events.iter().map(|e| (e.product.as_u64() as i64, day_of(e.t))).collect();
+        days.sort_unstable();
+        days.dedup();
+        tx.execute_batch("DELETE FROM affected_days")?;
+        let mut app = tx.appender("affected_days")?;
+        for (p, d) in &days {
+            app.append_row(params![p, d])?;
+        }
+        drop(app);
         tx.execute_batch(&schema::refresh_rollups())?;
         tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
     }

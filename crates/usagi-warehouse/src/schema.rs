@@ -20,6 +20,7 @@
 //! - `client_events(product_id, client_id, category, name, n)` — all-time occurrences per event (§10)
 //! - `event_days(product_id, client_id, day, category, name, n, value_sum)` — occurrences per installation,
 //!   day and event, with the sum of their numeric values (text and null values count 0)
+//! - `event_totals(product_id, day, category, name, n, value_sum)` — the same summed over installations
 //! - `property_days(product_id, client_id, name, day, value)` — the last value of each property on
 //!   each day it was observed (semantics §7.2); the value at the end of day e is the row with the
 //!   greatest `day <= e` (carry-forward), NULL before the first

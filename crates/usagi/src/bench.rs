@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use usagi_reporting::event_tracking::{EventFlags, KnownEvent};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
-use usagi_reporting::{event_advanced, event_reports};
+use usagi_reporting::{engagement, event_advanced, event_reports};
 use usagi_types::{JsonObject, ProductId};
 use usagi_warehouse::columns::standard_columns;
 use usagi_warehouse::Warehouse;
@@ -106,15 +106,16 @@ CHECKPOINT;
 
 /// Which report a case runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Report {
+enum Kind {
     Generic,
     Timeline,
     FullReport,
+    UsageDistribution,
 }
 
 struct Case {
     name: &'static str,
-    report: Report,
+    report: Kind,
     body: Value,
 }
 
@@ -127,6 +128,7 @@ SELECT product_id, client_id, day, CASE WHEN e < 3 THEN NULL ELSE 'Category ' ||
        CASE WHEN e = 0 THEN 1.5 ELSE 0 END
 FROM client_days, range({kinds}) t(e) WHERE hash(client_id * 31 + e) % 3 <> 0;
 INSERT INTO client_events SELECT product_id, client_id, category, name, sum(n) FROM event_days GROUP BY ALL;
+INSERT INTO event_totals SELECT product_id, day, category, name, sum(n), sum(value_sum) FROM event_days GROUP BY ALL;
 CHECKPOINT;
 "#
     )
@@ -145,12 +147,12 @@ fn event_cases(kinds: u32) -> Vec<Case> {
     vec![
         Case {
             name: "basic timeline, 10 events, 365 days by day",
-            report: Report::Timeline,
+            report: Kind::Timeline,
             body: json!({"startDate": "NOW-364", "stopDate": "NOW", "dateSplit": "day", "events": events}),
         },
         Case {
             name: "advanced fullReport over 90 days (every event)",
-            report: Report::FullReport,
+            report: Kind::FullReport,
             body: json!({"startDate": "NOW-89", "stopDate": "NOW"}),
         },
     ]
@@ -168,42 +170,43 @@ fn cases(days: u32) -> Vec<Case> {
     };
     let level = |p: &str| json!({"property": p, "segments": [{"type": "regex", "value": ".*", "split": true}]});
     vec![
-        Case { name: "daily split, new+active+lost", report: Report::Generic, body: with(json!({"dateSplit": "day"})) },
+        Case { name: "daily split, new+active+lost", report: Kind::Generic, body: with(json!({"dateSplit": "day"})) },
         Case {
             name: "daily split, two filters (standard + current)",
-            report: Report::Generic,
+            report: Kind::Generic,
             body: with(json!({"dateSplit": "day", "globalFilters": {
                 "prodEdition": {"type": "string", "value": "Pro"},
                 "cpuCores": {"type": "numberRange", "min": 2, "max": 8}}})),
         },
         Case {
             name: "daily split, two standard filters",
-            report: Report::Generic,
+            report: Kind::Generic,
             body: with(json!({"dateSplit": "day", "globalFilters": {
                 "prodEdition": {"type": "string", "value": "Pro"},
                 "licenseType": {"type": "stringArray", "value": ["purchased", "freeware"]}}})),
         },
         Case {
             name: "no split, 3 levels (version x edition x license type)",
-            report: Report::Generic,
+            report: Kind::Generic,
             body: with(json!({"levels": {"level1": level("prodVersion"), "level2": level("prodEdition"),
                 "level3": level("licenseType")}})),
         },
         Case {
             name: "no split, 3 levels, range ending 30 days ago",
-            report: Report::Generic,
+            report: Kind::Generic,
             body: json!({"startDate": format!("NOW-{}", days - 1), "stopDate": "NOW-30",
                 "clientStatus": ["new", "active", "lost"],
                 "levels": {"level1": level("prodVersion"), "level2": level("prodEdition"), "level3": level("licenseType")}}),
         },
         Case {
-            name: "weekly split, new+active+lost",
-            report: Report::Generic,
-            body: with(json!({"dateSplit": "week"})),
+            name: "usageDistribution over 90 days",
+            report: Kind::UsageDistribution,
+            body: json!({"startDate": "NOW-89", "stopDate": "NOW"}),
         },
+        Case { name: "weekly split, new+active+lost", report: Kind::Generic, body: with(json!({"dateSplit": "week"})) },
         Case {
             name: "monthly split, 1 level (os.version), regex filter",
-            report: Report::Generic,
+            report: Kind::Generic,
             body: with(json!({"dateSplit": "month", "levels": {"level1": level("os.version")},
                 "globalFilters": {"C01": {"type": "regex", "value": "-(1|2)$"}}})),
         },
@@ -293,15 +296,19 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
         for i in 0..=args.runs {
             let t = Instant::now();
             match case.report {
-                Report::Generic => {
+                Kind::Generic => {
                     let spec = GenericSpec::parse(&body, GenericKind::DateRange, &ctx).map_err(api)?;
                     generic::run(&wh, &ctx, &spec).await.map_err(api)?;
                 }
-                Report::Timeline => {
+                Kind::Timeline => {
                     let spec = event_reports::TimelineSpec::parse(&body, &ctx).map_err(api)?;
                     event_reports::timeline(&wh, &ctx, &spec, &known).await.map_err(api)?;
                 }
-                Report::FullReport => {
+                Kind::UsageDistribution => {
+                    let spec = engagement::UsageDistributionSpec::parse(&body, &ctx).map_err(api)?;
+                    engagement::usage_distribution(&wh, &ctx, &spec).await.map_err(api)?;
+                }
+                Kind::FullReport => {
                     let spec = event_advanced::FullReportSpec::parse(&body, &ctx).map_err(api)?;
                     event_advanced::full_report(&wh, &ctx, &spec, &known).await.map_err(api)?;
                 }

@@ -135,7 +135,6 @@ pub async fn full_report(
             " UNION ALL SELECT 1, CAST(ue.item AS INTEGER), ue.n, count(*), coalesce(sum(us.s), 0){cells} \
              FROM (SELECT ev.client_id, m.item, sum(ev.n) AS n FROM event_days ev \
                    JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category \
-                   JOIN u ON ev.client_id = u.client_id \
                    WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2) ue \
              JOIN u ON ue.client_id = u.client_id LEFT JOIN us ON us.client_id = ue.client_id \
              GROUP BY 2, 3{cells}"

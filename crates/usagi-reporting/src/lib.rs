@@ -5,6 +5,7 @@
 //! (SQL written once, through the backend's dialect) and its response shape.
 
 pub mod access;
+pub mod client_list;
 pub mod context;
 pub mod engagement;
 pub mod event_advanced;

@@ -298,6 +298,17 @@ pub fn routes() -> Vec<Route> {
             handler: || post(reports::event_churn_histogram).get(reports::event_churn_histogram),
         },
         Route {
+            path: "/v3/reporting/clientPropertyList/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "Client Profile Report",
+            summary: "A page of installations with their current data and, optionally, their daily values",
+            request: Doc::Json("ClientPropertyListRequest"),
+            response: (200, Some("ClientPropertyListResponse")),
+            handler: || post(reports::client_property_list).get(reports::client_property_list),
+        },
+        Route {
             path: "/v3/openapi.json",
             method: "GET",
             query: false,

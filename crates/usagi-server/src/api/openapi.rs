@@ -514,6 +514,46 @@ pub struct LifetimeHistogramResponse {
     result: Value,
 }
 
+/// `retDailyData` of clientPropertyList.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct DailyDataRequest {
+    /// `YYYY-MM-DD`, `NOW` or `NOW-n`.
+    startDate: String,
+    /// At most 366 days after startDate.
+    stopDate: String,
+    /// Daily-data names or groups (`os`, `geography`, `licenseStatus`).
+    properties: Option<Vec<String>>,
+}
+
+/// `reporting/clientPropertyList` request (reporting-api §15.1).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ClientPropertyListRequest {
+    /// Inclusive paging cursor: 16 hex characters; null or "" = from the start.
+    startAtClientId: Option<String>,
+    /// Current-data names or group names; `clientId` always comes first.
+    properties: Option<Vec<String>>,
+    /// Daily values (alias `reqDailyData`).
+    retDailyData: Option<DailyDataRequest>,
+    /// Property → filter; standard properties are tested as of today.
+    globalFilters: Option<std::collections::BTreeMap<String, GlobalFilter>>,
+    /// 1–200 (default 200).
+    pageSize: Option<u32>,
+}
+
+/// `reporting/clientPropertyList` answer.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ClientPropertyListResponse {
+    /// `[{clientId, <requested properties in request order>, dailyData?}]`.
+    result: Vec<Value>,
+    /// Whether this is the last page.
+    reachedEnd: bool,
+    /// First client id of the next page (only when reachedEnd is false).
+    nextClientId: Option<String>,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -668,6 +708,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("DailyDataRequest", DailyDataRequest::schema())
+        .schema("ClientPropertyListRequest", ClientPropertyListRequest::schema())
+        .schema("ClientPropertyListResponse", ClientPropertyListResponse::schema())
         .schema("EventItemSchema", EventItemSchema::schema())
         .schema("EventDataTableRequest", EventDataTableRequest::schema())
         .schema("EventDataTableResponse", EventDataTableResponse::schema())

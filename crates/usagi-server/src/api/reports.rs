@@ -9,7 +9,7 @@ use serde_json::Value;
 use usagi_reporting::context::{BackOff, ResultLimits};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
-use usagi_reporting::{event_advanced, event_lifetime, event_reports};
+use usagi_reporting::{client_list, event_advanced, event_lifetime, event_reports};
 use usagi_types::{ApiError, JsonObject};
 use usagi_warehouse::Warehouse;
 
@@ -210,3 +210,15 @@ lifetime_handler!(
     /// `POST|GET /v3/reporting/eventTracking/churn/lifetime/histogram/{product_id}`.
     event_churn_histogram, LifetimeHistogramSpec, histogram, true
 );
+
+/// `POST|GET /v3/reporting/clientPropertyList/{product_id}`.
+pub async fn client_property_list(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    request: Request,
+) -> ApiResult {
+    run_report(app, product, request, client_list::ClientListSpec::parse, |wh, ctx, spec| async move {
+        client_list::run(wh.as_ref(), &ctx, &spec).await
+    })
+    .await
+}

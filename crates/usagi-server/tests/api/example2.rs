@@ -1,6 +1,6 @@
-//! Worked Example 2 of semantics.md through the API: Queries A, B and C with the exact JSON
-//! of the spec (compacted text, so member order counts). Query D (clientPropertyList) is
-//! not covered here.
+//! Worked Example 2 of semantics.md through the API: Queries A, B, C and D with the exact
+//! JSON of the spec (compacted text, so member order counts), and clientPropertyList paging,
+//! types, groups and errors.
 
 use serde_json::{json, Value};
 
@@ -109,4 +109,92 @@ async fn example_2_queries_a_b_c() {
         ),
         "Query C by day as in semantics.md Example 2"
     );
+}
+
+async fn client_list(app: &TestApp, body: Value) -> (u16, String) {
+    let resp = app.post_json(&format!("/v3/reporting/clientPropertyList/{PRODUCT}"), &body).await;
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn example_2_query_d_client_property_list() {
+    let app = TestApp::spawn().await;
+    example2(&app).await;
+    app.login().await;
+    let (status, body) = client_list(
+        &app,
+        json!({"startAtClientId": null, "properties": ["prodVersion", "prodEdition"],
+               "retDailyData": {"startDate": "2024-03-04", "stopDate": "2024-03-06", "properties": ["prodVersion"]}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        compact(
+            r#"{"result":[{"clientId":"00000000000000A1","prodVersion":"2.1","prodEdition":"Pro",
+            "dailyData":[{"date":"2024-03-04","prodVersion":"1.0"},{"date":"2024-03-05","prodVersion":"2.1"},
+                         {"date":"2024-03-06","prodVersion":"2.1"}]},
+           {"clientId":"00000000000000B2","prodVersion":"<NULL>","prodEdition":"Home",
+            "dailyData":[{"date":"2024-03-06","prodVersion":"<NULL>"}]}],
+ "reachedEnd":true}"#
+        )
+    );
+
+    // Paging (inclusive cursor, case-insensitive), groups, types, lifetime event usage.
+    let (_, body) =
+        client_list(&app, json!({"pageSize": 1, "properties": ["clientId", "licenseStatus", "dateInstalled"]})).await;
+    assert_eq!(
+        body,
+        compact(
+            r#"{"result":[{"clientId":"00000000000000A1","licenseStatus.activated":false,"licenseStatus.expired":false,
+              "licenseStatus.blocked":false,"licenseStatus.allowed":false,"dateInstalled":"2024-03-01"}],
+              "reachedEnd":false,"nextClientId":"00000000000000B2"}"#
+        )
+    );
+    let (_, body) = client_list(
+        &app,
+        json!({"startAtClientId": "00000000000000b2", "properties": ["lifetimeEventUsage", "lifetimeSessionCount",
+               "optOut", "reachOutDeliveries.auto", "ram", "appName"], "retDailyData": {"startDate": "2024-03-01", "stopDate": "2024-03-03"}}),
+    )
+    .await;
+    assert_eq!(
+        body,
+        compact(
+            r#"{"result":[{"clientId":"00000000000000B2",
+              "lifetimeEventUsage":[{"eventCategory":null,"eventName":"Tick","eventCount":2}],"lifetimeSessionCount":0,
+              "optOut.historical":false,"optOut.current":false,"reachOutDeliveries.auto":[],"ram":"<NULL>","appName":"DemoApp",
+              "dailyData":[{"date":"2024-03-02"}]}],"reachedEnd":true}"#
+        )
+    );
+    // Filters: standard properties as of today.
+    let (_, body) =
+        client_list(&app, json!({"globalFilters": {"prodVersion": {"type": "string", "value": "2.1"}}})).await;
+    assert_eq!(body, r#"{"result":[{"clientId":"00000000000000A1"}],"reachedEnd":true}"#);
+    let (_, body) =
+        client_list(&app, json!({"globalFilters": {"prodVersion": {"type": "string", "value": "1.0"}}})).await;
+    assert_eq!(body, r#"{"result":[],"reachedEnd":true}"#, "1.0 is not X's value today");
+
+    for (body, needle) in [
+        (json!({"startAtClientId": "XYZ"}), "startAtClientId"),
+        (json!({"properties": ["nope"]}), "properties[0]"),
+        (
+            json!({"retDailyData": {"startDate": "2024-03-01", "stopDate": "2024-03-03", "properties": ["ram"]}}),
+            "retDailyData.properties[0]",
+        ),
+        (json!({"retDailyData": {"startDate": "2023-01-01", "stopDate": "2024-03-03"}}), "retDailyData"),
+        (json!({"pageSize": 201}), "pageSize"),
+        (
+            json!({"retDailyData": {"startDate": "2024-03-01", "stopDate": "2024-03-03"},
+                "reqDailyData": {"startDate": "2024-03-01", "stopDate": "2024-03-03"}}),
+            "reqDailyData",
+        ),
+        (json!({"propertys": []}), "propertys"),
+    ] {
+        let (status, text) = client_list(&app, body.clone()).await;
+        assert_eq!(status, 400, "{body} → {text}");
+        assert!(text.contains(needle), "{body}: {text} lacks {needle}");
+    }
+    let (status, _) = client_list(&app, json!({"properties": ["licenseKey"]})).await;
+    assert_eq!(status, 403);
 }

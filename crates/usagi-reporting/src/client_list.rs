@@ -292,8 +292,10 @@ pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &ClientListSpec)
         let s = q.bind(Param::Date(range.start()));
         let e = q.bind(Param::Date(range.stop()));
         let set = q.value_set(ids.iter().map(|i| Some(i.to_string())).collect());
-        let cols: String =
-            names.iter().map(|n| format!(", {}", value_sql(n, "p").map_or("NULL".into(), |v| v.expr))).collect();
+        let cols: String = names
+            .iter()
+            .map(|n| format!(", {}", value_sql(n, "p").map_or("CAST(NULL AS VARCHAR)".into(), |v| v.expr)))
+            .collect();
         let sql = format!(
             "SELECT p.client_id, p.day{cols} FROM client_days p WHERE p.product_id = {product} \
              AND p.day BETWEEN {s} AND {e} AND CAST(p.client_id AS VARCHAR) IN {set} ORDER BY p.client_id, p.day"

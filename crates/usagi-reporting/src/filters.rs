@@ -479,7 +479,11 @@ fn state_sql(objects: &[StateFlags], historical: &str, current: &str) -> String 
 }
 
 fn column(name: &str, std: &str) -> ValueSql {
-    value_sql(name, std).unwrap_or(ValueSql { expr: "NULL".into(), kind: ValueKind::Text, current: false })
+    value_sql(name, std).unwrap_or(ValueSql {
+        expr: "CAST(NULL AS VARCHAR)".into(),
+        kind: ValueKind::Text,
+        current: false,
+    })
 }
 
 fn filter_sql(i: usize, f: &Filter, prepared: &Prepared, ctx: &ReportContext, q: &mut Query, std: &str) -> String {

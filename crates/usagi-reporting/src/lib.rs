@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod client_list;
+pub mod client_profile;
 pub mod context;
 pub mod engagement;
 pub mod event_advanced;

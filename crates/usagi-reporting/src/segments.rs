@@ -153,10 +153,12 @@ impl Level {
     /// The SQL expressions the level groups by.
     pub fn group_sql(&self, ctx: &ReportContext, q: &mut Query, std: &str) -> Vec<String> {
         match &self.source {
-            LevelSource::Value(n) => vec![value_sql(n, std).map(|v| v.expr).unwrap_or_else(|| "NULL".into())],
+            LevelSource::Value(n) => {
+                vec![value_sql(n, std).map(|v| v.expr).unwrap_or_else(|| "CAST(NULL AS VARCHAR)".into())]
+            }
             LevelSource::LicenseStatus => LICENSE_FLAGS
                 .iter()
-                .map(|(_, _, h)| value_sql(h, std).map(|v| v.expr).unwrap_or_else(|| "NULL".into()))
+                .map(|(_, _, h)| value_sql(h, std).map(|v| v.expr).unwrap_or_else(|| "CAST(NULL AS VARCHAR)".into()))
                 .collect(),
             LevelSource::OptOut => vec!["c.opt_out_historical".into(), "c.opt_out_current".into()],
             LevelSource::BackOff => {

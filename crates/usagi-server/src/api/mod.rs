@@ -309,6 +309,17 @@ pub fn routes() -> Vec<Route> {
             handler: || post(reports::client_property_list).get(reports::client_property_list),
         },
         Route {
+            path: "/v3/reporting/clientProfile/{product_id}",
+            method: "GET",
+            query: false,
+            auth: true,
+            tag: "Client Profile Report",
+            summary: "Everything known about one installation (?clientId=): properties, history, sessions, exceptions",
+            request: Doc::None,
+            response: (200, Some("ClientProfileResponse")),
+            handler: || get(reports::client_profile),
+        },
+        Route {
             path: "/v3/openapi.json",
             method: "GET",
             query: false,

@@ -554,6 +554,14 @@ pub struct ClientPropertyListResponse {
     nextClientId: Option<String>,
 }
 
+/// `reporting/clientProfile` answer (reporting-api §15.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ClientProfileResponse {
+    /// `{clientId, machineId, appName, sdk, dateInstalled, dateLastSeen, lastSyncAt, status, properties, lifetime, propertyHistory, recentSessions, recentExceptions}`.
+    result: Value,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -708,6 +716,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("ClientProfileResponse", ClientProfileResponse::schema())
         .schema("DailyDataRequest", DailyDataRequest::schema())
         .schema("ClientPropertyListRequest", ClientPropertyListRequest::schema())
         .schema("ClientPropertyListResponse", ClientPropertyListResponse::schema())

@@ -13,8 +13,9 @@ use usagi_reporting::{client_list, event_advanced, event_lifetime, event_reports
 use usagi_types::{ApiError, JsonObject};
 use usagi_warehouse::Warehouse;
 
+use super::body::query_params;
 use super::body::report_request;
-use super::principal::{authenticate, product_scope, rate_limit, Need};
+use super::principal::{authenticate, product_scope, rate_limit, Need, ProductScope};
 use super::response::{json, ApiResult};
 use crate::state::AppState;
 
@@ -43,13 +44,28 @@ where
         Some(b) => JsonObject::parse_body(&b)?,
         None => JsonObject::parse_body(b"{}")?,
     };
+    let ctx = report_context(&app, &scope).await?;
+    let spec = parse(&object, &ctx)?;
+    // Read your writes: what was acknowledged before the request is in the answer,
+    // unless the warehouse lags by more than the configured bound.
+    let acked = app.ingest.durable_lsn();
+    app.ingest.wait_loaded(acked, Duration::from_millis(app.config.limits.read_your_writes_ms)).await;
+    let budget = Duration::from_secs(app.config.limits.report_time_budget_seconds);
+    let value = tokio::time::timeout(budget, run(app.warehouse.clone(), ctx, spec))
+        .await
+        .map_err(|_| ApiError::server("report exceeded its time budget; narrow the date range or filters"))??;
+    Ok(json(&value))
+}
+
+/// What a report knows besides its request: product settings, "now", permissions, back-off state.
+async fn report_context(app: &AppState, scope: &ProductScope) -> Result<ReportContext, ApiError> {
     let settings = &scope.product.settings;
     let now = app.clock.now();
     let states = app.catalog.back_off_states(scope.product.id).await.map_err(|e| {
         tracing::error!(error = %e, "reading back-off states failed");
         ApiError::server("the report could not be computed")
     })?;
-    let ctx = ReportContext {
+    Ok(ReportContext {
         product: scope.product.id,
         today: now.date_naive(),
         days_until_declared_lost: settings.days_until_declared_lost,
@@ -61,17 +77,38 @@ where
             keys_per_level: app.config.limits.max_keys_per_level,
             numbers: app.config.limits.max_numbers_per_response,
         },
+    })
+}
+
+/// `GET /v3/reporting/clientProfile/{product_id}?clientId=<16 hex>` (reporting-api §15.2).
+pub async fn client_profile(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
+    let (parts, _) = request.into_parts();
+    let principal = authenticate(&app, &parts.headers).await?;
+    rate_limit(&app, &principal)?;
+    let scope = product_scope(&app, &principal, &product, Need::VIEWER).await?;
+    let params = query_params(&parts.uri, false, &["clientId"])?;
+    let raw = params
+        .other
+        .iter()
+        .find(|(k, _)| k == "clientId")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| ApiError::syntax("query parameter 'clientId' is required"))?;
+    let client = usagi_types::ClientId::parse(&raw.to_ascii_uppercase())
+        .map_err(|_| ApiError::syntax("query parameter 'clientId' must be 16 hexadecimal characters"))?;
+    let ctx = report_context(&app, &scope).await?;
+    let control = app.catalog.installation_control(scope.product.id, client).await.map_err(|e| {
+        tracing::error!(error = %e, "reading installation controls failed");
+        ApiError::server("the report could not be computed")
+    })?;
+    let status = usagi_reporting::client_profile::InstallationStatus {
+        disabled: control.disabled,
+        back_off_historical: control.back_off_ever,
+        back_off_until: control.back_off_until,
     };
-    let spec = parse(&object, &ctx)?;
-    // Read your writes: what was acknowledged before the request is in the answer,
-    // unless the warehouse lags by more than the configured bound.
-    let acked = app.ingest.durable_lsn();
-    app.ingest.wait_loaded(acked, Duration::from_millis(app.config.limits.read_your_writes_ms)).await;
-    let budget = Duration::from_secs(app.config.limits.report_time_budget_seconds);
-    let value = tokio::time::timeout(budget, run(app.warehouse.clone(), ctx, spec))
-        .await
-        .map_err(|_| ApiError::server("report exceeded its time budget; narrow the date range or filters"))??;
-    Ok(json(&value))
+    match usagi_reporting::client_profile::run(app.warehouse.as_ref(), &ctx, client, &status).await? {
+        Some(v) => Ok(json(&v)),
+        None => Err(ApiError::not_found(format!("no installation {client} in this product")).into()),
+    }
 }
 
 /// `POST|GET /v3/reporting/generic/dateRange/{product_id}`.

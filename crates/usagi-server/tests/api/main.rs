@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod callhome;
+mod client_profile;
 mod durability;
 mod engagement;
 mod event_reports;

@@ -227,7 +227,7 @@ impl ClientListSpec {
 }
 
 /// A warehouse cell as a profile value: NULL as `<NULL>`, types kept (reporting-api §15.1).
-fn json_value(cell: &Cell) -> Value {
+pub fn json_value(cell: &Cell) -> Value {
     match cell {
         Cell::Null => Value::String(NULL_TEXT.into()),
         Cell::Text(s) => Value::String(s.clone()),

@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 use usagi_types::{ApiError, ClientId, NULL_TEXT};
 use usagi_warehouse::columns::{property_column, ColumnType};
-use usagi_warehouse::{ObservationSource, Param, Value as Cell, Warehouse};
+use usagi_warehouse::{ObservationSource, Param, Warehouse};
 
-use crate::client_list::CURRENT_NAMES;
+use crate::client_list::{json_value, CURRENT_NAMES};
 use crate::context::ReportContext;
 use crate::query::Query;
 
@@ -29,18 +29,6 @@ const RECENT_EXCEPTIONS: usize = 20;
 fn iso_ms(t: i64) -> Value {
     DateTime::from_timestamp_millis(t)
         .map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
-}
-
-fn cell_json(cell: &Cell) -> Value {
-    match cell {
-        Cell::Null => Value::String(NULL_TEXT.into()),
-        Cell::Text(s) => Value::String(s.clone()),
-        Cell::Int(i) => Value::from(*i),
-        Cell::UInt(u) => Value::from(*u),
-        Cell::Float(f) => json!(f),
-        Cell::Bool(b) => Value::Bool(*b),
-        Cell::Date(d) => Value::String(d.format("%Y-%m-%d").to_string()),
-    }
 }
 
 /// A stored history value (text) in the property's own JSON type.
@@ -101,7 +89,7 @@ pub async fn run(
             "clientId" => continue,
             "backOff.historical" => Value::Bool(status.back_off_historical),
             "backOff.current" => Value::Bool(back_off_current),
-            _ => cell_json(cell),
+            _ => json_value(cell),
         };
         properties.insert(n.to_string(), v);
     }
@@ -140,7 +128,7 @@ pub async fn run(
         .iter()
         .map(|r| {
             json!({"eventCategory": r[0].as_str(), "eventName": r[1].as_str(), "eventCount": r[2].as_i64().unwrap_or(0),
-                   "dateFirstUsed": cell_json(&r[3]), "dateLastUsed": cell_json(&r[4])})
+                   "dateFirstUsed": json_value(&r[3]), "dateLastUsed": json_value(&r[4])})
         })
         .collect();
 

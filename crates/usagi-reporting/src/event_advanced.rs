@@ -8,7 +8,7 @@ use usagi_types::{ratio, ApiError, JsonObject, RangeRule, ReportRange};
 use usagi_warehouse::{Param, Warehouse};
 
 use crate::context::ReportContext;
-use crate::event_reports::{parse_events, EventItem, EventKey};
+use crate::event_reports::{item_rows, parse_events, EventItem, EventKey};
 use crate::event_tracking::{enabled, KnownEvent, Tier};
 use crate::filters::GlobalFilters;
 use crate::population::{Population, Who};
@@ -122,11 +122,7 @@ pub async fn full_report(
     let e = q.bind(Param::Date(spec.range.stop().min(ctx.today)));
     let width = levels.first().map_or(0, Level::width);
     let cells: String = (0..width).map(|i| format!(", u.g{i}")).collect();
-    let mapping: Vec<Vec<Option<String>>> = matched
-        .iter()
-        .enumerate()
-        .flat_map(|(i, set)| set.iter().map(move |(c, n)| vec![Some(i.to_string()), c.clone(), Some(n.clone())]))
-        .collect();
+    let mapping = item_rows(&matched);
     let item_rows = if mapping.is_empty() {
         String::new()
     } else {

@@ -11,7 +11,7 @@ use usagi_types::{ratio, round_half_away, ApiError, JsonKind, JsonObject, JsonVa
 use usagi_warehouse::{Param, Warehouse};
 
 use crate::context::ReportContext;
-use crate::event_reports::{parse_events, EventItem, EventKey};
+use crate::event_reports::{item_rows, parse_events, EventItem, EventKey};
 use crate::event_tracking::{enabled, KnownEvent, Tier};
 use crate::filters::GlobalFilters;
 use crate::generic::{parse_group_by, GroupBy};
@@ -120,11 +120,7 @@ async fn units(
     let width = levels.first().map_or(0, Level::width);
     let cells: String = (0..width).map(|i| format!(", uu.g{i}")).collect();
     let u_cells: String = (0..width).map(|i| format!(", u.g{i}")).collect();
-    let mapping: Vec<Vec<Option<String>>> = matched
-        .iter()
-        .enumerate()
-        .flat_map(|(i, set)| set.iter().map(move |(c, n)| vec![Some(i.to_string()), c.clone(), Some(n.clone())]))
-        .collect();
+    let mapping = item_rows(&matched);
     let counts = if mapping.is_empty() {
         "SELECT CAST(NULL AS VARCHAR) AS unit, CAST(NULL AS INTEGER) AS item, CAST(NULL AS BIGINT) AS n WHERE false"
             .to_string()

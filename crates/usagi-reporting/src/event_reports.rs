@@ -58,6 +58,16 @@ impl EventItem {
     }
 }
 
+/// Rows `(item index, category, name)` of an input table mapping each matched event to the
+/// items that count it (an event may count for several items).
+pub fn item_rows(matched: &[HashSet<EventKey>]) -> Vec<Vec<Option<String>>> {
+    matched
+        .iter()
+        .enumerate()
+        .flat_map(|(i, set)| set.iter().map(move |(c, n)| vec![Some(i.to_string()), c.clone(), Some(n.clone())]))
+        .collect()
+}
+
 /// Parses `events`: 1–100 single events or combinations, combination labels unique.
 pub fn parse_events(v: &JsonValue) -> Result<Vec<EventItem>, ApiError> {
     let mut items = Vec::new();

@@ -250,3 +250,75 @@ pub async fn token(data_dir: &Path, cmd: TokenCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `usagi client …`: operator controls of one installation (semantics §11).
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Disable an installation: its syncs are answered {"disable":true} and discarded.
+    Disable(ClientArgs),
+    /// Re-enable a disabled installation.
+    Enable(ClientArgs),
+    /// Answer an installation's next syncs with a back-off instruction for DAYS days.
+    Backoff {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Length of the back-off in days (1–365).
+        #[arg(long)]
+        days: u32,
+    },
+    /// End an installation's own back-off (its back-off history is kept).
+    ClearBackoff(ClientArgs),
+    /// Print an installation's controls as JSON.
+    Show(ClientArgs),
+}
+
+/// The installation a client command acts on.
+#[derive(clap::Args)]
+pub struct ClientArgs {
+    /// The product id.
+    #[arg(long)]
+    product: String,
+    /// The 16-hex-character client id.
+    #[arg(long)]
+    client: String,
+}
+
+impl ClientArgs {
+    fn ids(&self) -> anyhow::Result<(ProductId, usagi_types::ClientId)> {
+        let product = product_id(&self.product)?;
+        let client = usagi_types::ClientId::parse(&self.client.to_ascii_uppercase())
+            .map_err(|e| anyhow::anyhow!("--client '{}': {e}", self.client))?;
+        Ok((product, client))
+    }
+}
+
+/// Runs a client command.
+pub async fn client(data_dir: &Path, cmd: ClientCommand) -> anyhow::Result<()> {
+    let catalog = usagi_server::open_catalog(data_dir).await?;
+    let args = match &cmd {
+        ClientCommand::Disable(a)
+        | ClientCommand::Enable(a)
+        | ClientCommand::ClearBackoff(a)
+        | ClientCommand::Show(a) => a,
+        ClientCommand::Backoff { client, .. } => client,
+    };
+    let (product, client) = args.ids()?;
+    anyhow::ensure!(catalog.get_product(product).await?.is_some(), "no product {product}");
+    match &cmd {
+        ClientCommand::Disable(_) => catalog.set_installation_disabled(product, client, true).await?,
+        ClientCommand::Enable(_) => catalog.set_installation_disabled(product, client, false).await?,
+        ClientCommand::Backoff { days, .. } => {
+            anyhow::ensure!((1..=365).contains(days), "--days must be 1 to 365");
+            catalog.start_back_off(product, Some(client), Utc::now() + chrono::Duration::days(i64::from(*days))).await?
+        }
+        ClientCommand::ClearBackoff(_) => catalog.clear_back_off(product, Some(client)).await?,
+        ClientCommand::Show(_) => {}
+    }
+    let c = catalog.installation_control(product, client).await?;
+    println!(
+        "{}",
+        json!({"productId": product.to_string(), "clientId": client.to_string(), "disabled": c.disabled,
+               "backOffUntil": c.back_off_until.map(|t| t.to_rfc3339()), "backOffEver": c.back_off_ever})
+    );
+    Ok(())
+}

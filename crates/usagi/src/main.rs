@@ -33,6 +33,9 @@ enum Command {
     /// Manage API bearer tokens.
     #[command(subcommand)]
     Token(admin::TokenCommand),
+    /// Operator controls of one installation: disable, enable, back-off.
+    #[command(subcommand)]
+    Client(admin::ClientCommand),
     /// Send a simulated fleet through the real call-home protocol.
     Simulate(demo::SimulateArgs),
     /// Start a server with a demo product, user and a simulated fleet, for a first look.
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
             Command::Product(cmd) => admin::product(&cli.data_dir, cmd).await,
             Command::User(cmd) => admin::user(&cli.data_dir, cmd).await,
             Command::Token(cmd) => admin::token(&cli.data_dir, cmd).await,
+            Command::Client(cmd) => admin::client(&cli.data_dir, cmd).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
             Command::Bench(cmd) => bench::run(cmd).await,

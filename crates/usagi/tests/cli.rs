@@ -43,6 +43,9 @@ fn every_subcommand_has_help() {
         vec!["token", "revoke", "--help"],
         vec!["simulate", "--help"],
         vec!["demo", "--help"],
+        vec!["client", "--help"],
+        vec!["client", "backoff", "--help"],
+        vec!["bench", "reports", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -111,4 +114,28 @@ async fn admin_commands_work_while_the_server_runs() {
 
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     assert!(server.wait().unwrap().success(), "SIGTERM shuts down cleanly with exit 0");
+}
+
+#[test]
+fn client_controls_disable_enable_and_back_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let product = usagi(p, &["product", "create", "--name", "Ctl App"], None);
+    let id = product["productId"].as_str().unwrap().to_string();
+    let c = "4f2a9c1e7b3d5a60";
+    let shown = usagi(p, &["client", "disable", "--product", &id, "--client", c], None);
+    assert_eq!(shown["clientId"], "4F2A9C1E7B3D5A60");
+    assert_eq!(shown["disabled"], true);
+    let shown = usagi(p, &["client", "enable", "--product", &id, "--client", c], None);
+    assert_eq!(shown["disabled"], false);
+    let shown = usagi(p, &["client", "backoff", "--product", &id, "--client", c, "--days", "7"], None);
+    assert!(shown["backOffUntil"].is_string() && shown["backOffEver"] == true, "{shown}");
+    let shown = usagi(p, &["client", "clear-backoff", "--product", &id, "--client", c], None);
+    assert!(shown["backOffUntil"].is_null() && shown["backOffEver"] == true, "history is kept: {shown}");
+    let out = Command::new(BIN)
+        .args(["client", "show", "--product", &id, "--client", "XYZ"])
+        .env("USAGI_DATA_DIR", p)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a malformed client id is refused");
 }

@@ -7,7 +7,7 @@ use usagi_types::{ClientId, ProductId};
 use crate::error::Result;
 use crate::event_setting::EventSetting;
 use crate::installation::{BackOffStates, InstallationControl};
-use crate::license_key::LicenseKeyRecord;
+use crate::license_key::{LicenseKeyPatch, LicenseKeyRecord};
 use crate::product::{Product, ProductSettingsPatch};
 use crate::session::SessionLookup;
 use crate::token::{TokenInfo, TokenLookup};
@@ -152,6 +152,29 @@ pub trait Catalog: Send + Sync + 'static {
         key: &str,
         today: NaiveDate,
     ) -> Result<(LicenseKeyRecord, bool)>;
+
+    /// Up to `limit` keys of a product's registry in code-point order, from `start_at`
+    /// (inclusive) on; empty for an unknown product.
+    async fn list_license_keys(
+        &self,
+        product: ProductId,
+        start_at: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<LicenseKeyRecord>>;
+
+    /// `updateKeys`: applies every patch in one transaction, all or nothing (a key listed
+    /// twice is `Invalid`). Unsent fields of stored keys are kept; new keys are manual and
+    /// added `today`. Returns `(inserted, updated)`.
+    async fn update_license_keys(
+        &self,
+        product: ProductId,
+        patches: Vec<LicenseKeyPatch>,
+        today: NaiveDate,
+    ) -> Result<(u64, u64)>;
+
+    /// `deleteKeys`: removes the listed keys in one transaction and returns those that
+    /// were not in the registry, in request order (a key listed twice is `Invalid`).
+    async fn delete_license_keys(&self, product: ProductId, keys: Vec<String>) -> Result<Vec<String>>;
 
     // ---- event tracking flags -----------------------------------------------------------
 

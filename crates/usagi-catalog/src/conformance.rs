@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use usagi_types::{ClientId, ProductId};
 
 use crate::{
-    Catalog, CatalogError, LicenseKeyRecord, LicenseType, NewUser, Permission, ProductSettingsPatch, Role,
-    SessionLookup, TokenLookup, User, MAX_SESSIONS_PER_USER,
+    Catalog, CatalogError, LicenseKeyPatch, LicenseKeyRecord, LicenseType, NewUser, Permission, ProductSettingsPatch,
+    Role, SessionLookup, TokenLookup, User, MAX_SESSIONS_PER_USER,
 };
 
 /// The fixed "now" of these tests: 2024-03-19T10:00:00Z.
@@ -425,6 +425,73 @@ pub(crate) async fn license_keys(cat: &dyn Catalog) {
     // Registries are per product.
     let (q, _) = cat.create_product("B", None, t0()).await.unwrap();
     assert_eq!(cat.get_license_key(q.id, "K-1").await.unwrap(), None);
+}
+
+/// Bulk registry work: cursor listing in code-point order, all-or-nothing updates, deletes.
+pub(crate) async fn license_key_bulk(cat: &dyn Catalog) {
+    let (p, _) = cat.create_product("A", None, t0()).await.unwrap();
+    let today = NaiveDate::from_ymd_opt(2024, 3, 19).unwrap();
+    let earlier = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+    cat.auto_collect_license_key(p.id, "K-2", earlier).await.unwrap();
+    let patch = |key: &str| LicenseKeyPatch::new(key);
+    let patches = vec![
+        LicenseKeyPatch { quota: Some(Some(5)), notes: Some(Some("ACME".into())), ..patch("K-2") },
+        LicenseKeyPatch { license_type: Some(LicenseType::Purchased), blocked: Some(true), ..patch("K-10") },
+        patch("\u{e9}t\u{e9}"),
+        patch("Z"),
+        patch("a"),
+    ];
+    assert_eq!(cat.update_license_keys(p.id, patches, today).await.unwrap(), (4, 1));
+    let k2 = cat.get_license_key(p.id, "K-2").await.unwrap().unwrap();
+    assert_eq!(
+        k2,
+        LicenseKeyRecord {
+            quota: Some(5),
+            notes: Some("ACME".into()),
+            ..LicenseKeyRecord::auto_collected("K-2", earlier)
+        },
+        "unsent fields and the key's origin are kept"
+    );
+    let k10 = cat.get_license_key(p.id, "K-10").await.unwrap().unwrap();
+    assert!(!k10.auto_collected && k10.added_date == today && k10.blocked && k10.quota.is_none());
+
+    // Code-point order (upper case before lower case before non-ASCII), inclusive cursor.
+    let keys = |v: Vec<LicenseKeyRecord>| v.into_iter().map(|r| r.key).collect::<Vec<_>>();
+    assert_eq!(keys(cat.list_license_keys(p.id, None, 100).await.unwrap()), ["K-10", "K-2", "Z", "a", "\u{e9}t\u{e9}"]);
+    assert_eq!(keys(cat.list_license_keys(p.id, Some("K-2".into()), 2).await.unwrap()), ["K-2", "Z"]);
+    assert_eq!(keys(cat.list_license_keys(p.id, Some("K-3".into()), 2).await.unwrap()), ["Z", "a"]);
+    assert!(cat.list_license_keys(p.id, Some("\u{fffd}".into()), 2).await.unwrap().is_empty());
+
+    // Null clears; one bad item (or a key listed twice) stores nothing.
+    let clear = LicenseKeyPatch { quota: Some(None), notes: Some(None), ..patch("K-2") };
+    let bad = LicenseKeyPatch { notes: Some(Some("x".repeat(1025))), ..patch("NEW") };
+    assert!(invalid_text(cat.update_license_keys(p.id, vec![clear.clone(), bad], today).await).starts_with("notes"));
+    assert!(invalid_text(cat.update_license_keys(p.id, vec![clear.clone(), patch("K-2")], today).await)
+        .starts_with("licenseKey"));
+    assert_eq!(cat.get_license_key(p.id, "K-2").await.unwrap().unwrap().quota, Some(5));
+    assert_eq!(cat.get_license_key(p.id, "NEW").await.unwrap(), None);
+    assert_eq!(cat.update_license_keys(p.id, vec![clear], today).await.unwrap(), (0, 1));
+    let k2 = cat.get_license_key(p.id, "K-2").await.unwrap().unwrap();
+    assert_eq!((k2.quota, k2.notes), (None, None));
+
+    // Deletes report the keys that were not there; duplicates are rejected.
+    assert!(invalid_text(cat.delete_license_keys(p.id, vec!["Z".into(), "Z".into()]).await).starts_with("licenseKey"));
+    let missing = cat.delete_license_keys(p.id, vec!["Z".into(), "nope".into(), "a".into()]).await.unwrap();
+    assert_eq!(missing, ["nope"]);
+    assert_eq!(keys(cat.list_license_keys(p.id, None, 100).await.unwrap()), ["K-10", "K-2", "\u{e9}t\u{e9}"]);
+    // A deleted key set again by an SDK comes back as auto-collected.
+    let (again, known) = cat.auto_collect_license_key(p.id, "Z", today).await.unwrap();
+    assert!(!known && again.auto_collected);
+
+    assert!(matches!(
+        cat.update_license_keys(pid("1111111111"), vec![patch("K")], today).await,
+        Err(CatalogError::NotFound(_))
+    ));
+    assert!(matches!(
+        cat.delete_license_keys(pid("1111111111"), vec!["K".into()]).await,
+        Err(CatalogError::NotFound(_))
+    ));
+    assert!(cat.list_license_keys(pid("1111111111"), None, 10).await.unwrap().is_empty());
 }
 
 /// Installation controls, including product-wide back-off.

@@ -26,7 +26,7 @@ pub use catalog::Catalog;
 pub use error::{CatalogError, Result};
 pub use event_setting::EventSetting;
 pub use installation::{BackOffStates, InstallationControl};
-pub use license_key::{LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
+pub use license_key::{LicenseKeyPatch, LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
 pub use product::{
     Product, ProductSettings, ProductSettingsPatch, BACK_OFF_DAYS, CUSTOM_PROPERTY_SLOTS, DAYS_UNTIL_DECLARED_LOST,
     EXPORT_RETENTION_DAYS, MAX_NAME_CHARS, NEXT_SYNC_SECONDS, RETENTION_DAYS,

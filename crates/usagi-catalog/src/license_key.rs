@@ -9,7 +9,7 @@ pub const MAX_LICENSE_KEY_CHARS: usize = 256;
 /// Longest `notes` text, in characters (reporting-api §12).
 pub const MAX_NOTES_CHARS: usize = 1024;
 
-pub use usagi_types::LicenseType;
+pub use usagi_types::{LicenseKeyPatch, LicenseType};
 
 /// One key of a product's registry, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,23 @@ impl LicenseKeyRecord {
             notes: None,
             auto_collected: true,
             added_date: today,
+        }
+    }
+
+    /// The record an `updateKeys` item makes (reporting-api §12.2): the stored record with
+    /// the sent fields replaced, or for a new key the defaults (manual, added `today`).
+    pub fn patched(stored: Option<LicenseKeyRecord>, patch: &LicenseKeyPatch, today: NaiveDate) -> Self {
+        let base = stored.unwrap_or_else(|| Self { auto_collected: false, ..Self::auto_collected(&patch.key, today) });
+        Self {
+            license_type: patch.license_type.unwrap_or(base.license_type),
+            expired: patch.expired.unwrap_or(base.expired),
+            activated: patch.activated.unwrap_or(base.activated),
+            blocked: patch.blocked.unwrap_or(base.blocked),
+            allowed: patch.allowed.unwrap_or(base.allowed),
+            expiry_date: patch.expiry_date.unwrap_or(base.expiry_date),
+            quota: patch.quota.unwrap_or(base.quota),
+            notes: patch.notes.clone().unwrap_or(base.notes),
+            ..base
         }
     }
 
@@ -107,6 +124,32 @@ mod tests {
         assert!(!r.effective_expired(today));
         r.expired = true;
         assert!(r.effective_expired(today));
+    }
+
+    #[test]
+    fn patches_keep_unsent_fields_and_clear_nulls() {
+        let today = NaiveDate::from_ymd_opt(2024, 3, 19).unwrap();
+        let fresh = LicenseKeyRecord::patched(None, &LicenseKeyPatch::new("K-1"), today);
+        assert_eq!(fresh, LicenseKeyRecord { auto_collected: false, ..LicenseKeyRecord::auto_collected("K-1", today) });
+        let stored = LicenseKeyRecord {
+            quota: Some(5),
+            notes: Some("ACME".into()),
+            expiry_date: Some(today),
+            activated: true,
+            ..LicenseKeyRecord::auto_collected("K-1", today.pred_opt().unwrap())
+        };
+        let patch = LicenseKeyPatch {
+            license_type: Some(LicenseType::Purchased),
+            quota: Some(None),
+            blocked: Some(true),
+            ..LicenseKeyPatch::new("K-1")
+        };
+        let got = LicenseKeyRecord::patched(Some(stored.clone()), &patch, today);
+        assert_eq!(
+            got,
+            LicenseKeyRecord { license_type: LicenseType::Purchased, quota: None, blocked: true, ..stored.clone() }
+        );
+        assert!(got.auto_collected && got.added_date < today, "origin kept");
     }
 
     #[test]

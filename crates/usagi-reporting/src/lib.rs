@@ -18,6 +18,7 @@ pub mod filters;
 pub mod generic;
 pub mod histogram;
 pub mod iso;
+pub mod license_keys;
 pub mod meta;
 pub mod pattern;
 pub mod population;

@@ -120,6 +120,8 @@ pub struct Running {
     pub ingest: Ingest,
     /// The warehouse (as wrapped).
     pub warehouse: Arc<dyn Warehouse>,
+    /// Bulk license-key calls running per product (tests hold a slot to provoke a 409).
+    pub bulk_key_updates: Arc<ConcurrencyCap>,
     stop: oneshot::Sender<()>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -184,6 +186,7 @@ pub async fn start(
     };
     let key = load_or_create_key(&dirs.server_key())?;
     let limits = config.limits.clone();
+    let bulk_key_updates = Arc::new(ConcurrencyCap::new(1));
     let state = AppState(Arc::new(Shared {
         catalog: catalog.clone(),
         warehouse: warehouse.clone(),
@@ -196,6 +199,7 @@ pub async fn start(
         report_slots: ConcurrencyCap::new(limits.concurrent_reports),
         failed_logins: WindowCounter::new(limits.failed_logins, limits.failed_login_window_seconds as i64),
         license_calls: WindowCounter::new(limits.license_calls_per_hour, 3600),
+        bulk_key_updates: bulk_key_updates.clone(),
         config,
     }));
 
@@ -218,5 +222,5 @@ pub async fn start(
             .await
     });
     tracing::info!(%addr, "usagi listening");
-    Ok(Running { addr, clock, catalog, ingest, warehouse, stop, served })
+    Ok(Running { addr, clock, catalog, ingest, warehouse, bulk_key_updates, stop, served })
 }

@@ -42,6 +42,8 @@ pub struct Shared {
     pub failed_logins: WindowCounter,
     /// License calls per installation.
     pub license_calls: WindowCounter,
+    /// Bulk license-key calls running, per product (one at a time; reporting-api §12.2).
+    pub bulk_key_updates: Arc<ConcurrencyCap>,
 }
 
 impl std::ops::Deref for AppState {

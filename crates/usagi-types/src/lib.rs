@@ -27,7 +27,7 @@ pub use dates::{
 pub use error::{ApiError, ErrorKind};
 pub use ids::{ClientId, IdError, ProductId};
 pub use json::{ratio, round_half_away, to_ascii_json, try_to_ascii_json, Float2, Float3, NULL_TEXT};
-pub use license::LicenseType;
+pub use license::{LicenseKeyPatch, LicenseType};
 pub use periods::{period_key, periods, DateSplit, Period};
 pub use request::{JsonArray, JsonKind, JsonObject, JsonValue};
 

@@ -1,5 +1,6 @@
 //! License types (callhome §6.2, reporting-api §2), shared by the protocol, catalog and reports.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The type of a license.
@@ -54,6 +55,48 @@ impl LicenseType {
     /// Parses a wire name; case-sensitive, as every enum value of the protocol.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Changes to one key of a license-key registry (reporting-api §12.2): `None` leaves a
+/// field as stored (or at its default for a new key); for the nullable fields
+/// `Some(None)` clears the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseKeyPatch {
+    /// The key, trimmed, 1–256 characters.
+    pub key: String,
+    /// New license type.
+    pub license_type: Option<LicenseType>,
+    /// New activated flag.
+    pub activated: Option<bool>,
+    /// New stored expired flag.
+    pub expired: Option<bool>,
+    /// New blocked flag.
+    pub blocked: Option<bool>,
+    /// New allowed flag.
+    pub allowed: Option<bool>,
+    /// New expiry day; `Some(None)` removes it.
+    pub expiry_date: Option<Option<NaiveDate>>,
+    /// New quota; `Some(None)` makes the key unlimited.
+    pub quota: Option<Option<u32>>,
+    /// New notes; `Some(None)` removes them.
+    pub notes: Option<Option<String>>,
+}
+
+impl LicenseKeyPatch {
+    /// A patch that changes nothing (for an existing key) or sets defaults (for a new one).
+    pub fn new(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            license_type: None,
+            activated: None,
+            expired: None,
+            blocked: None,
+            allowed: None,
+            expiry_date: None,
+            quota: None,
+            notes: None,
+        }
     }
 }
 

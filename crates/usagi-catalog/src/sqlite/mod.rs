@@ -29,7 +29,7 @@ use crate::catalog::Catalog;
 use crate::error::{CatalogError, Result};
 use crate::event_setting::EventSetting;
 use crate::installation::{BackOffStates, InstallationControl};
-use crate::license_key::LicenseKeyRecord;
+use crate::license_key::{LicenseKeyPatch, LicenseKeyRecord};
 use crate::product::{Product, ProductSettingsPatch};
 use crate::session::SessionLookup;
 use crate::token::{TokenInfo, TokenLookup};
@@ -328,6 +328,28 @@ impl Catalog for SqliteCatalog {
         self.run(move |c| license_keys::auto_collect(c, product, &key, today)).await
     }
 
+    async fn list_license_keys(
+        &self,
+        product: ProductId,
+        start_at: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<LicenseKeyRecord>> {
+        self.run(move |c| license_keys::list(c, product, start_at.as_deref(), limit)).await
+    }
+
+    async fn update_license_keys(
+        &self,
+        product: ProductId,
+        patches: Vec<LicenseKeyPatch>,
+        today: NaiveDate,
+    ) -> Result<(u64, u64)> {
+        self.run(move |c| license_keys::update_many(c, product, &patches, today)).await
+    }
+
+    async fn delete_license_keys(&self, product: ProductId, keys: Vec<String>) -> Result<Vec<String>> {
+        self.run(move |c| license_keys::delete_many(c, product, &keys)).await
+    }
+
     async fn installation_control(&self, product: ProductId, client: ClientId) -> Result<InstallationControl> {
         self.run(move |c| installations::control(c, product, client)).await
     }
@@ -398,6 +420,7 @@ mod tests {
         session_cleanup,
         tokens,
         license_keys,
+        license_key_bulk,
         installations,
         event_settings,
         back_off_states,

@@ -9,6 +9,7 @@ pub mod conventions;
 pub mod cookies;
 pub mod engagement;
 pub mod event_tracking;
+pub mod license_keys;
 pub mod meta;
 pub mod openapi;
 pub mod principal;
@@ -296,6 +297,39 @@ pub fn routes() -> Vec<Route> {
             request: Doc::Json("ChurnLifetimeHistogramRequest"),
             response: (200, Some("LifetimeHistogramResponse")),
             handler: || post(reports::event_churn_histogram).get(reports::event_churn_histogram),
+        },
+        Route {
+            path: "/v3/licenseKeys/listKeys/{product_id}",
+            method: "POST",
+            query: true,
+            auth: true,
+            tag: "License Key Registry Management",
+            summary: "A page of registry keys in code-point order, with active installations and quota use (flag licenseKeys)",
+            request: Doc::Json("ListKeysRequest"),
+            response: (200, Some("ListKeysResponse")),
+            handler: || post(license_keys::list).get(license_keys::list),
+        },
+        Route {
+            path: "/v3/licenseKeys/updateKeys/{product_id}",
+            method: "POST",
+            query: false,
+            auth: true,
+            tag: "License Key Registry Management",
+            summary: "Insert or update 1-10,000 registry keys, all or nothing (role editor and flag licenseKeys)",
+            request: Doc::Json("UpdateKeysRequest"),
+            response: (200, Some("UpdateKeysResponse")),
+            handler: || post(license_keys::update),
+        },
+        Route {
+            path: "/v3/licenseKeys/deleteKeys/{product_id}",
+            method: "POST",
+            query: false,
+            auth: true,
+            tag: "License Key Registry Management",
+            summary: "Delete 1-10,000 registry keys, naming those not found (role editor and flag licenseKeys)",
+            request: Doc::Json("DeleteKeysRequest"),
+            response: (200, Some("DeleteKeysResponse")),
+            handler: || post(license_keys::delete),
         },
         Route {
             path: "/v3/reporting/clientPropertyList/{product_id}",

@@ -224,6 +224,140 @@ pub struct EventTrackingUpdateResponse {
     result: Value,
 }
 
+/// `licenseKeys/listKeys` filters (reporting-api §12.1), ANDed.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ListKeysFilters {
+    /// `string`, `stringArray` or `regex` filter on the key.
+    licenseKey: Option<GlobalFilter>,
+    /// `string` or `stringArray` filter on the license type.
+    licenseType: Option<GlobalFilter>,
+    /// An object (or array of objects, ORed) of `activated`, `expired`, `blocked`, `allowed` flags, ANDed; `expired` is the effective value.
+    licenseStatus: Option<Value>,
+    /// `date` or `dateRange`.
+    addedDate: Option<GlobalFilter>,
+    /// `date` or `dateRange`; `"<NULL>"` matches keys without an expiry day.
+    expiryDate: Option<GlobalFilter>,
+    /// A plain boolean.
+    autoCollected: Option<bool>,
+    /// `number` or `numberRange`; keys without a quota never match.
+    overQuotaCount: Option<GlobalFilter>,
+}
+
+/// `licenseKeys/listKeys` request (reporting-api §12.1).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ListKeysRequest {
+    /// Filters; absent = every key.
+    filters: Option<ListKeysFilters>,
+    /// First key of the page (inclusive); the previous page's `nextKey`.
+    startAtKey: Option<String>,
+    /// 1–10,000 keys per page; default 1,000.
+    pageSize: Option<u32>,
+}
+
+/// One registry key (reporting-api §12); members in this order.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LicenseKeyRecordSchema {
+    /// The key (case-sensitive, 1–256 characters).
+    licenseKey: String,
+    /// `evaluation`, `purchased`, `freeware`, `unknown`, `nfr`, `custom1`, `custom2` or `custom3`.
+    licenseType: String,
+    /// Activated flag.
+    activated: bool,
+    /// Effective expired: the stored flag or an expiry day before today.
+    expired: bool,
+    /// Blocked flag.
+    blocked: bool,
+    /// Allowed flag.
+    allowed: bool,
+    /// Expiry day, `YYYY-MM-DD`, or null.
+    expiryDate: Option<String>,
+    /// Day the key entered the registry.
+    addedDate: String,
+    /// True when the key first arrived through the SDK's `license/set`.
+    autoCollected: bool,
+    /// Installations allowed; null = unlimited.
+    quota: Option<u32>,
+    /// Installations whose current key this is and that are not lost.
+    activeClients: u64,
+    /// `activeClients − quota`; null when `quota` is null.
+    overQuotaCount: Option<i64>,
+    /// Latest `dateLastSeen` of the installations whose current key this is.
+    dateLastSeen: Option<String>,
+    /// Free text, at most 1,024 characters.
+    notes: Option<String>,
+}
+
+/// `licenseKeys/listKeys` answer.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct ListKeysResponse {
+    /// The page, in code-point order of the keys.
+    result: Vec<LicenseKeyRecordSchema>,
+    /// Whether no further key matches.
+    reachedEnd: bool,
+    /// `startAtKey` of the next page; present only when `reachedEnd` is false.
+    nextKey: Option<String>,
+}
+
+/// One item of `licenseKeys/updateKeys`; fields left out keep their stored value.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct KeyUpdateItem {
+    /// The key (trimmed, 1–256 characters). Required.
+    licenseKey: String,
+    /// License type; a new key defaults to `unknown`.
+    licenseType: Option<String>,
+    /// Activated flag.
+    activated: Option<bool>,
+    /// Stored expired flag.
+    expired: Option<bool>,
+    /// Blocked flag (older spelling `blacklisted`).
+    blocked: Option<bool>,
+    /// Allowed flag (older spelling `whitelisted`).
+    allowed: Option<bool>,
+    /// Expiry day (`YYYY-MM-DD`, `NOW` or `NOW-n`); null clears it.
+    expiryDate: Option<String>,
+    /// Installations allowed (≥ 0); null = unlimited.
+    quota: Option<u32>,
+    /// Free text of at most 1,024 characters; null clears it.
+    notes: Option<String>,
+}
+
+/// `licenseKeys/updateKeys` request (reporting-api §12.2).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct UpdateKeysRequest {
+    /// 1–10,000 items, each key at most once; applied all or nothing.
+    keyUpdates: Vec<KeyUpdateItem>,
+}
+
+/// `licenseKeys/updateKeys` answer; 409 CONFLICT while another bulk call on the product runs.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UpdateKeysResponse {
+    /// `{inserted, updated}`.
+    result: Value,
+}
+
+/// `licenseKeys/deleteKeys` request (reporting-api §12.3).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct DeleteKeysRequest {
+    /// 1–10,000 keys, each at most once.
+    licenseKeys: Vec<String>,
+}
+
+/// `licenseKeys/deleteKeys` answer; 409 CONFLICT while another bulk call on the product runs.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DeleteKeysResponse {
+    /// `{deleted, notFound}`: how many keys were removed, and the listed keys that were not in the registry.
+    result: Value,
+}
+
 /// `engagement/usageDistribution` request (reporting-api §10.1).
 #[derive(ToSchema)]
 #[allow(dead_code, non_snake_case)]
@@ -737,6 +871,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("EventFlagsItem", EventFlagsItem::schema())
         .schema("EventTrackingUpdateRequest", EventTrackingUpdateRequest::schema())
         .schema("EventTrackingUpdateResponse", EventTrackingUpdateResponse::schema())
+        .schema("ListKeysFilters", ListKeysFilters::schema())
+        .schema("ListKeysRequest", ListKeysRequest::schema())
+        .schema("LicenseKeyRecordSchema", LicenseKeyRecordSchema::schema())
+        .schema("ListKeysResponse", ListKeysResponse::schema())
+        .schema("KeyUpdateItem", KeyUpdateItem::schema())
+        .schema("UpdateKeysRequest", UpdateKeysRequest::schema())
+        .schema("UpdateKeysResponse", UpdateKeysResponse::schema())
+        .schema("DeleteKeysRequest", DeleteKeysRequest::schema())
+        .schema("DeleteKeysResponse", DeleteKeysResponse::schema())
         .schema("Levels", Levels::schema())
         .schema("Level", Level::schema())
         .schema("Segment", Segment::schema())

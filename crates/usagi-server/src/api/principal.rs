@@ -110,8 +110,12 @@ pub struct Need {
 impl Need {
     /// Reading reports and metadata.
     pub const VIEWER: Need = Need { role: Role::Viewer, license_keys: false, write: false };
-    /// Changing product configuration (event flags, license keys).
+    /// Changing product configuration (event flags).
     pub const EDITOR: Need = Need { role: Role::Editor, license_keys: false, write: true };
+    /// Reading the license key registry (`listKeys`).
+    pub const LICENSE_KEYS: Need = Need { role: Role::Viewer, license_keys: true, write: false };
+    /// Changing the license key registry (`updateKeys`, `deleteKeys`).
+    pub const LICENSE_KEYS_EDITOR: Need = Need { role: Role::Editor, license_keys: true, write: true };
 }
 
 /// A product the caller may use, with their permission on it.

@@ -30,6 +30,21 @@ pub async fn run_report<S, Fut>(
 where
     Fut: Future<Output = Result<Value, ApiError>>,
 {
+    run_report_as(app, product_raw, request, Need::VIEWER, parse, run).await
+}
+
+/// [`run_report`] for a read-only endpoint that needs more than the viewer role (`listKeys`).
+pub async fn run_report_as<S, Fut>(
+    app: AppState,
+    product_raw: String,
+    request: Request,
+    need: Need,
+    parse: impl FnOnce(&JsonObject, &ReportContext) -> Result<S, ApiError>,
+    run: impl FnOnce(Arc<dyn Warehouse>, ReportContext, S) -> Fut,
+) -> ApiResult
+where
+    Fut: Future<Output = Result<Value, ApiError>>,
+{
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let principal = authenticate(&app, &headers).await?;
@@ -38,7 +53,7 @@ where
         .report_slots
         .try_acquire(&principal.rate_key())
         .ok_or_else(|| ApiError::rate_limited(1, "too many reports running at once"))?;
-    let scope = product_scope(&app, &principal, &product_raw, Need::VIEWER).await?;
+    let scope = product_scope(&app, &principal, &product_raw, need).await?;
     let bytes = report_request(&method, &uri, &headers, body).await?;
     let object = match bytes {
         Some(b) => JsonObject::parse_body(&b)?,

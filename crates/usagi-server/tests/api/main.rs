@@ -14,6 +14,7 @@ mod generic;
 mod geo;
 mod helpers;
 mod history;
+mod license_keys;
 mod meta;
 mod openapi;
 mod reports_reference;

@@ -71,10 +71,9 @@ pub async fn run(
     let sql = format!(
         "SELECT c.date_installed, c.date_last_seen, c.lifetime_sessions, c.lifetime_runtime_ms, \
          c.opt_out_historical, c.opt_out_current, \
-         (SELECT count(*) FROM client_days d WHERE d.product_id = c.product_id AND d.client_id = c.client_id), \
-         (SELECT coalesce(sum(n), 0) FROM client_events e WHERE e.product_id = c.product_id AND e.client_id = c.client_id), \
+         c.active_days, \
          (SELECT count(*) FROM exceptions x WHERE x.product_id = c.product_id AND x.client_id = c.client_id), \
-         (SELECT max(received_at) FROM contacts k WHERE k.product_id = c.product_id AND k.client_id = c.client_id), \
+         c.last_sync_at, \
          {} FROM clients c WHERE c.product_id = {product} AND c.client_id = {cid}",
         exprs.join(", ")
     );
@@ -84,7 +83,7 @@ pub async fn run(
     let back_off_current = status.back_off_until.is_some_and(|u| ctx.now < u);
     let mut properties = Map::new();
     properties.insert("clientId".into(), Value::String(client.to_string()));
-    for (n, cell) in names.iter().zip(&row[10..]) {
+    for (n, cell) in names.iter().zip(&row[9..]) {
         let v = match *n {
             "clientId" => continue,
             "backOff.historical" => Value::Bool(status.back_off_historical),
@@ -118,8 +117,8 @@ pub async fn run(
     let text = |v: &Value| v.as_str().map_or(Value::String(NULL_TEXT.into()), |s| Value::String(s.into()));
 
     let usage = run(
-        "SELECT category, name, sum(n), min(day), max(day) FROM event_days WHERE product_id = {p} AND client_id = {c} \
-         GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
+        "SELECT category, name, n, first_day, last_day FROM client_events WHERE product_id = {p} AND client_id = {c} \
+         ORDER BY 1 NULLS FIRST, 2"
             .into(),
     )
     .await?;
@@ -201,7 +200,7 @@ pub async fn run(
         "sdk": {"name": text(&env["sdkName"]), "version": text(&env["sdkVersion"])},
         "dateInstalled": installed.map(|d| d.format("%Y-%m-%d").to_string()),
         "dateLastSeen": last_seen.map(|d| d.format("%Y-%m-%d").to_string()),
-        "lastSyncAt": row[9].as_i64().map_or(Value::Null, iso_ms),
+        "lastSyncAt": row[8].as_i64().map_or(Value::Null, iso_ms),
         "status": {
             "lost": lost,
             "daysUntilDeclaredLost": n,
@@ -215,8 +214,8 @@ pub async fn run(
             "sessionCount": row[2].as_i64().unwrap_or(0),
             "runtimeMinutes": row[3].as_i64().unwrap_or(0) / 60_000,
             "activeDays": row[6].as_i64().unwrap_or(0),
-            "eventCount": row[7].as_i64().unwrap_or(0),
-            "exceptionCount": row[8].as_i64().unwrap_or(0),
+            "eventCount": usage.rows.iter().filter_map(|r| r[2].as_i64()).sum::<i64>(),
+            "exceptionCount": row[7].as_i64().unwrap_or(0),
             "eventUsage": event_usage,
         },
         "propertyHistory": property_history,

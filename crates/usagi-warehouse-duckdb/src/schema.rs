@@ -9,8 +9,26 @@ pub fn migrations() -> Vec<String> {
     all.push(wide_rollups_migration());
     all.push(EVENT_DAYS_MIGRATION.to_string());
     all.push(EVENT_TOTALS_MIGRATION.to_string());
+    all.push(PROFILE_COLUMNS_MIGRATION.to_string());
     all
 }
+
+/// Migration 6: what a single-installation profile reads without scanning fact tables —
+/// `clients.last_sync_at` / `active_days` and each event's first and last day in `client_events`.
+const PROFILE_COLUMNS_MIGRATION: &str = r#"
+ALTER TABLE clients ADD COLUMN last_sync_at BIGINT;
+ALTER TABLE clients ADD COLUMN active_days BIGINT;
+UPDATE clients SET
+    last_sync_at = (SELECT max(k.received_at) FROM contacts k WHERE k.product_id = clients.product_id AND k.client_id = clients.client_id),
+    active_days = (SELECT count(*) FROM client_days d WHERE d.product_id = clients.product_id AND d.client_id = clients.client_id);
+ALTER TABLE client_events ADD COLUMN first_day DATE;
+ALTER TABLE client_events ADD COLUMN last_day DATE;
+UPDATE client_events SET first_day = e.first_day, last_day = e.last_day
+FROM (SELECT product_id, client_id, category, name, min(day) AS first_day, max(day) AS last_day
+      FROM events GROUP BY product_id, client_id, category, name) e
+WHERE client_events.product_id = e.product_id AND client_events.client_id = e.client_id
+  AND client_events.name = e.name AND client_events.category IS NOT DISTINCT FROM e.category;
+"#;
 
 /// Migration 5: per product, day and event, the occurrences of every installation together,
 /// so unfiltered event timelines read a few rows per day instead of every installation's.
@@ -108,7 +126,7 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh = [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(), CLIENT_EVENTS].concat(),
+        refresh = [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
     )
 }
 
@@ -117,7 +135,7 @@ fn wide_rollups_migration() -> String {
 /// Written as one from-scratch computation per installation so that late, offline
 /// or out-of-order batches can never leave a rollup that differs from the facts.
 pub fn refresh_rollups() -> String {
-    [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
+    [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(true), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
 }
 
 const SESSIONS: &str = r#"
@@ -248,7 +266,7 @@ SELECT product_id, client_id, name, day, value FROM (
 /// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,
 /// opt-out state, the latest standard values (those of its last active day) and the
 /// latest value of every current property.
-fn clients() -> String {
+fn clients(extras: bool) -> String {
     let current: Vec<&PropertyColumn> = PROPERTY_COLUMNS.iter().filter(|c| !c.standard).collect();
     let pivot: String = current
         .iter()
@@ -260,12 +278,22 @@ fn clients() -> String {
     let std_cols: String = standard_columns().map(|c| format!(", d.{}", c.column)).collect();
     let cur_cols: String = current.iter().map(|c| format!(", cur.{}", c.column)).collect();
     let (opt_out, opt_in) = (ObservationSource::OptOut as u8, ObservationSource::OptIn as u8);
+    // Columns added by migration 6, at the end of the table.
+    let (extra_cte, extra_cols, extra_join) = if extras {
+        (
+            ",\nsyncs AS (\n    SELECT product_id, client_id, max(received_at) AS last_sync_at\n    FROM contacts JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id\n)",
+            ", syncs.last_sync_at, span.active_days",
+            "\nLEFT JOIN syncs ON syncs.product_id = span.product_id AND syncs.client_id = span.client_id",
+        )
+    } else {
+        ("", "", "")
+    };
     format!(
         r#"
 DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
 INSERT INTO clients
 WITH span AS (
-    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day
+    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day, count(*) AS active_days
     FROM client_days JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
 ),
 latest AS (
@@ -289,23 +317,31 @@ opt AS (
            arg_max(source, [t, seq, idx]) = {opt_out} AS current
     FROM observations JOIN affected USING (product_id, client_id)
     WHERE source IN ({opt_out}, {opt_in}) GROUP BY product_id, client_id
-)
+){extra_cte}
 SELECT span.product_id, span.client_id, span.first_day, span.last_day,
        coalesce(life.n, 0), coalesce(life.ms, 0),
-       coalesce(opt.historical, false), coalesce(opt.current, false){std_cols}{cur_cols}
+       coalesce(opt.historical, false), coalesce(opt.current, false){std_cols}{cur_cols}{extra_cols}
 FROM span
 JOIN client_days d ON d.product_id = span.product_id AND d.client_id = span.client_id AND d.day = span.last_day
 LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.client_id
 LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
-LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id;
+LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id{extra_join};
 "#
     )
 }
 
-const CLIENT_EVENTS: &str = r#"
+/// `client_events` as migration 3 created it (no first/last day yet).
+const CLIENT_EVENTS_V3: &str = r#"
 DELETE FROM client_events USING affected a WHERE client_events.product_id = a.product_id AND client_events.client_id = a.client_id;
 INSERT INTO client_events
 SELECT product_id, client_id, category, name, count(*)
+FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name;
+"#;
+
+const CLIENT_EVENTS: &str = r#"
+DELETE FROM client_events USING affected a WHERE client_events.product_id = a.product_id AND client_events.client_id = a.client_id;
+INSERT INTO client_events
+SELECT product_id, client_id, category, name, count(*), min(day), max(day)
 FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name;
 "#;
 

@@ -15,9 +15,9 @@
 //!   one row per active day (semantics §4), `first_day` on the installation day, and the end-of-day value of
 //!   every standard property (`columns`)
 //! - `clients(product_id, client_id, date_installed, date_last_seen, lifetime_sessions, lifetime_runtime_ms,
-//!   opt_out_historical, opt_out_current, <every property column>)` — semantics §4, §8.7, §11; standard
-//!   properties hold their latest value, current ones their latest known value
-//! - `client_events(product_id, client_id, category, name, n)` — all-time occurrences per event (§10)
+//!   opt_out_historical, opt_out_current, <every property column>, last_sync_at, active_days)` — semantics
+//!   §4, §8.7, §11; standard properties hold their latest value, current ones their latest known value
+//! - `client_events(product_id, client_id, category, name, n, first_day, last_day)` — all-time occurrences per event (§10)
 //! - `event_days(product_id, client_id, day, category, name, n, value_sum)` — occurrences per installation,
 //!   day and event, with the sum of their numeric values (text and null values count 0)
 //! - `event_totals(product_id, day, category, name, n, value_sum)` — the same summed over installations

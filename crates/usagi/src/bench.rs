@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use usagi_reporting::event_tracking::{EventFlags, KnownEvent};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
-use usagi_reporting::{engagement, event_advanced, event_reports};
+use usagi_reporting::{client_list, client_profile, engagement, event_advanced, event_reports};
 use usagi_types::{JsonObject, ProductId};
 use usagi_warehouse::columns::standard_columns;
 use usagi_warehouse::Warehouse;
@@ -93,10 +93,11 @@ FROM (SELECT DISTINCT client_id, i0, least(i0 + CAST(hash(client_id * 1000 + j) 
       FROM gen, range({DRAWS}) s(j));
 INSERT INTO clients BY NAME
 SELECT cd.product_id, cd.client_id{std_cols}, span.date_installed, span.date_last_seen, 10 AS lifetime_sessions, 6000000 AS lifetime_runtime_ms,
-       false AS opt_out_historical, false AS opt_out_current,
+       false AS opt_out_historical, false AS opt_out_current, span.active_days, NULL AS last_sync_at,
        CAST(pow(2, cd.client_id % 4) AS BIGINT) AS cpu_cores, 4096 * (1 + cd.client_id % 8) AS ram,
        printf('%016X', cd.client_id % 50000) AS machine_id
-FROM (SELECT client_id, min(day) AS date_installed, max(day) AS date_last_seen FROM client_days GROUP BY 1) span
+FROM (SELECT client_id, min(day) AS date_installed, max(day) AS date_last_seen, count(*) AS active_days
+      FROM client_days GROUP BY 1) span
 JOIN client_days cd ON cd.client_id = span.client_id AND cd.day = span.date_last_seen;
 DROP TABLE gen;
 CHECKPOINT;
@@ -111,6 +112,8 @@ enum Kind {
     Timeline,
     FullReport,
     UsageDistribution,
+    ClientList,
+    ClientProfile,
 }
 
 struct Case {
@@ -127,7 +130,7 @@ SELECT product_id, client_id, day, CASE WHEN e < 3 THEN NULL ELSE 'Category ' ||
        'Event ' || CAST(e AS VARCHAR), 1 + CAST(hash(client_id * 7919 + e * 131 + epoch(day)) % 5 AS BIGINT),
        CASE WHEN e = 0 THEN 1.5 ELSE 0 END
 FROM client_days, range({kinds}) t(e) WHERE hash(client_id * 31 + e) % 3 <> 0;
-INSERT INTO client_events SELECT product_id, client_id, category, name, sum(n) FROM event_days GROUP BY ALL;
+INSERT INTO client_events SELECT product_id, client_id, category, name, sum(n), min(day), max(day) FROM event_days GROUP BY ALL;
 INSERT INTO event_totals SELECT product_id, day, category, name, sum(n), sum(value_sum) FROM event_days GROUP BY ALL;
 CHECKPOINT;
 "#
@@ -198,6 +201,14 @@ fn cases(days: u32) -> Vec<Case> {
                 "clientStatus": ["new", "active", "lost"],
                 "levels": {"level1": level("prodVersion"), "level2": level("prodEdition"), "level3": level("licenseType")}}),
         },
+        Case {
+            name: "clientPropertyList, page of 200, 8 properties, daily data over 30 days",
+            report: Kind::ClientList,
+            body: json!({"startAtClientId": "0000000000001000", "pageSize": 200,
+                "properties": ["prodVersion", "prodEdition", "licenseType", "os", "cpuCores", "dateInstalled"],
+                "retDailyData": {"startDate": "NOW-29", "stopDate": "NOW", "properties": ["prodVersion", "licenseType"]}}),
+        },
+        Case { name: "clientProfile of one installation", report: Kind::ClientProfile, body: json!({}) },
         Case {
             name: "usageDistribution over 90 days",
             report: Kind::UsageDistribution,
@@ -307,6 +318,15 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
                 Kind::UsageDistribution => {
                     let spec = engagement::UsageDistributionSpec::parse(&body, &ctx).map_err(api)?;
                     engagement::usage_distribution(&wh, &ctx, &spec).await.map_err(api)?;
+                }
+                Kind::ClientList => {
+                    let spec = client_list::ClientListSpec::parse(&body, &ctx).map_err(api)?;
+                    client_list::run(&wh, &ctx, &spec).await.map_err(api)?;
+                }
+                Kind::ClientProfile => {
+                    // A different installation each run, so no answer is served twice.
+                    let id = usagi_types::ClientId::from_u64(1 + (i as u64) * 7919 % args.installs.max(1));
+                    client_profile::run(&wh, &ctx, id, &Default::default()).await.map_err(api)?;
                 }
                 Kind::FullReport => {
                     let spec = event_advanced::FullReportSpec::parse(&body, &ctx).map_err(api)?;

@@ -98,7 +98,19 @@ impl SqliteCatalog {
     /// Opens (creating if needed) the catalog file, switches it to WAL and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = open_connection(path)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // Switching the journal mode does not wait on the busy handler: when another process
+        // opens the same new file at the same moment, retry until the busy timeout.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(StdDuration::from_millis(10));
+                }
+                other => break other?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(CatalogError::Storage(format!(
                 "could not switch {} to WAL (journal mode is {mode})",

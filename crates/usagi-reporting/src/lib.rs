@@ -22,6 +22,7 @@ pub mod license_keys;
 pub mod meta;
 pub mod pattern;
 pub mod population;
+pub mod previews;
 pub mod properties;
 pub mod query;
 pub mod segments;

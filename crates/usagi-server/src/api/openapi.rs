@@ -696,6 +696,24 @@ pub struct ClientProfileResponse {
     result: Value,
 }
 
+/// `getLastLines` request (reporting-api §13.1, §14).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LastLinesRequest {
+    /// 1–1000 rows (default 10); an integer or a string of digits.
+    lineCount: Option<Value>,
+}
+
+/// `getLastLines` answer: the field labels, then the rows newest first.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct LastLinesResponse {
+    /// Field key → label, in column order.
+    fieldNames: Value,
+    /// One object per record with every key of `fieldNames`; NULL as `"<NULL>"`.
+    result: Vec<Value>,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -850,6 +868,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("LastLinesRequest", LastLinesRequest::schema())
+        .schema("LastLinesResponse", LastLinesResponse::schema())
         .schema("ClientProfileResponse", ClientProfileResponse::schema())
         .schema("DailyDataRequest", DailyDataRequest::schema())
         .schema("ClientPropertyListRequest", ClientPropertyListRequest::schema())

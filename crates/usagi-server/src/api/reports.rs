@@ -9,7 +9,7 @@ use serde_json::Value;
 use usagi_reporting::context::{BackOff, ResultLimits};
 use usagi_reporting::generic::{self, GenericKind, GenericSpec};
 use usagi_reporting::ReportContext;
-use usagi_reporting::{client_list, event_advanced, event_lifetime, event_reports};
+use usagi_reporting::{client_list, event_advanced, event_lifetime, event_reports, previews};
 use usagi_types::{ApiError, JsonObject};
 use usagi_warehouse::Warehouse;
 
@@ -271,6 +271,30 @@ pub async fn client_property_list(
 ) -> ApiResult {
     run_report(app, product, request, client_list::ClientListSpec::parse, |wh, ctx, spec| async move {
         client_list::run(wh.as_ref(), &ctx, &spec).await
+    })
+    .await
+}
+
+/// `POST|GET /v3/customEventTracking/getLastLines/{product_id}`.
+pub async fn custom_event_last_lines(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    request: Request,
+) -> ApiResult {
+    run_report(app, product, request, previews::LastLinesSpec::parse, |wh, ctx, spec| async move {
+        previews::last_lines(wh.as_ref(), &ctx, previews::Family::CustomEvents, &spec).await
+    })
+    .await
+}
+
+/// `POST|GET /v3/exceptionTracking/getLastLines/{product_id}`.
+pub async fn exception_last_lines(
+    State(app): State<AppState>,
+    Path(product): Path<String>,
+    request: Request,
+) -> ApiResult {
+    run_report(app, product, request, previews::LastLinesSpec::parse, |wh, ctx, spec| async move {
+        previews::last_lines(wh.as_ref(), &ctx, previews::Family::Exceptions, &spec).await
     })
     .await
 }

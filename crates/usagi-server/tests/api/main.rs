@@ -17,4 +17,5 @@ mod history;
 mod license_keys;
 mod meta;
 mod openapi;
+mod previews;
 mod reports_reference;

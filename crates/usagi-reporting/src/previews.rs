@@ -1,0 +1,210 @@
+//! Previews of raw records: `customEventTracking/getLastLines` and
+//! `exceptionTracking/getLastLines` (reporting-api §13.1, §14).
+//!
+//! Each row carries the installation's properties as of the end of the UTC day of the
+//! record's timestamp: standard ones from that day's `client_days` row (the record made the
+//! day active), current ones from the property history (`property_days`, last day ≤ it).
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+use usagi_types::{ApiError, JsonObject, NULL_TEXT};
+use usagi_warehouse::columns::{property_column, ColumnType};
+use usagi_warehouse::{Param, Value as Cell, Warehouse};
+
+use crate::client_list::json_value;
+use crate::context::ReportContext;
+use crate::query::Query;
+
+/// Which records a preview shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Events with a `custom` map.
+    CustomEvents,
+    /// Exceptions.
+    Exceptions,
+}
+
+/// The shared leading fields, in order, with their labels.
+const COMMON_FIELDS: &[(&str, &str)] = &[
+    ("timestamp", "Timestamp"),
+    ("clientId", "Client ID"),
+    ("machineId", "Machine ID"),
+    ("appName", "Application"),
+    ("sessionId", "Session ID"),
+    ("prodEdition", "Edition"),
+    ("prodVersion", "Version"),
+    ("prodBuild", "Build"),
+    ("prodLanguage", "Language"),
+    ("licenseType", "License Type"),
+    ("licenseStatus.allowed", "Key Allowed"),
+    ("licenseStatus.blocked", "Key Blocked"),
+    ("licenseStatus.activated", "Key Activated"),
+    ("licenseStatus.expired", "Key Expired"),
+    ("os.version", "OS Type"),
+    ("osWordLength", "OS Architecture"),
+    ("osLanguage", "OS Language"),
+    ("cpuType", "CPU Type"),
+    ("cpuCores", "CPU Cores"),
+    ("ram", "RAM"),
+    ("displayCount", "Number of Monitors"),
+    ("resolution", "Screen Resolution"),
+    ("dotNetVersion", ".NET Versions"),
+    ("gpu.model", "GPU"),
+    ("formFactor", "Form Factor"),
+    ("vm", "Virtual Machine"),
+    ("javaVersion", "Java Version"),
+    ("geography.country", "Country"),
+];
+
+const EVENT_FIELDS: &[(&str, &str)] =
+    &[("eventCategory", "Event Category"), ("eventName", "Event Name"), ("customData", "Custom Data")];
+const EXCEPTION_FIELDS: &[(&str, &str)] =
+    &[("className", "Class"), ("methodName", "Method"), ("message", "Message"), ("stackTrace", "Stack Trace")];
+
+/// Current properties read from the history as of the record's day.
+const CURRENT_AT_DAY: &[&str] = &[
+    "machineId",
+    "appName",
+    "osWordLength",
+    "cpuType",
+    "cpuCores",
+    "ram",
+    "displayCount",
+    "resolutionWidth",
+    "resolutionHeight",
+    "dotNetVersion",
+    "gpu.model",
+    "formFactor",
+    "vm",
+    "javaVersion",
+];
+
+/// The field names and labels of a family, in order.
+pub fn field_names(family: Family) -> Vec<(&'static str, &'static str)> {
+    let tail = if family == Family::CustomEvents { EVENT_FIELDS } else { EXCEPTION_FIELDS };
+    COMMON_FIELDS.iter().chain(tail).copied().collect()
+}
+
+/// A validated getLastLines request.
+#[derive(Debug)]
+pub struct LastLinesSpec {
+    /// Rows wanted, 1–1000.
+    pub line_count: usize,
+}
+
+impl LastLinesSpec {
+    /// Parses `{"lineCount": 1–1000}` (an integer or a string of digits; default 10).
+    pub fn parse(body: &JsonObject, ctx: &ReportContext) -> Result<Self, ApiError> {
+        let line_count =
+            body.optional("lineCount")?.map(|v| v.lenient_integer_in(1, 1000)).transpose()?.unwrap_or(10) as usize;
+        body.accept_v2_fields(&ctx.product)?;
+        body.finish()?;
+        Ok(Self { line_count })
+    }
+}
+
+fn history_cell(name: &str, value: &Cell) -> Value {
+    match (value.as_str(), property_column(name).map(|c| c.ty)) {
+        (None, _) => Value::String(NULL_TEXT.into()),
+        (Some(v), Some(ColumnType::Int)) => v.parse::<i64>().map_or(Value::String(v.into()), Value::from),
+        (Some(v), _) => Value::String(v.into()),
+    }
+}
+
+/// Runs a preview: the newest `line_count` records, by receive time, timestamp, batch and index.
+pub async fn last_lines(
+    wh: &dyn Warehouse,
+    ctx: &ReportContext,
+    family: Family,
+    spec: &LastLinesSpec,
+) -> Result<Value, ApiError> {
+    let mut q = Query::new(wh.dialect());
+    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+    let (table, own, filter) = match family {
+        Family::CustomEvents => ("events", "r.category, r.name, r.custom", "AND r.custom IS NOT NULL"),
+        Family::Exceptions => ("exceptions", "r.class_name, r.method_name, r.message, r.stack_trace", ""),
+    };
+    let standard: Vec<&str> =
+        COMMON_FIELDS.iter().map(|(n, _)| *n).filter(|n| property_column(n).is_some_and(|c| c.standard)).collect();
+    let std_cols: String =
+        standard.iter().map(|n| format!(", d.{}", property_column(n).map_or("prod_version", |c| c.column))).collect();
+    let current: String = CURRENT_AT_DAY
+        .iter()
+        .map(|n| {
+            format!(
+                ", (SELECT h.value FROM property_days h WHERE h.product_id = r.product_id AND h.client_id = r.client_id \
+                 AND h.name = '{n}' AND h.day <= r.day ORDER BY h.day DESC LIMIT 1)"
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT r.t, r.client_id, r.session_id, {own}{std_cols}{current} \
+         FROM (SELECT * FROM {table} r WHERE r.product_id = {product} {filter} \
+               ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC LIMIT {}) r \
+         LEFT JOIN client_days d ON d.product_id = r.product_id AND d.client_id = r.client_id AND d.day = r.day \
+         ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC",
+        spec.line_count
+    );
+    let rows = q.run(wh, sql).await?;
+    let own_width = if family == Family::CustomEvents { 3 } else { 4 };
+    let mut result = Vec::new();
+    for r in rows.rows {
+        let mut values: Map<String, Value> = Map::new();
+        let t = r[0].as_i64().unwrap_or(0);
+        values.insert(
+            "timestamp".into(),
+            DateTime::from_timestamp_millis(t).map_or(Value::String(NULL_TEXT.into()), |d| {
+                Value::String(d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+            }),
+        );
+        values.insert("clientId".into(), Value::String(r[1].as_u64().map_or(String::new(), |c| format!("{c:016X}"))));
+        values.insert("sessionId".into(), json_value(&r[2]));
+        let own_cells = &r[3..3 + own_width];
+        let std_cells = &r[3 + own_width..3 + own_width + standard.len()];
+        let cur_cells = &r[3 + own_width + standard.len()..];
+        for (n, cell) in standard.iter().zip(std_cells) {
+            values.insert(n.to_string(), json_value(cell));
+        }
+        let mut width = None;
+        let mut height = None;
+        for (n, cell) in CURRENT_AT_DAY.iter().zip(cur_cells) {
+            match *n {
+                "resolutionWidth" => width = cell.as_str().map(str::to_string),
+                "resolutionHeight" => height = cell.as_str().map(str::to_string),
+                _ => {
+                    values.insert(n.to_string(), history_cell(n, cell));
+                }
+            }
+        }
+        let resolution = match (width, height) {
+            (Some(w), Some(h)) => format!("{w}x{h}"),
+            _ => NULL_TEXT.to_string(),
+        };
+        values.insert("resolution".into(), Value::String(resolution));
+        match family {
+            Family::CustomEvents => {
+                values.insert("eventCategory".into(), json_value(&own_cells[0]));
+                values.insert("eventName".into(), json_value(&own_cells[1]));
+                let custom = own_cells[2].as_str().and_then(|s| serde_json::from_str::<Value>(s).ok());
+                values.insert("customData".into(), custom.unwrap_or(Value::String(NULL_TEXT.into())));
+            }
+            Family::Exceptions => {
+                for (k, cell) in ["className", "methodName", "message", "stackTrace"].iter().zip(own_cells) {
+                    values.insert(k.to_string(), json_value(cell));
+                }
+            }
+        }
+        // Every row in fieldNames order.
+        let mut row = Map::new();
+        for (k, _) in field_names(family) {
+            row.insert(k.to_string(), values.remove(k).unwrap_or(Value::String(NULL_TEXT.into())));
+        }
+        result.push(Value::Object(row));
+    }
+    let names: Map<String, Value> =
+        field_names(family).into_iter().map(|(k, label)| (k.to_string(), Value::String(label.into()))).collect();
+    let mut out = Map::new();
+    out.insert("fieldNames".into(), Value::Object(names));
+    out.insert("result".into(), Value::Array(result));
+    Ok(Value::Object(out))
+}

@@ -11,6 +11,7 @@ use duckdb::types::{TimeUnit, Value as DuckValue};
 use duckdb::{params, params_from_iter, Connection, ToSql};
 use parking_lot::Mutex;
 
+use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
 use usagi_warehouse::schema::MS_PER_DAY;
 use usagi_warehouse::{InputTable, LoadBatch, Param, Rows, Value, Warehouse, WarehouseError};
@@ -348,8 +349,38 @@ fn with_inputs<T>(
     result
 }
 
+/// Deletes one installation everywhere, then recomputes the event totals of its days.
+fn erase_blocking(conn: &mut Connection, product: i64, client: u64) -> duckdb::Result<u64> {
+    let tx = conn.transaction()?;
+    tx.execute_batch("DELETE FROM affected_days")?;
+    tx.execute(
+        "INSERT INTO affected_days SELECT DISTINCT product_id, day FROM event_days WHERE product_id = ? AND client_id = ?",
+        params![product, client],
+    )?;
+    let mut removed = 0u64;
+    for table in schema::INSTALLATION_TABLES {
+        let n = tx.execute(
+            &format!("DELETE FROM {table} WHERE product_id = ? AND client_id = ?"),
+            params![product, client],
+        )?;
+        if !matches!(*table, "sessions" | "client_days" | "clients" | "property_days" | "client_events" | "event_days")
+        {
+            removed += n as u64;
+        }
+    }
+    tx.execute_batch(schema::EVENT_TOTALS)?;
+    tx.execute_batch("DELETE FROM affected_days")?;
+    tx.commit()?;
+    Ok(removed)
+}
+
 #[async_trait]
 impl Warehouse for DuckWarehouse {
+    async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError> {
+        let (p, c) = (product.as_u64() as i64, client.as_u64());
+        self.with_writer(move |conn| erase_blocking(conn, p, c).map_err(engine)).await
+    }
+
     fn dialect(&self) -> &'static dyn Dialect {
         &DuckDialect
     }

@@ -354,7 +354,7 @@ FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, cli
 
 /// Event totals of the days listed in `affected_days` (the days of the batch's events),
 /// recomputed from `event_days`; the day bounds let the scan skip other row groups.
-const EVENT_TOTALS: &str = r#"
+pub const EVENT_TOTALS: &str = r#"
 DELETE FROM event_totals USING affected_days a WHERE event_totals.product_id = a.product_id AND event_totals.day = a.day;
 INSERT INTO event_totals
 SELECT ev.product_id, ev.day, ev.category, ev.name, sum(ev.n), sum(ev.value_sum)
@@ -362,3 +362,19 @@ FROM event_days ev JOIN affected_days a ON ev.product_id = a.product_id AND ev.d
 WHERE ev.day BETWEEN (SELECT min(day) FROM affected_days) AND (SELECT max(day) FROM affected_days)
 GROUP BY ev.product_id, ev.day, ev.category, ev.name;
 "#;
+
+/// Fact and per-installation rollup tables, erased row by row for one installation.
+pub const INSTALLATION_TABLES: &[&str] = &[
+    "contacts",
+    "events",
+    "session_marks",
+    "exceptions",
+    "observations",
+    "property_changes",
+    "sessions",
+    "client_days",
+    "clients",
+    "property_days",
+    "client_events",
+    "event_days",
+];

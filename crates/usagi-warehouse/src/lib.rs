@@ -12,6 +12,7 @@ pub mod rows;
 pub mod schema;
 
 use async_trait::async_trait;
+use usagi_types::{ClientId, ProductId};
 
 pub use dialect::Dialect;
 pub use error::WarehouseError;
@@ -39,6 +40,10 @@ pub trait Warehouse: Send + Sync + 'static {
 
     /// Runs a read-only query.
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError>;
+
+    /// Erases every fact and rollup row of one installation and corrects the rollups that
+    /// sum over installations; returns how many fact rows were removed.
+    async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError>;
 
     /// Runs a read-only query that may read `inputs` by name, as tables of text columns.
     ///

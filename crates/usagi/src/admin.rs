@@ -270,6 +270,9 @@ pub enum ClientCommand {
     ClearBackoff(ClientArgs),
     /// Print an installation's controls as JSON.
     Show(ClientArgs),
+    /// Erase every record of an installation from the warehouse. Needs the server stopped
+    /// (it holds the warehouse); with the server running use `POST /v3/admin/erase/{product}`.
+    Erase(ClientArgs),
 }
 
 /// The installation a client command acts on.
@@ -299,7 +302,8 @@ pub async fn client(data_dir: &Path, cmd: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Disable(a)
         | ClientCommand::Enable(a)
         | ClientCommand::ClearBackoff(a)
-        | ClientCommand::Show(a) => a,
+        | ClientCommand::Show(a)
+        | ClientCommand::Erase(a) => a,
         ClientCommand::Backoff { client, .. } => client,
     };
     let (product, client) = args.ids()?;
@@ -313,6 +317,21 @@ pub async fn client(data_dir: &Path, cmd: ClientCommand) -> anyhow::Result<()> {
         }
         ClientCommand::ClearBackoff(_) => catalog.clear_back_off(product, Some(client)).await?,
         ClientCommand::Show(_) => {}
+        ClientCommand::Erase(_) => {
+            let config = usagi_server::ServerConfig::default();
+            let warehouse = crate::serve::open_warehouse(data_dir, &config).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "could not open the warehouse ({e}); if `usagi serve` is running, stop it or call \
+                     POST /v3/admin/erase/{product} as an administrator"
+                )
+            })?;
+            let removed = warehouse.erase_installation(product, client).await?;
+            println!(
+                "{}",
+                json!({"productId": product.to_string(), "clientId": client.to_string(), "erasedRecords": removed})
+            );
+            return Ok(());
+        }
     }
     let c = catalog.installation_control(product, client).await?;
     println!(

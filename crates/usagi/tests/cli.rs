@@ -45,6 +45,7 @@ fn every_subcommand_has_help() {
         vec!["demo", "--help"],
         vec!["client", "--help"],
         vec!["client", "backoff", "--help"],
+        vec!["client", "erase", "--help"],
         vec!["bench", "reports", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
@@ -132,6 +133,9 @@ fn client_controls_disable_enable_and_back_off() {
     assert!(shown["backOffUntil"].is_string() && shown["backOffEver"] == true, "{shown}");
     let shown = usagi(p, &["client", "clear-backoff", "--product", &id, "--client", c], None);
     assert!(shown["backOffUntil"].is_null() && shown["backOffEver"] == true, "history is kept: {shown}");
+    // With no server running, the CLI erases directly in the warehouse.
+    let erased = usagi(p, &["client", "erase", "--product", &id, "--client", c], None);
+    assert_eq!((erased["clientId"].as_str(), erased["erasedRecords"].as_u64()), (Some("4F2A9C1E7B3D5A60"), Some(0)));
     let out = Command::new(BIN)
         .args(["client", "show", "--product", &id, "--client", "XYZ"])
         .env("USAGI_DATA_DIR", p)

@@ -3,6 +3,7 @@
 //! Every route is declared once in [`routes`]; the router and the OpenAPI document
 //! are both built from that table, so neither can miss an endpoint.
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod conventions;
@@ -374,6 +375,17 @@ pub fn routes() -> Vec<Route> {
             request: Doc::Json("LastLinesRequest"),
             response: (200, Some("LastLinesResponse")),
             handler: || post(reports::exception_last_lines).get(reports::exception_last_lines),
+        },
+        Route {
+            path: "/v3/admin/erase/{product_id}",
+            method: "POST",
+            query: false,
+            auth: true,
+            tag: "Administration",
+            summary: "Erase every record of one installation (server administrators; an addition to the vendor's API)",
+            request: Doc::Json("EraseRequest"),
+            response: (200, Some("EraseResponse")),
+            handler: || post(admin::erase),
         },
         Route {
             path: "/v3/openapi.json",

@@ -714,6 +714,22 @@ pub struct LastLinesResponse {
     result: Vec<Value>,
 }
 
+/// `POST /v3/admin/erase` request.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct EraseRequest {
+    /// The installation, 16 hexadecimal characters (any case).
+    clientId: String,
+}
+
+/// `POST /v3/admin/erase` answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EraseResponse {
+    /// `{clientId, erasedRecords}`: the raw records removed (rollup rows are removed too).
+    result: Value,
+}
+
 /// `productProperties` answer (reporting-api §7.1).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -868,6 +884,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericDateRangeRequest", GenericDateRangeRequest::schema())
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
+        .schema("EraseRequest", EraseRequest::schema())
+        .schema("EraseResponse", EraseResponse::schema())
         .schema("LastLinesRequest", LastLinesRequest::schema())
         .schema("LastLinesResponse", LastLinesResponse::schema())
         .schema("ClientProfileResponse", ClientProfileResponse::schema())

@@ -34,6 +34,13 @@ impl Warehouse for Flaky {
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
         self.inner.query(sql, params).await
     }
+    async fn erase_installation(
+        &self,
+        product: usagi_types::ProductId,
+        client: usagi_types::ClientId,
+    ) -> Result<u64, WarehouseError> {
+        self.inner.erase_installation(product, client).await
+    }
 }
 
 #[tokio::test]

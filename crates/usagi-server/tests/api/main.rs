@@ -6,6 +6,7 @@ mod callhome;
 mod client_profile;
 mod durability;
 mod engagement;
+mod erasure;
 mod event_reference;
 mod event_reports;
 mod event_tracking;

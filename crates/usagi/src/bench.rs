@@ -27,6 +27,8 @@ use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 pub enum BenchCommand {
     /// Generic report latency on a generated fleet.
     Reports(ReportsArgs),
+    /// Kill the server with SIGKILL while installations upload; check nothing is lost or doubled.
+    Chaos(crate::chaos::ChaosArgs),
 }
 
 /// Options of `bench reports`.
@@ -60,6 +62,7 @@ const PRODUCT: u64 = 2_376_158_762;
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Reports(args) => reports(args).await,
+        BenchCommand::Chaos(args) => crate::chaos::chaos(args).await,
     }
 }
 

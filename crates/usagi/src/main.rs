@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod chaos;
 mod demo;
 mod serve;
 

@@ -1,0 +1,742 @@
+//! `usagi bench chaos`: many concurrent installations upload signed `sync` batches while the
+//! server process is killed with SIGKILL at random moments and restarted on the same data
+//! directory and port. Every client behaves like the SDK must (callhome §5, §11): it keeps
+//! its batches until the server acknowledges them (200, with or without `duplicate:true`)
+//! and re-sends the *same body with the same batchId* after connection errors, 5xx and 503.
+//! At the end the server is stopped gracefully (its loader drains the ingest log), the
+//! warehouse file is opened directly, and every installation's `events` and `contacts` rows
+//! are compared with what it got acknowledged: nothing may be lost, nothing duplicated.
+//!
+//! The HTTP client is a minimal HTTP/1.1 one over tokio's `TcpStream` (keep-alive,
+//! `Content-Length` or chunked answers): the binary has no HTTP client dependency of its own,
+//! and a kill mid-request must surface as a plain I/O error that the client retries.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::OpenOptions;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use usagi_protocol::signing::{sign, ProductSecret};
+use usagi_warehouse::Warehouse;
+use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
+
+/// Options of `bench chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Concurrent simulated installations (one task each).
+    #[arg(long, default_value_t = 100)]
+    installs: u32,
+    /// SIGKILLs of the server process (each followed by a restart).
+    #[arg(long, default_value_t = 10)]
+    kills: u32,
+    /// Event records per batch.
+    #[arg(long, default_value_t = 20)]
+    records: u32,
+    /// Each installation forms a new batch this often (± 50 % jitter) while the run lasts.
+    #[arg(long, default_value_t = 250)]
+    batch_interval_ms: u64,
+    /// Batches an installation keeps queued at most; while full (server down) it forms no new one.
+    #[arg(long, default_value_t = 64)]
+    max_queue: usize,
+    /// The server runs between this and `--max-uptime-ms` before each kill.
+    #[arg(long, default_value_t = 300)]
+    min_uptime_ms: u64,
+    /// See `--min-uptime-ms`.
+    #[arg(long, default_value_t = 2500)]
+    max_uptime_ms: u64,
+    /// After a kill the server stays down for up to this long (random) before the restart.
+    #[arg(long, default_value_t = 500)]
+    max_downtime_ms: u64,
+    /// Percentage of acknowledged batches re-sent once more, as an SDK does that crashed
+    /// between the answer and deleting the batch from its queue; each must be answered
+    /// `duplicate:true` and stored once.
+    #[arg(long, default_value_t = 2.0)]
+    replay_percent: f64,
+    /// Directory for the run's data (must not exist or be empty); default: a fresh
+    /// directory under the system temp dir, deleted after a successful run.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the work directory after a successful run.
+    #[arg(long)]
+    keep: bool,
+}
+
+/// Counters shared by the clients, the kill loop and the progress display.
+#[derive(Default)]
+struct Stats {
+    formed: AtomicU64,
+    attempts: AtomicU64,
+    acked: AtomicU64,
+    duplicates: AtomicU64,
+    conn_errors: AtomicU64,
+    server_errors: AtomicU64,
+    unavailable: AtomicU64,
+    rejected: AtomicU64,
+    short_accepts: AtomicU64,
+    queued: AtomicU64,
+    replays: AtomicU64,
+    replays_not_duplicate: AtomicU64,
+}
+
+impl Stats {
+    fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+    fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What one installation got acknowledged.
+#[derive(Debug, Default, Clone)]
+struct ClientResult {
+    acked_batches: u64,
+    acked_records: u64,
+}
+
+/// One formed batch: its id and the exact bytes re-sent on every attempt.
+struct Batch {
+    body: Vec<u8>,
+    records: u64,
+    /// Already acknowledged; this copy is the deliberate re-send.
+    acked: bool,
+}
+
+/// Runs `usagi bench chaos`.
+pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
+    if args.installs == 0 || args.records == 0 {
+        bail!("--installs and --records must be at least 1");
+    }
+    if !(0.0..=100.0).contains(&args.replay_percent) {
+        bail!("--replay-percent must be within 0–100");
+    }
+    if args.min_uptime_ms > args.max_uptime_ms {
+        bail!("--min-uptime-ms must not exceed --max-uptime-ms");
+    }
+    let started = Instant::now();
+    let (dir, fresh) = work_dir(args.work_dir.as_deref())?;
+    eprintln!("chaos run in {}", dir.display());
+
+    // The product, through the catalog like `usagi product create`.
+    let catalog = usagi_server::open_catalog(&dir).await?;
+    let (product, secret_hex) = catalog.create_product("Chaos Run", None, Utc::now()).await?;
+    drop(catalog);
+    let product_id = product.id.to_string();
+    let secret = ProductSecret::parse_hex(&secret_hex).map_err(|_| anyhow::anyhow!("catalog returned a bad secret"))?;
+
+    let port = free_port()?;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut server = Server::new(&dir, addr)?;
+    server.start().await?;
+
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let path = Arc::new(format!("/callhome/v1/{product_id}/sync"));
+    let mut tasks = Vec::new();
+    for i in 0..args.installs {
+        let client = ClientTask {
+            client_id: format!("{:016X}", u64::from(i) + 1),
+            addr,
+            path: path.clone(),
+            secret: secret.clone(),
+            stats: stats.clone(),
+            stop: stop.clone(),
+            records: args.records,
+            interval: Duration::from_millis(args.batch_interval_ms.max(1)),
+            max_queue: args.max_queue.max(1),
+            replay: (args.replay_percent / 100.0).clamp(0.0, 1.0),
+        };
+        tasks.push(tokio::spawn(client.run()));
+    }
+
+    let bar = ProgressBar::new(u64::from(args.kills));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] kills {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let ticker = {
+        let (bar, stats) = (bar.clone(), stats.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_message(progress_message(&stats));
+                bar.tick();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+
+    // The chaos: run, SIGKILL, stay down a moment, restart, wait until it answers.
+    let mut rng = StdRng::from_entropy();
+    let mut kills = 0u32;
+    let mut restarts = 0u32;
+    let mut restart_times = Vec::new();
+    let chaos_result: anyhow::Result<()> = async {
+        for _ in 0..args.kills {
+            let uptime = rng.gen_range(args.min_uptime_ms..=args.max_uptime_ms);
+            tokio::time::sleep(Duration::from_millis(uptime)).await;
+            server.kill()?;
+            kills += 1;
+            bar.set_position(u64::from(kills));
+            let downtime = rng.gen_range(0..=args.max_downtime_ms);
+            tokio::time::sleep(Duration::from_millis(downtime)).await;
+            let t = Instant::now();
+            server.start().await?;
+            restart_times.push(t.elapsed());
+            restarts += 1;
+        }
+        Ok(())
+    }
+    .await;
+    let chaos_elapsed = started.elapsed();
+
+    // Stop forming batches; every queue must drain (all acknowledged).
+    stop.store(true, Ordering::Relaxed);
+    if let Err(e) = chaos_result {
+        ticker.abort();
+        bar.abandon();
+        for t in &tasks {
+            t.abort();
+        }
+        server.kill_quietly();
+        bail!("the chaos loop failed: {e:#} (data kept in {})", dir.display());
+    }
+    let mut results = Vec::with_capacity(tasks.len());
+    let drain = async {
+        for t in tasks {
+            results.push(t.await);
+        }
+    };
+    let drained = tokio::time::timeout(Duration::from_secs(600), drain).await.is_ok();
+    ticker.abort();
+    bar.set_message(progress_message(&stats));
+    bar.finish();
+    if !drained {
+        server.kill_quietly();
+        bail!("client queues did not drain within 10 minutes (data kept in {})", dir.display());
+    }
+    let results: Vec<ClientResult> = results.into_iter().collect::<Result<_, _>>().context("a client task panicked")?;
+
+    // Graceful stop: SIGTERM makes `usagi serve` finish requests and flush the loader.
+    let clean = server.terminate().await?;
+    if !clean {
+        bail!("`usagi serve` did not exit cleanly on SIGTERM (log: {})", dir.join("server.log").display());
+    }
+
+    // Compare what the warehouse holds with what was acknowledged, per installation.
+    let found = count_rows(&dir, &product_id).await?;
+    let mut lost_batches = 0u64;
+    let mut dup_batches = 0u64;
+    let mut lost_records = 0u64;
+    let mut dup_records = 0u64;
+    let mut bad_installs = 0u64;
+    for (i, r) in results.iter().enumerate() {
+        let id = i as i64 + 1;
+        let (events, contacts, distinct) = found.get(&id).copied().unwrap_or((0, 0, 0));
+        lost_batches += r.acked_batches.saturating_sub(distinct);
+        dup_batches += contacts.saturating_sub(distinct) + distinct.saturating_sub(r.acked_batches);
+        lost_records += r.acked_records.saturating_sub(events);
+        dup_records += events.saturating_sub(r.acked_records);
+        if events != r.acked_records || contacts != r.acked_batches || distinct != r.acked_batches {
+            bad_installs += 1;
+        }
+    }
+    let strangers: u64 =
+        found.iter().filter(|(id, _)| **id < 1 || **id > i64::from(args.installs)).map(|(_, (e, c, _))| e + c).sum();
+    let acked_batches: u64 = results.iter().map(|r| r.acked_batches).sum();
+    let acked_records: u64 = results.iter().map(|r| r.acked_records).sum();
+    let stored_events: u64 = found.values().map(|v| v.0).sum();
+    let stored_contacts: u64 = found.values().map(|v| v.1).sum();
+    let rejected = Stats::get(&stats.rejected);
+    let replays_not_duplicate = Stats::get(&stats.replays_not_duplicate);
+    let ok = replays_not_duplicate == 0
+        && lost_batches == 0
+        && dup_batches == 0
+        && lost_records == 0
+        && dup_records == 0
+        && bad_installs == 0
+        && strangers == 0
+        && rejected == 0;
+
+    let mean_restart = if restart_times.is_empty() {
+        Duration::ZERO
+    } else {
+        restart_times.iter().sum::<Duration>() / restart_times.len() as u32
+    };
+    let max_restart = restart_times.iter().max().copied().unwrap_or_default();
+    let yes_no = |b: bool| if b { "yes" } else { "NO" };
+    let rows: Vec<(&str, String)> = vec![
+        ("installations", args.installs.to_string()),
+        ("kills (SIGKILL)", kills.to_string()),
+        ("restarts", restarts.to_string()),
+        ("restart → answering", format!("mean {} ms, max {} ms", mean_restart.as_millis(), max_restart.as_millis())),
+        ("batches formed", Stats::get(&stats.formed).to_string()),
+        ("send attempts", Stats::get(&stats.attempts).to_string()),
+        ("batches acknowledged", acked_batches.to_string()),
+        ("  of which first answered duplicate:true", Stats::get(&stats.duplicates).to_string()),
+        ("acknowledged batches re-sent on purpose", Stats::get(&stats.replays).to_string()),
+        ("  of which not answered duplicate:true", replays_not_duplicate.to_string()),
+        ("connection errors (retried)", Stats::get(&stats.conn_errors).to_string()),
+        ("503 answers (retried)", Stats::get(&stats.unavailable).to_string()),
+        ("other 5xx answers (retried)", Stats::get(&stats.server_errors).to_string()),
+        ("batches rejected (4xx)", rejected.to_string()),
+        ("answers accepting fewer records than sent", Stats::get(&stats.short_accepts).to_string()),
+        ("records acknowledged (accepted)", acked_records.to_string()),
+        ("events rows in the warehouse", stored_events.to_string()),
+        ("contacts rows in the warehouse", stored_contacts.to_string()),
+        ("installations with a mismatch", bad_installs.to_string()),
+        (
+            "lost = 0",
+            format!("{} (batches {lost_batches}, records {lost_records})", yes_no(lost_batches + lost_records == 0)),
+        ),
+        (
+            "duplicated = 0",
+            format!(
+                "{} (batches {dup_batches}, records {dup_records})",
+                yes_no(dup_batches + dup_records + strangers == 0)
+            ),
+        ),
+        ("chaos phase", format!("{:.1} s", chaos_elapsed.as_secs_f64())),
+        ("total", format!("{:.1} s", started.elapsed().as_secs_f64())),
+    ];
+    let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    println!("\nchaos run summary");
+    for (k, v) in &rows {
+        println!("  {k:<width$}  {v}");
+    }
+    if !ok {
+        bail!("the chaos run found lost, duplicated or rejected data (data kept in {})", dir.display());
+    }
+    println!("\nOK: every acknowledged batch is in the warehouse exactly once.");
+    if fresh && !args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        println!("data kept in {}", dir.display());
+    }
+    Ok(())
+}
+
+fn progress_message(s: &Stats) -> String {
+    format!(
+        "acked {} (dup {}) | queued {} | conn err {} | 5xx {} | 503 {}",
+        Stats::get(&s.acked),
+        Stats::get(&s.duplicates),
+        Stats::get(&s.queued),
+        Stats::get(&s.conn_errors),
+        Stats::get(&s.server_errors),
+        Stats::get(&s.unavailable),
+    )
+}
+
+/// The run's directory: the given one (absent or empty) or a fresh temporary one.
+fn work_dir(given: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
+    let (dir, fresh) = match given {
+        Some(d) => {
+            if d.exists() && std::fs::read_dir(d)?.next().is_some() {
+                bail!("--work-dir {} is not empty; the chaos run needs a fresh directory", d.display());
+            }
+            (d.to_path_buf(), false)
+        }
+        None => {
+            let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
+            (std::env::temp_dir().join(format!("usagi-chaos-{}-{stamp}", std::process::id())), true)
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok((dir, fresh))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Per installation: (events rows, contacts rows, distinct batch ids in contacts).
+async fn count_rows(dir: &Path, product_id: &str) -> anyhow::Result<BTreeMap<i64, (u64, u64, u64)>> {
+    let path = usagi_server::DataDir(dir.to_path_buf()).warehouse();
+    let wh = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default()))
+        .await?
+        .context("opening the warehouse after the run")?;
+    let mut out: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
+    let events = wh
+        .query(
+            format!(
+                "SELECT CAST(client_id AS BIGINT), count(*) FROM events WHERE product_id = {product_id} GROUP BY 1"
+            ),
+            vec![],
+        )
+        .await?;
+    for row in events.rows {
+        let id = row[0].as_i64().unwrap_or(-1);
+        out.entry(id).or_default().0 = row[1].as_u64().unwrap_or(0);
+    }
+    let contacts = wh
+        .query(
+            format!(
+                "SELECT CAST(client_id AS BIGINT), count(*), count(DISTINCT batch_id) FROM contacts \
+                 WHERE product_id = {product_id} GROUP BY 1"
+            ),
+            vec![],
+        )
+        .await?;
+    for row in contacts.rows {
+        let id = row[0].as_i64().unwrap_or(-1);
+        let e = out.entry(id).or_default();
+        e.1 = row[1].as_u64().unwrap_or(0);
+        e.2 = row[2].as_u64().unwrap_or(0);
+    }
+    Ok(out)
+}
+
+/// The `usagi serve` child process.
+struct Server {
+    dir: PathBuf,
+    addr: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn new(dir: &Path, addr: SocketAddr) -> anyhow::Result<Self> {
+        Ok(Self { dir: dir.to_path_buf(), addr, child: None })
+    }
+
+    /// Starts `usagi serve` (this very executable) and waits until it answers HTTP.
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let exe = std::env::current_exe().context("locating the usagi executable")?;
+        let log = OpenOptions::new().create(true).append(true).open(self.dir.join("server.log"))?;
+        let child = Command::new(exe)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["serve", "--listen", &self.addr.to_string()])
+            .env("USAGI_LOG", "warn")
+            .env_remove("USAGI_CONFIG")
+            .env_remove("USAGI_FIXED_NOW")
+            .env_remove("USAGI_PUBLIC_URL")
+            .env_remove("USAGI_LISTEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("starting usagi serve")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!("usagi serve exited at start ({status}); see {}", self.dir.join("server.log").display());
+                }
+            }
+            let mut conn = None;
+            let probe = http(&mut conn, self.addr, "GET", "/v3/openapi.json", &[], &[]);
+            if tokio::time::timeout(Duration::from_secs(2), probe).await.is_ok_and(|r| r.is_ok()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("usagi serve did not answer within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// SIGKILL (`Child::kill` on Unix) and reap.
+    fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().context("killing usagi serve")?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    fn kill_quietly(&mut self) {
+        let _ = self.kill();
+    }
+
+    /// SIGTERM (through `kill -TERM`, as the binary links no libc bindings) and waits for the
+    /// graceful exit; whether it exited 0.
+    async fn terminate(&mut self) -> anyhow::Result<bool> {
+        let Some(mut child) = self.child.take() else { return Ok(false) };
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        if !sent.is_ok_and(|s| s.success()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("could not send SIGTERM to usagi serve (is `kill` on PATH?)");
+        }
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status.success());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill_quietly();
+    }
+}
+
+/// One simulated installation.
+struct ClientTask {
+    client_id: String,
+    addr: SocketAddr,
+    path: Arc<String>,
+    secret: ProductSecret,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    records: u32,
+    interval: Duration,
+    max_queue: usize,
+    replay: f64,
+}
+
+impl ClientTask {
+    async fn run(self) -> ClientResult {
+        let mut rng = StdRng::from_entropy();
+        let mut queue: VecDeque<Batch> = VecDeque::new();
+        let mut result = ClientResult::default();
+        let mut seq = 0u64;
+        let mut conn: Option<BufReader<TcpStream>> = None;
+        // Spread the first batches over one interval.
+        let mut next_form = Instant::now() + self.interval.mul_f64(rng.gen_range(0.0..1.0));
+        let mut failures = 0u32;
+        loop {
+            let stopping = self.stop.load(Ordering::Relaxed);
+            let now = Instant::now();
+            if !stopping && now >= next_form {
+                if queue.len() < self.max_queue {
+                    seq += 1;
+                    queue.push_back(self.form(seq, &mut rng));
+                    Stats::inc(&self.stats.formed);
+                    Stats::inc(&self.stats.queued);
+                }
+                next_form = now + self.interval.mul_f64(rng.gen_range(0.5..1.5));
+            }
+            let Some(batch) = queue.front_mut() else {
+                if stopping {
+                    return result;
+                }
+                tokio::time::sleep(next_form.saturating_duration_since(Instant::now())).await;
+                continue;
+            };
+            Stats::inc(&self.stats.attempts);
+            let ts = Utc::now().timestamp().to_string();
+            let signature = sign(&self.secret, &ts, &batch.body);
+            let headers = [
+                ("Content-Type", "application/json"),
+                ("X-Timestamp", ts.as_str()),
+                ("X-Signature", signature.as_str()),
+            ];
+            let attempt = http(&mut conn, self.addr, "POST", &self.path, &headers, &batch.body);
+            let answer = match tokio::time::timeout(Duration::from_secs(15), attempt).await {
+                Ok(Ok(answer)) => Some(answer),
+                Ok(Err(_)) | Err(_) => {
+                    conn = None;
+                    None
+                }
+            };
+            let mut keep = false;
+            let retry = match answer {
+                Some((200, body)) => {
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let duplicate = v["duplicate"] == true;
+                    if batch.acked {
+                        // The deliberate re-send of an acknowledged batch.
+                        if !duplicate {
+                            Stats::inc(&self.stats.replays_not_duplicate);
+                        }
+                    } else {
+                        if duplicate {
+                            Stats::inc(&self.stats.duplicates);
+                        }
+                        let accepted = v["accepted"].as_u64().unwrap_or(batch.records);
+                        if accepted != batch.records {
+                            Stats::inc(&self.stats.short_accepts);
+                        }
+                        result.acked_batches += 1;
+                        result.acked_records += accepted;
+                        Stats::inc(&self.stats.acked);
+                        if rng.gen_bool(self.replay) {
+                            batch.acked = true;
+                            keep = true;
+                            Stats::inc(&self.stats.replays);
+                        }
+                    }
+                    false
+                }
+                Some((503, _)) => {
+                    Stats::inc(&self.stats.unavailable);
+                    true
+                }
+                Some((s, _)) if s >= 500 || s == 429 => {
+                    Stats::inc(&self.stats.server_errors);
+                    true
+                }
+                Some((s, body)) => {
+                    // Refused for good: the SDK drops such a batch. The run then fails.
+                    Stats::inc(&self.stats.rejected);
+                    tracing::error!(status = s, answer = %String::from_utf8_lossy(&body), "batch rejected");
+                    false
+                }
+                None => {
+                    Stats::inc(&self.stats.conn_errors);
+                    true
+                }
+            };
+            if retry {
+                // Same body, same batchId, after a short growing back-off with jitter.
+                failures += 1;
+                let cap = 50u64 << failures.min(4); // 100 ms … 800 ms
+                tokio::time::sleep(Duration::from_millis(rng.gen_range(cap / 2..=cap))).await;
+            } else if !keep {
+                failures = 0;
+                queue.pop_front();
+                self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A batch of event records, formed once; retries re-send these bytes.
+    fn form(&self, seq: u64, rng: &mut StdRng) -> Batch {
+        let t = Utc::now().timestamp_millis() - 1_000;
+        let records: Vec<Value> = (0..self.records)
+            .map(|k| json!({"kind": "event", "t": t + i64::from(k), "name": format!("Chaos {}", k % 5)}))
+            .collect();
+        let body = json!({
+            "clientId": self.client_id, "machineId": null, "appName": "ChaosApp",
+            "sdk": {"name": "usagi-chaos", "version": "1"},
+            "batchId": uuid_v4(rng), "seq": seq, "records": records,
+        });
+        Batch { body: serde_json::to_vec(&body).unwrap_or_default(), records: u64::from(self.records), acked: false }
+    }
+}
+
+/// A random (version 4) UUID in canonical form.
+fn uuid_v4(rng: &mut StdRng) -> String {
+    let mut b: [u8; 16] = rng.gen();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// One HTTP/1.1 request on a kept-alive connection (opened when `conn` is `None`); the status
+/// and body. Any error leaves `conn` closed.
+async fn http(
+    conn: &mut Option<BufReader<TcpStream>>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let result = http_inner(conn, addr, method, path, headers, body).await;
+    if result.is_err() {
+        *conn = None;
+    }
+    result
+}
+
+async fn http_inner(
+    conn: &mut Option<BufReader<TcpStream>>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    use std::io::{Error, ErrorKind};
+    let bad = |what: &str| Error::new(ErrorKind::InvalidData, what.to_string());
+    if conn.is_none() {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        *conn = Some(BufReader::new(stream));
+    }
+    let Some(stream) = conn.as_mut() else { return Err(bad("no connection")) };
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut wire = head.into_bytes();
+    wire.extend_from_slice(body);
+    stream.get_mut().write_all(&wire).await?;
+
+    let mut line = String::new();
+    if stream.read_line(&mut line).await? == 0 {
+        return Err(Error::new(ErrorKind::UnexpectedEof, "connection closed before the answer"));
+    }
+    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("status line"))?;
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
+    let mut close = false;
+    loop {
+        line.clear();
+        if stream.read_line(&mut line).await? == 0 {
+            return Err(Error::new(ErrorKind::UnexpectedEof, "connection closed in the headers"));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let Some((name, value)) = l.split_once(':') else { continue };
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        match name.as_str() {
+            "content-length" => length = Some(value.parse().map_err(|_| bad("content-length"))?),
+            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+            "connection" => close = value.eq_ignore_ascii_case("close"),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            stream.read_line(&mut line).await?;
+            let size_hex = line.trim().split(';').next().unwrap_or("");
+            let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad("chunk size"))?;
+            if size == 0 {
+                // Trailers up to the empty line.
+                loop {
+                    line.clear();
+                    if stream.read_line(&mut line).await? == 0 || line.trim_end().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = out.len();
+            out.resize(start + size, 0);
+            stream.read_exact(&mut out[start..]).await?;
+            let mut crlf = [0u8; 2];
+            stream.read_exact(&mut crlf).await?;
+        }
+    } else if let Some(n) = length {
+        out.resize(n, 0);
+        stream.read_exact(&mut out).await?;
+    } else {
+        stream.read_to_end(&mut out).await?;
+        close = true;
+    }
+    if close {
+        *conn = None;
+    }
+    Ok((status, out))
+}

@@ -1,0 +1,26 @@
+//! Smoke run of `usagi bench chaos`: a few installations upload while the server process is
+//! SIGKILLed and restarted a few times; the command checks the warehouse itself and exits
+//! non-zero if any acknowledged batch was lost or stored twice. No timing assertions.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_usagi");
+
+#[test]
+fn chaos_smoke_run_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("chaos");
+    let out = Command::new(BIN)
+        .args(["bench", "chaos", "--installs", "10", "--kills", "3", "--max-uptime-ms", "1000"])
+        .args(["--batch-interval-ms", "100", "--replay-percent", "10", "--work-dir"])
+        .arg(&work)
+        .env("USAGI_LOG", "warn")
+        .output()
+        .expect("usagi bench chaos runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chaos run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("lost = 0") && stdout.contains("every acknowledged batch"), "{stdout}");
+    let kills = stdout.lines().find(|l| l.contains("kills (SIGKILL)")).expect("summary names the kills");
+    assert!(kills.trim_end().ends_with(" 3"), "{kills}");
+}

@@ -278,6 +278,42 @@ async fn status_rows(
                     "p.day".to_string(),
                     "p",
                 )
+            } else if let Some(split @ (DateSplit::Week | DateSplit::Month)) = spec.split {
+                // Every period before the one holding the last counted day lies wholly before
+                // the range end, so its reference row is the flagged last active day of the
+                // period (a period clipped at the start keeps its flagged row iff that row is in
+                // the range). Only the last period, possibly clipped, is aggregated.
+                let k = key_sql(d, spec.split, "day");
+                let flag = if split == DateSplit::Week { "week_last" } else { "month_last" };
+                let last_period = usagi_types::period_key(spec.data_stop(ctx), split);
+                let last_key = q.bind(Param::Date(last_period));
+                let last_from = q.bind(Param::Date(last_period.max(spec.range.start())));
+                let cols = if needs_std { "*".to_string() } else { "client_id".to_string() };
+                let full = format!(
+                    "SELECT {cols}, {k} AS k FROM client_days WHERE product_id = {product} \
+                     AND day BETWEEN {start} AND {stop} AND day < {last_key} AND {flag}"
+                );
+                let periods = format!(
+                    "SELECT client_id, {k} AS k, max(day) AS last_day FROM client_days \
+                     WHERE product_id = {product} AND day BETWEEN {last_from} AND {stop} GROUP BY 1, 2"
+                );
+                let last = if needs_std {
+                    format!(
+                        "SELECT cd.*, m.k FROM client_days cd JOIN ({periods}) m \
+                         ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}"
+                    )
+                } else {
+                    format!("SELECT client_id, k FROM ({periods}) m")
+                };
+                let mut from = format!("({full} UNION ALL {last}) p");
+                let mut conds = Vec::new();
+                if new {
+                    // Installed in this period and in the range (semantics §5.1).
+                    from = format!("{from} JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id");
+                    conds.push(format!("c.date_installed >= {start}"));
+                    conds.push(format!("{} = p.k", key_sql(d, spec.split, "c.date_installed")));
+                }
+                (from, conds, "p.k".to_string(), "p")
             } else {
                 // One row per installation and period: its last active day there, and whether
                 // the period holds its installation day.
@@ -297,7 +333,8 @@ async fn status_rows(
                 };
                 (from, Vec::new(), "p.k".to_string(), "p")
             };
-            if std == "p" && spec.needs_current() {
+            let joined = from.contains(" JOIN clients c ");
+            if std == "p" && spec.needs_current() && !joined {
                 from = format!("{from} JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id");
             }
             if conds.is_empty() {

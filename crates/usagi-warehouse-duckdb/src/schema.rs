@@ -10,8 +10,22 @@ pub fn migrations() -> Vec<String> {
     all.push(EVENT_DAYS_MIGRATION.to_string());
     all.push(EVENT_TOTALS_MIGRATION.to_string());
     all.push(PROFILE_COLUMNS_MIGRATION.to_string());
+    all.push(PERIOD_FLAGS_MIGRATION.to_string());
     all
 }
+
+/// Migration 7: on each installation's last active day of an ISO week / a month, a flag, so a
+/// weekly or monthly report reads one row per installation and period without aggregating.
+const PERIOD_FLAGS_MIGRATION: &str = r#"
+ALTER TABLE client_days ADD COLUMN week_last BOOLEAN;
+ALTER TABLE client_days ADD COLUMN month_last BOOLEAN;
+UPDATE client_days SET week_last = f.week_last, month_last = f.month_last
+FROM (SELECT product_id, client_id, day,
+             day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('week', day)) AS week_last,
+             day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('month', day)) AS month_last
+      FROM client_days) f
+WHERE client_days.product_id = f.product_id AND client_days.client_id = f.client_id AND client_days.day = f.day;
+"#;
 
 /// Migration 6: what a single-installation profile reads without scanning fact tables —
 /// `clients.last_sync_at` / `active_days` and each event's first and last day in `client_events`.
@@ -126,7 +140,7 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh = [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
+        refresh = [SESSIONS, &client_days(false), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
     )
 }
 
@@ -135,7 +149,7 @@ fn wide_rollups_migration() -> String {
 /// Written as one from-scratch computation per installation so that late, offline
 /// or out-of-order batches can never leave a rollup that differs from the facts.
 pub fn refresh_rollups() -> String {
-    [SESSIONS, &client_days(), PROPERTY_DAYS, &clients(true), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
+    [SESSIONS, &client_days(true), PROPERTY_DAYS, &clients(true), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
 }
 
 const SESSIONS: &str = r#"
@@ -177,7 +191,7 @@ fn typed_value(expr: &str, ty: ColumnType) -> String {
 }
 
 /// One row per active day, with the end-of-day value of every standard property.
-fn client_days() -> String {
+fn client_days(period_flags: bool) -> String {
     // Observed values are wrapped in a struct so that an observed NULL (a struct holding
     // NULL) differs from "not observed that day" (a NULL struct), which carries forward.
     let pivot: String = standard_columns()
@@ -193,6 +207,13 @@ fn client_days() -> String {
             }
         })
         .collect();
+    // Migration 7 adds the last-active-day-of-the-week/-month flags at the end of the table.
+    let flags = if period_flags {
+        ",\n    day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('week', day)) AS week_last,\n    \
+         day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('month', day)) AS month_last"
+    } else {
+        ""
+    };
     format!(
         r#"
 DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
@@ -236,7 +257,8 @@ last_of_day AS (
 observed AS (
     SELECT product_id, client_id, day{pivot}
     FROM last_of_day GROUP BY product_id, client_id, day
-)
+),
+base AS (
 SELECT product_id, client_id, day, runtime_ms, sessions,
     -- The installation day (dateInstalled), so "new" needs no join with `clients`.
     NOT coalesce(bool_or(active) OVER before, false){carried}
@@ -247,7 +269,9 @@ FROM (
 WINDOW w AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
        before AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 -- An observation on a day without activity still carries forward (license/set, clamping).
-QUALIFY active;
+QUALIFY active
+)
+SELECT *{flags} FROM base;
 "#
     )
 }

@@ -80,6 +80,8 @@ SELECT c AS client_id, CAST(hash(c) % {days} AS INTEGER) AS i0 FROM range({insta
 INSERT INTO client_days BY NAME
 SELECT {PRODUCT} AS product_id, CAST(client_id AS UBIGINT) AS client_id, CAST(DATE '{first}' + d AS DATE) AS day,
        600000 AS runtime_ms, 1 AS sessions, d = min(d) OVER (PARTITION BY client_id) AS first_day,
+       d = max(d) OVER (PARTITION BY client_id, date_trunc('week', DATE '{first}' + d)) AS week_last,
+       d = max(d) OVER (PARTITION BY client_id, date_trunc('month', DATE '{first}' + d)) AS month_last,
        -- versions roll forward over time, at a per-installation pace
        '1.' || CAST((d + client_id % 60) // 90 AS VARCHAR) AS prod_version,
        CASE client_id % 3 WHEN 0 THEN 'Pro' WHEN 1 THEN 'Home' ELSE NULL END AS prod_edition,

@@ -462,6 +462,11 @@ mod tests {
             vec![("2024-03-01".into(), true, Some("1.0".into())), ("2024-03-02".into(), false, Some("1.0".into()))],
             "end-of-day values carried forward, the installation day flagged"
         );
+        let flags: Vec<(bool, bool)> = conn
+            .prepare("SELECT week_last, month_last FROM client_days ORDER BY day")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("flags");
+        assert_eq!(flags, vec![(false, false), (true, true)], "03-02 is the last active day of its week and month");
         let (lt, installed): (String, String) = conn
             .query_row("SELECT license_type, CAST(date_installed AS VARCHAR) FROM clients", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))

@@ -13,6 +13,7 @@ use usagi_warehouse::{Dialect, Param, Warehouse};
 
 use crate::context::ReportContext;
 use crate::filters::{GlobalFilters, Prepared};
+use crate::population::last_active_rows;
 use crate::query::Query;
 use crate::segments::{parse_levels, KeyOrder, Level};
 
@@ -293,18 +294,7 @@ async fn status_rows(
                     "SELECT {cols}, {k} AS k FROM client_days WHERE product_id = {product} \
                      AND day BETWEEN {start} AND {stop} AND day < {last_key} AND {flag}"
                 );
-                let periods = format!(
-                    "SELECT client_id, {k} AS k, max(day) AS last_day FROM client_days \
-                     WHERE product_id = {product} AND day BETWEEN {last_from} AND {stop} GROUP BY 1, 2"
-                );
-                let last = if needs_std {
-                    format!(
-                        "SELECT cd.*, m.k FROM client_days cd JOIN ({periods}) m \
-                         ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}"
-                    )
-                } else {
-                    format!("SELECT client_id, k FROM ({periods}) m")
-                };
+                let last = last_active_rows(&k, &product, &last_from, &stop, "", needs_std);
                 let mut from = format!("({full} UNION ALL {last}) p");
                 let mut conds = Vec::new();
                 if new {
@@ -315,23 +305,11 @@ async fn status_rows(
                 }
                 (from, conds, "p.k".to_string(), "p")
             } else {
-                // One row per installation and period: its last active day there, and whether
-                // the period holds its installation day.
-                let k = key_sql(d, spec.split, "day");
+                // No split, range ending before today: each installation's last active day in the
+                // range; "new" when the range holds its installation day.
                 let having = if new { " HAVING bool_or(first_day)" } else { "" };
-                let periods = format!(
-                    "SELECT client_id, {k} AS k, max(day) AS last_day FROM client_days \
-                     WHERE product_id = {product} AND day BETWEEN {start} AND {stop} GROUP BY 1, 2{having}"
-                );
-                let from = if needs_std {
-                    format!(
-                        "(SELECT cd.*, m.k FROM client_days cd JOIN ({periods}) m \
-                         ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}) p"
-                    )
-                } else {
-                    format!("({periods}) p")
-                };
-                (from, Vec::new(), "p.k".to_string(), "p")
+                let rows = last_active_rows(&key_sql(d, None, "day"), &product, &start, &stop, having, needs_std);
+                (format!("({rows}) p"), Vec::new(), "p.k".to_string(), "p")
             };
             let joined = from.contains(" JOIN clients c ");
             if std == "p" && spec.needs_current() && !joined {

@@ -46,14 +46,29 @@ pub struct Population<'a> {
     pub levels: &'a [Level],
 }
 
+/// One row per installation and period key `k` (an SQL expression over `day`) within
+/// `[start, stop]`: its last active day there (the reference row, semantics §7.3), as the
+/// whole `client_days` row plus `k` when `full_rows`, else as `client_id, k`. `having` may
+/// narrow the periods (e.g. `HAVING bool_or(first_day)`).
+pub fn last_active_rows(k: &str, product: &str, start: &str, stop: &str, having: &str, full_rows: bool) -> String {
+    let periods = format!(
+        "SELECT client_id, {k} AS k, max(day) AS last_day FROM client_days \
+         WHERE product_id = {product} AND day BETWEEN {start} AND {stop} GROUP BY 1, 2{having}"
+    );
+    if full_rows {
+        format!(
+            "SELECT cd.*, m.k FROM client_days cd JOIN ({periods}) m \
+             ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}"
+        )
+    } else {
+        format!("SELECT client_id, k FROM ({periods}) m")
+    }
+}
+
 /// The last active day of every installation within `[start, stop]`, as rows of
 /// `client_days` aliased `p` (the reference rows of an aggregated report).
 pub fn last_rows_sql(product: &str, start: &str, stop: &str) -> String {
-    format!(
-        "(SELECT cd.* FROM client_days cd JOIN (SELECT client_id, max(day) AS last_day FROM client_days \
-         WHERE product_id = {product} AND day BETWEEN {start} AND {stop} GROUP BY 1) m \
-         ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}) p"
-    )
+    format!("({}) p", last_active_rows("CAST(NULL AS DATE)", product, start, stop, "", true))
 }
 
 impl Population<'_> {
@@ -153,11 +168,7 @@ pub fn period_rows_sql(
     let from = if split == DateSplit::Day {
         format!("(SELECT *, day AS k FROM client_days WHERE product_id = {product} AND day BETWEEN {s} AND {e}) p")
     } else {
-        format!(
-            "(SELECT cd.*, m.k FROM client_days cd JOIN (SELECT client_id, {k} AS k, max(day) AS last_day \
-             FROM client_days WHERE product_id = {product} AND day BETWEEN {s} AND {e} GROUP BY 1, 2) m \
-             ON cd.client_id = m.client_id AND cd.day = m.last_day WHERE cd.product_id = {product}) p"
-        )
+        format!("({}) p", last_active_rows(&k, &product, &s, &e, "", true))
     };
     let join = if filters.uses_current() {
         format!(" JOIN clients c ON c.product_id = {product} AND c.client_id = p.client_id")

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod chaos;
 mod demo;
+mod keys;
 mod serve;
 
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ enum Command {
     /// Operator controls of one installation: disable, enable, back-off.
     #[command(subcommand)]
     Client(admin::ClientCommand),
+    /// Import or export the license key registry as CSV.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Send a simulated fleet through the real call-home protocol.
     Simulate(demo::SimulateArgs),
     /// Start a server with a demo product, user and a simulated fleet, for a first look.
@@ -63,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             Command::User(cmd) => admin::user(&cli.data_dir, cmd).await,
             Command::Token(cmd) => admin::token(&cli.data_dir, cmd).await,
             Command::Client(cmd) => admin::client(&cli.data_dir, cmd).await,
+            Command::Keys(cmd) => keys::keys(&cli.data_dir, cmd).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
             Command::Bench(cmd) => bench::run(cmd).await,

@@ -46,6 +46,8 @@ fn every_subcommand_has_help() {
         vec!["client", "--help"],
         vec!["client", "backoff", "--help"],
         vec!["client", "erase", "--help"],
+        vec!["keys", "import", "--help"],
+        vec!["keys", "export", "--help"],
         vec!["bench", "reports", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
@@ -142,4 +144,60 @@ fn client_controls_disable_enable_and_back_off() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "a malformed client id is refused");
+}
+
+#[test]
+fn license_keys_import_and_export_as_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let product = usagi(p, &["product", "create", "--name", "Keys App"], None);
+    let id = product["productId"].as_str().unwrap().to_string();
+    let csv_path = p.join("keys.csv");
+    std::fs::write(
+        &csv_path,
+        "licenseKey,licenseType,allowed,quota,notes,expiryDate\n\
+         K-2,purchased,true,5,\"ACME, Inc.\",2025-12-31\n\
+         K-1,evaluation,,,,\n",
+    )
+    .unwrap();
+    let out = usagi(p, &["keys", "import", "--product", &id, csv_path.to_str().unwrap()], None);
+    assert_eq!(out, json!({"inserted": 2, "updated": 0}));
+    // A second file with only some columns leaves the others untouched.
+    std::fs::write(&csv_path, "licenseKey,blocked\nK-2,true\n").unwrap();
+    let out = usagi(p, &["keys", "import", "--product", &id, csv_path.to_str().unwrap()], None);
+    assert_eq!(out, json!({"inserted": 0, "updated": 1}));
+    let export_path = p.join("export.csv");
+    let out = usagi(p, &["keys", "export", "--product", &id, export_path.to_str().unwrap()], None);
+    assert_eq!(out, json!({"exported": 2}));
+    let text = std::fs::read_to_string(&export_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "licenseKey,licenseType,activated,expired,blocked,allowed,expiryDate,quota,notes,addedDate,autoCollected"
+    );
+    assert!(lines[1].starts_with("K-1,evaluation,false,false,false,false,,,,"), "{}", lines[1]);
+    assert!(lines[2].starts_with("K-2,purchased,false,false,true,true,2025-12-31,5,\"ACME, Inc.\","), "{}", lines[2]);
+    assert!(lines[2].ends_with(",false"), "added manually: {}", lines[2]);
+    // The export imports back unchanged.
+    let out = usagi(p, &["keys", "import", "--product", &id, export_path.to_str().unwrap()], None);
+    assert_eq!(out, json!({"inserted": 0, "updated": 2}));
+    // Bad files are refused as a whole, naming the line and column.
+    for (content, needle) in [
+        ("licenseKey,quota\nK-3,5\nK-4,-1\n", "line 3, column 'quota'"),
+        ("licenseKey,licenseType\nK-3,gold\n", "line 2, column 'licenseType'"),
+        ("licenseKey\nK-3\nK-3\n", "appears twice"),
+        ("key\nK-3\n", "unknown column 'key'"),
+    ] {
+        std::fs::write(&csv_path, content).unwrap();
+        let out = Command::new(BIN)
+            .args(["keys", "import", "--product", &id, csv_path.to_str().unwrap()])
+            .env("USAGI_DATA_DIR", p)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{content}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{content}: {err}");
+    }
+    let out = usagi(p, &["keys", "export", "--product", &id, export_path.to_str().unwrap()], None);
+    assert_eq!(out, json!({"exported": 2}), "nothing of the refused files was stored");
 }

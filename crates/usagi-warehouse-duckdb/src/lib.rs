@@ -165,7 +165,8 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
                 e.num_value,
                 e.text_value,
                 e.custom_json,
-                e.received_at
+                e.received_at,
+                e.batch_id.to_string()
             ])?;
         }
         drop(app);
@@ -180,7 +181,9 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
                 m.seq as i64,
                 m.idx,
                 m.kind as u8,
-                m.session_id
+                m.session_id,
+                m.received_at,
+                m.batch_id.to_string()
             ])?;
         }
         drop(app);
@@ -232,7 +235,8 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
                 r.seq as i64,
                 r.idx,
                 r.name,
-                r.value
+                r.value,
+                r.received_at
             ])?;
         }
         drop(app);
@@ -479,5 +483,17 @@ mod tests {
         assert_eq!((n, sum), (2, 2.5));
         let n: i64 = conn.query_row("SELECT n FROM client_events", [], |r| r.get(0)).expect("client_events");
         assert_eq!(n, 2);
+        // Migration 8: old rows take receive time and batch from the contact of their `seq`.
+        let matched: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM events e JOIN contacts k ON k.batch_id = e.batch_id AND k.seq = 2",
+                [],
+                |r| r.get(0),
+            )
+            .expect("events.batch_id");
+        assert_eq!(matched, 2, "both events name the batch of contact seq 2");
+        let received: i64 =
+            conn.query_row("SELECT received_at FROM property_changes", [], |r| r.get(0)).expect("received_at");
+        assert_eq!(received, 1_709_283_600_000, "the property change was received with contact seq 1");
     }
 }

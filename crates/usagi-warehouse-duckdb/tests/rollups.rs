@@ -24,6 +24,8 @@ fn mark(client: u64, t: i64, idx: u32, kind: MarkKind, session: Option<&str>) ->
         idx,
         kind,
         session_id: session.map(str::to_string),
+        received_at: t,
+        batch_id: uuid::Uuid::nil(),
     }
 }
 
@@ -41,6 +43,7 @@ fn event(client: u64, t: i64, idx: u32, name: &str, session: Option<&str>) -> Ev
         text_value: None,
         custom_json: None,
         received_at: t,
+        batch_id: uuid::Uuid::nil(),
     }
 }
 

@@ -132,6 +132,46 @@ fn identity_ctes(product: &str, from: &str, to: &str) -> String {
     )
 }
 
+/// The record CSVs of a raw data zip (reporting-api §16.4): entry, fact table, and the columns
+/// after the shared `receivedAt,timestamp,clientId,machineId,appName` (header, SQL over `r`).
+type RecordFile = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+const RECORD_FILES: &[RecordFile] = &[
+    (
+        "sessions.csv",
+        "session_marks",
+        &[
+            ("kind", "CASE r.kind WHEN 1 THEN 'sessionStart' WHEN 2 THEN 'sessionStop' ELSE 'heartbeat' END"),
+            ("sessionId", "r.session_id"),
+            ("batchId", "CAST(r.batch_id AS VARCHAR)"),
+        ],
+    ),
+    (
+        "events.csv",
+        "events",
+        &[
+            ("sessionId", "r.session_id"),
+            ("category", "r.category"),
+            ("name", "r.name"),
+            ("numericValue", "CAST(r.num_value AS VARCHAR)"),
+            ("textValue", "r.text_value"),
+            ("customData", "r.custom"),
+            ("batchId", "CAST(r.batch_id AS VARCHAR)"),
+        ],
+    ),
+    (
+        "exceptions.csv",
+        "exceptions",
+        &[
+            ("sessionId", "r.session_id"),
+            ("className", "r.class_name"),
+            ("methodName", "r.method_name"),
+            ("message", "r.message"),
+            ("stackTrace", "r.stack_trace"),
+            ("batchId", "CAST(r.batch_id AS VARCHAR)"),
+        ],
+    ),
+];
+
 /// Columns of `clientProperties.csv` (reporting-api §16.4), after the leading identity columns.
 const PROPERTY_CSV_COLUMNS: &[&str] = &[
     "prodVersion",
@@ -242,105 +282,29 @@ impl Exporter {
         let mut zip = ZipWriter::new(File::create(&pending.path)?);
         let mut counts = serde_json::Map::new();
 
-        // sessions.csv
-        let (q, sql) = {
+        for (entry, table, own) in RECORD_FILES {
             let mut q = Query::new(wh.dialect());
             let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
+            let own_sql: String = own.iter().map(|(_, expr)| format!(", {expr}")).collect();
             let sql = format!(
-                "{ctes}SELECT CAST(m.received_at AS VARCHAR), CAST(m.t AS VARCHAR), CAST(m.client_id AS VARCHAR), \
-                        i.machine_id, i.app_name, CAST(m.kind AS VARCHAR), m.session_id, CAST(m.batch_id AS VARCHAR) \
-                 FROM session_marks m LEFT JOIN ident i ON i.client_id = m.client_id \
-                 WHERE m.product_id = {p} AND m.received_at >= {from} AND m.received_at < {to}",
+                "{ctes}SELECT CAST(r.received_at AS VARCHAR), CAST(r.t AS VARCHAR), CAST(r.client_id AS VARCHAR), \
+                        i.machine_id, i.app_name{own_sql} \
+                 FROM {table} r LEFT JOIN ident i ON i.client_id = r.client_id \
+                 WHERE r.product_id = {p} AND r.received_at >= {from} AND r.received_at < {to}",
                 ctes = identity_ctes(&p, &from, &to)
             );
-            (q, sql)
-        };
-        let header =
-            vec!["receivedAt", "timestamp", "clientId", "machineId", "appName", "kind", "sessionId", "batchId"];
-        let row: RowFn = Arc::new(|r: &TextRow| {
-            let kind = match cell(r, 5) {
-                Some("1") => "sessionStart",
-                Some("2") => "sessionStop",
-                _ => "heartbeat",
-            };
-            vec![iso(r, 0), iso(r, 1), client_hex(r, 2), text(r, 3), text(r, 4), kind.into(), text(r, 6), text(r, 7)]
-        });
-        let (z, n) = write_csv_entry(wh, zip, "sessions.csv".into(), header, (q, sql), row).await?;
-        zip = z;
-        counts.insert("sessions.csv".into(), json!({ "rows": n }));
-
-        // events.csv
-        let (q, sql) = {
-            let mut q = Query::new(wh.dialect());
-            let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
-            let sql = format!(
-                "{ctes}SELECT CAST(e.received_at AS VARCHAR), CAST(e.t AS VARCHAR), CAST(e.client_id AS VARCHAR), \
-                        i.machine_id, i.app_name, e.session_id, e.category, e.name, CAST(e.num_value AS VARCHAR), \
-                        e.text_value, e.custom, CAST(e.batch_id AS VARCHAR) \
-                 FROM events e LEFT JOIN ident i ON i.client_id = e.client_id \
-                 WHERE e.product_id = {p} AND e.received_at >= {from} AND e.received_at < {to}",
-                ctes = identity_ctes(&p, &from, &to)
-            );
-            (q, sql)
-        };
-        let header = vec![
-            "receivedAt",
-            "timestamp",
-            "clientId",
-            "machineId",
-            "appName",
-            "sessionId",
-            "category",
-            "name",
-            "numericValue",
-            "textValue",
-            "customData",
-            "batchId",
-        ];
-        let row: RowFn = Arc::new(|r: &TextRow| {
-            let mut out = vec![iso(r, 0), iso(r, 1), client_hex(r, 2)];
-            out.extend((3..12).map(|i| text(r, i)));
-            out
-        });
-        let (z, n) = write_csv_entry(wh, zip, "events.csv".into(), header, (q, sql), row).await?;
-        zip = z;
-        counts.insert("events.csv".into(), json!({ "rows": n }));
-
-        // exceptions.csv
-        let (q, sql) = {
-            let mut q = Query::new(wh.dialect());
-            let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
-            let sql = format!(
-                "{ctes}SELECT CAST(x.received_at AS VARCHAR), CAST(x.t AS VARCHAR), CAST(x.client_id AS VARCHAR), \
-                        i.machine_id, i.app_name, x.session_id, x.class_name, x.method_name, x.message, x.stack_trace, \
-                        CAST(x.batch_id AS VARCHAR) \
-                 FROM exceptions x LEFT JOIN ident i ON i.client_id = x.client_id \
-                 WHERE x.product_id = {p} AND x.received_at >= {from} AND x.received_at < {to}",
-                ctes = identity_ctes(&p, &from, &to)
-            );
-            (q, sql)
-        };
-        let header = vec![
-            "receivedAt",
-            "timestamp",
-            "clientId",
-            "machineId",
-            "appName",
-            "sessionId",
-            "className",
-            "methodName",
-            "message",
-            "stackTrace",
-            "batchId",
-        ];
-        let row: RowFn = Arc::new(|r: &TextRow| {
-            let mut out = vec![iso(r, 0), iso(r, 1), client_hex(r, 2)];
-            out.extend((3..11).map(|i| text(r, i)));
-            out
-        });
-        let (z, n) = write_csv_entry(wh, zip, "exceptions.csv".into(), header, (q, sql), row).await?;
-        zip = z;
-        counts.insert("exceptions.csv".into(), json!({ "rows": n }));
+            let mut header = vec!["receivedAt", "timestamp", "clientId", "machineId", "appName"];
+            header.extend(own.iter().map(|(h, _)| *h));
+            let width = header.len();
+            let row: RowFn = Arc::new(move |r: &TextRow| {
+                let mut out = vec![iso(r, 0), iso(r, 1), client_hex(r, 2)];
+                out.extend((3..width).map(|i| text(r, i)));
+                out
+            });
+            let (z, n) = write_csv_entry(wh, zip, entry.to_string(), header, (q, sql), row).await?;
+            zip = z;
+            counts.insert(entry.to_string(), json!({ "rows": n }));
+        }
 
         // clientProperties.csv
         let (q, sql) = {

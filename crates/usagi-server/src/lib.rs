@@ -8,6 +8,7 @@ pub mod callhome;
 pub mod clock;
 pub mod config;
 pub mod ratelimit;
+pub mod retention;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -122,14 +123,22 @@ pub struct Running {
     pub warehouse: Arc<dyn Warehouse>,
     /// Bulk license-key calls running per product (tests hold a slot to provoke a 409).
     pub bulk_key_updates: Arc<ConcurrencyCap>,
+    retention: tokio::task::JoinHandle<()>,
     stop: oneshot::Sender<()>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
+    /// Runs a retention pass now, as the daily task does (tests move a pinned clock).
+    pub async fn run_retention(&self) -> Result<Vec<retention::ProductRetention>, retention::RetentionError> {
+        let receipts = self.ingest.receipts();
+        retention::run_once(self.catalog.as_ref(), self.warehouse.as_ref(), &receipts, self.clock.today()).await
+    }
+
     /// Graceful shutdown: stop accepting, finish in-flight requests, then let the loader
     /// drain the ingest log (bounded; the rest loads at the next start).
     pub async fn shutdown(self) {
+        self.retention.abort();
         let _ = self.stop.send(());
         match self.served.await {
             Ok(Ok(())) => {}
@@ -222,5 +231,6 @@ pub async fn start(
             .await
     });
     tracing::info!(%addr, "usagi listening");
-    Ok(Running { addr, clock, catalog, ingest, warehouse, bulk_key_updates, stop, served })
+    let retention = retention::spawn_daily(catalog.clone(), warehouse.clone(), ingest.receipts(), clock.clone());
+    Ok(Running { addr, clock, catalog, ingest, warehouse, bulk_key_updates, retention, stop, served })
 }

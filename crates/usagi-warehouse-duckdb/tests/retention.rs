@@ -226,18 +226,16 @@ fn session(gap_min: i64, records: Vec<(i64, Record)>, stop_after: Option<i64>) -
 fn fleet() -> LoadBatch {
     use Record::*;
     let mut b = LoadBatch { last_lsn: 1, ..Default::default() };
-    let a = vec![
+    let a = [
         session(60, vec![(1, Version(Some(0))), (5, Event(0)), (6, Event(1)), (7, Exception)], Some(30)),
         session(2 * 1440, vec![(10, Version(Some(1))), (20, Event(0)), (30, OptOut(true))], None),
-        // 03-09 22:00 → 03-10 02:00: across the cutoff, rebuilt whole from its kept start.
+        // From 03-09 22:00 into 03-10: across the cutoff, rebuilt whole from its kept start.
         session(0, vec![(60, Heartbeat), (180, Event(2)), (200, Exception)], Some(40)),
         session(3 * 1440, vec![(5, Event(0)), (6, Event(4))], Some(10)),
     ];
-    let end = build(&mut b, 0xA, day_ms(2), &a[..2], 1);
-    let across_start = day_ms(9) + 22 * 3_600_000;
-    build(&mut b, 0xA, across_start, &a[2..], 3);
-    let _ = end;
-    let bb = vec![
+    build(&mut b, 0xA, day_ms(2), &a[..2], 1);
+    build(&mut b, 0xA, day_ms(9) + 22 * 3_600_000, &a[2..], 3);
+    let bb = [
         session(30, vec![(1, Version(Some(2))), (2, Event(3))], Some(60)),
         session(1440, vec![(1, Event(3))], Some(5)),
     ];

@@ -20,3 +20,4 @@ mod meta;
 mod openapi;
 mod previews;
 mod reports_reference;
+mod retention;

@@ -14,7 +14,10 @@ use parking_lot::Mutex;
 use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
 use usagi_warehouse::schema::MS_PER_DAY;
-use usagi_warehouse::{InputTable, LoadBatch, Param, PurgeStats, Rows, Value, Warehouse, WarehouseError};
+use usagi_warehouse::{
+    InputTable, LoadBatch, Param, PurgeStats, Rows, TextRow, TextSink, Value, Warehouse, WarehouseError,
+    STREAM_CHUNK_ROWS,
+};
 
 fn engine(e: duckdb::Error) -> WarehouseError {
     WarehouseError::Engine(e.to_string())
@@ -328,6 +331,47 @@ fn query_blocking(conn: &Connection, sql: &str, params: &[Param]) -> duckdb::Res
     Ok(out)
 }
 
+/// Streams a text-only query through DuckDB's streaming result: Arrow batches are fetched as
+/// the sink takes them, so neither side materialises the result.
+fn stream_blocking(conn: &Connection, sql: &str, params: &[Param], sink: &TextSink) -> Result<u64, WarehouseError> {
+    use duckdb::arrow::array::{Array, StringArray};
+    use duckdb::arrow::compute::cast;
+    use duckdb::arrow::datatypes::DataType;
+
+    let mut stmt = conn.prepare(sql).map_err(engine)?;
+    let boxed: Vec<Box<dyn ToSql>> = params.iter().map(to_sql).collect();
+    let stream = stmt.stream_arrow(params_from_iter(boxed.iter())).map_err(engine)?;
+    let mut sent = 0u64;
+    let mut chunk: Vec<TextRow> = Vec::with_capacity(STREAM_CHUNK_ROWS);
+    for batch in stream {
+        let batch = batch.map_err(engine)?;
+        let columns: Vec<StringArray> = batch
+            .columns()
+            .iter()
+            .map(|c| {
+                let text = cast(c, &DataType::Utf8).map_err(|e| WarehouseError::Engine(e.to_string()))?;
+                text.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .ok_or_else(|| WarehouseError::Engine("a streamed column is not text".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        for row in 0..batch.num_rows() {
+            chunk.push(columns.iter().map(|c| (!c.is_null(row)).then(|| c.value(row).to_string())).collect());
+            if chunk.len() == STREAM_CHUNK_ROWS {
+                sent += chunk.len() as u64;
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(STREAM_CHUNK_ROWS));
+                sink.send(full).map_err(|_| WarehouseError::Task("the export stream was closed".into()))?;
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        sent += chunk.len() as u64;
+        sink.send(chunk).map_err(|_| WarehouseError::Task("the export stream was closed".into()))?;
+    }
+    Ok(sent)
+}
+
 /// Runs `f` with `inputs` present as temporary tables of this connection, dropping them after.
 fn with_inputs<T>(
     conn: &Connection,
@@ -427,6 +471,18 @@ impl Warehouse for DuckWarehouse {
 
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
         self.query_with(sql, params, Vec::new()).await
+    }
+
+    async fn stream_text(&self, sql: String, params: Vec<Param>, sink: TextSink) -> Result<u64, WarehouseError> {
+        let conn = self.reader()?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let r = stream_blocking(&conn, &sql, &params, &sink);
+            (conn, r)
+        })
+        .await
+        .map_err(|e| WarehouseError::Task(e.to_string()))?;
+        self.give_back(conn);
+        result
     }
 
     async fn query_with(

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod chaos;
 mod demo;
+mod export;
 mod keys;
 mod retention;
 mod serve;
@@ -45,6 +46,9 @@ enum Command {
     /// Purge detail data older than each product's retention (the server does it daily).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Export files: build a day's files on demand.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Send a simulated fleet through the real call-home protocol.
     Simulate(demo::SimulateArgs),
     /// Start a server with a demo product, user and a simulated fleet, for a first look.
@@ -73,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             Command::Client(cmd) => admin::client(&cli.data_dir, cmd).await,
             Command::Keys(cmd) => keys::keys(&cli.data_dir, cmd).await,
             Command::Retention(cmd) => retention::run(&cli.data_dir, cmd).await,
+            Command::Export(cmd) => export::export(&cli.data_dir, cmd).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
             Command::Bench(cmd) => bench::run(cmd).await,

@@ -148,7 +148,7 @@ fn assert_same(before: &[(String, String)], after: &[(String, String)]) {
 async fn the_daily_pass_purges_old_detail_and_keeps_lifetime_aggregates() {
     let mut config = usagi_server::ServerConfig::default();
     (config.limits.requests_per_second, config.limits.burst) = (1000.0, 1000.0);
-    let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: None }).await;
+    let app = TestApp::spawn_with(Setup { config: Some(config), ..Default::default() }).await;
     fleet(&app).await;
     app.login().await;
     let flags = json!({"events": [{"category": "File Operations", "name": "Open", "basic": true, "advanced": true},

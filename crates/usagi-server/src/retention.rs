@@ -100,8 +100,9 @@ pub async fn run_once(
     Ok(done)
 }
 
-/// Runs [`run_once`] at start and again whenever the clock's UTC day changes. A failed pass
-/// is logged and retried at the next check; nothing is lost by waiting.
+/// Runs [`run_once`] a minute after start (recovery and the first loads go first) and again
+/// whenever the clock's UTC day changes. A failed pass is logged and retried at the next
+/// check; nothing is lost by waiting.
 pub fn spawn_daily(
     catalog: Arc<dyn Catalog>,
     warehouse: Arc<dyn Warehouse>,
@@ -111,6 +112,7 @@ pub fn spawn_daily(
     tokio::spawn(async move {
         let mut done_for: Option<NaiveDate> = None;
         loop {
+            tokio::time::sleep(CHECK_EVERY).await;
             let today = clock.today();
             if done_for != Some(today) {
                 match run_once(catalog.as_ref(), warehouse.as_ref(), &receipts, today).await {
@@ -118,7 +120,6 @@ pub fn spawn_daily(
                     Err(e) => tracing::error!(error = %e, %today, "retention pass failed; retried later"),
                 }
             }
-            tokio::time::sleep(CHECK_EVERY).await;
         }
     })
 }

@@ -429,13 +429,17 @@ fn purge_blocking(conn: &mut Connection, product: i64, cutoff: NaiveDate) -> duc
     tx.execute_batch(&sql.prepare)?;
     let installations: i64 = tx.query_row("SELECT count(*) FROM affected", [], |r| r.get(0))?;
     let mut stats = PurgeStats { installations: installations as u64, fact_rows: 0 };
-    if installations > 0 {
-        tx.execute_batch(&sql.fold)?;
-        for (table, delete) in &sql.fact_deletes {
-            let n = tx.execute(delete, [])? as u64;
-            tracing::debug!(table, rows = n, "purged");
-            stats.fact_rows += n;
-        }
+    if installations == 0 {
+        // Nothing older than the cutoff: the daily pass of an up-to-date product ends here.
+        tx.execute_batch("DROP TABLE kept_starts")?;
+        tx.commit()?;
+        return Ok(stats);
+    }
+    tx.execute_batch(&sql.fold)?;
+    for (table, delete) in &sql.fact_deletes {
+        let n = tx.execute(delete, [])? as u64;
+        tracing::debug!(table, rows = n, "purged");
+        stats.fact_rows += n;
     }
     tx.execute_batch(&sql.rollups)?;
     tx.commit()?;

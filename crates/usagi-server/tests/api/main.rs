@@ -21,3 +21,4 @@ mod meta;
 mod openapi;
 mod previews;
 mod reports_reference;
+mod retention;

@@ -110,9 +110,10 @@ impl Syncer {
         }
         let mut clock_retried = false;
         loop {
-            let batch = match sh.with_store(|st| {
-                st.next_batch(&sh.settings.envelope, sh.settings.tuning.max_batch_records, sh.settings.tuning.max_batch_wire_bytes)
-            }) {
+            let t = &sh.settings.tuning;
+            // A pending batch is never trimmed, so it may hold at most a tenth of the queue bound.
+            let max_records = t.max_batch_records.min(usize::try_from(t.max_queue_records / 10).unwrap_or(usize::MAX)).max(1);
+            let batch = match sh.with_store(|st| st.next_batch(&sh.settings.envelope, max_records, t.max_batch_wire_bytes)) {
                 Ok(Some(b)) => b,
                 Ok(None) => break,
                 Err(e) => {

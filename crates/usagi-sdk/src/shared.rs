@@ -99,27 +99,31 @@ impl Shared {
     pub(crate) fn append(&self, body: RecordBody) {
         let record = WireRecord { t: self.clock.now_ms(), body };
         let class = class_of(record.body.kind());
-        let mut buf = lock(&self.buffer);
-        let t = &self.settings.tuning;
-        // The flusher keeps the file within bounds; this only caps memory if it cannot write.
-        if (buf.tally.records >= t.max_queue_records || buf.tally.bytes >= t.max_queue_bytes)
-            && class == crate::store::DROPPABLE_CLASS
-        {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let start = buf.lines.len();
-        buf.lines.push(class);
-        if serde_json::to_writer(&mut buf.lines, &record).is_err() {
-            buf.lines.truncate(start);
-            return;
-        }
-        buf.lines.push(b'\n');
-        let len = buf.lines.len() - start;
-        buf.tally.records += 1;
-        buf.tally.bytes += len as u64;
-        if class == crate::store::DROPPABLE_CLASS {
-            buf.tally.droppable += 1;
+        let full = {
+            let mut buf = lock(&self.buffer);
+            let start = buf.lines.len();
+            buf.lines.push(class);
+            if serde_json::to_writer(&mut buf.lines, &record).is_err() {
+                buf.lines.truncate(start);
+                return;
+            }
+            buf.lines.push(b'\n');
+            let len = buf.lines.len() - start;
+            buf.tally.records += 1;
+            buf.tally.bytes += len as u64;
+            if class == crate::store::DROPPABLE_CLASS {
+                buf.tally.droppable += 1;
+            }
+            let t = &self.settings.tuning;
+            buf.tally.records >= t.max_queue_records || buf.tally.bytes >= t.max_queue_bytes
+        };
+        if full {
+            // More than a whole queue tracked within one flush interval: write and trim it
+            // here (disk only, never the network), so the oldest records are the ones dropped.
+            if let Err(e) = self.flush() {
+                tracing::error!(error = %e, "cannot write the offline queue");
+                *lock(&self.buffer) = Buffer::default();
+            }
         }
     }
 

@@ -1,1 +1,42 @@
-fn main() {}
+//! `usagi-sdk-probe`: a minimal application embedding the SDK, for tests that need a real
+//! SDK process (kill -9 mid-sync). Configured by environment variables:
+//! `USAGI_SDK_DIR`, `USAGI_URL`, `USAGI_PRODUCT`, `USAGI_SECRET`, `PROBE_EVENTS` (events
+//! tracked after the start sync was delivered), `PROBE_STOP_TIMEOUT_MS`.
+//! It prints `client <id>` at start and `stopped` at the end.
+
+use std::time::{Duration, Instant};
+
+use usagi_sdk::{Config, Sdk, Tuning};
+
+fn var(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+fn main() -> Result<(), String> {
+    let events: u32 = var("PROBE_EVENTS").unwrap_or_default().parse().unwrap_or(0);
+    let stop_ms: u64 = var("PROBE_STOP_TIMEOUT_MS").unwrap_or_default().parse().unwrap_or(5000);
+    let tuning = Tuning {
+        retry_base: Duration::from_millis(50),
+        retry_cap: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(120),
+        ..Tuning::default()
+    };
+    let mut config = Config::new(var("USAGI_SDK_DIR")?, var("USAGI_PRODUCT")?, "ProbeApp", var("USAGI_URL")?, var("USAGI_SECRET")?);
+    config.tuning = tuning;
+    let sdk = Sdk::new(config).map_err(|e| e.to_string())?;
+    println!("client {}", sdk.client_id());
+    sdk.start().map_err(|e| e.to_string())?;
+    // Let the start sync (and any batch left by an earlier run) go first.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sdk.status().delivered_batches == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for i in 0..events {
+        sdk.track_event(Some("Probe"), &format!("E{i}"), None).map_err(|e| e.to_string())?;
+    }
+    sdk.flush().map_err(|e| e.to_string())?;
+    println!("tracked {events}");
+    sdk.stop(Some(Duration::from_millis(stop_ms))).map_err(|e| e.to_string())?;
+    println!("stopped {:?}", sdk.status());
+    Ok(())
+}

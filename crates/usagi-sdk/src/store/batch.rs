@@ -56,6 +56,8 @@ pub(crate) struct BatchMeta {
 pub(crate) struct PendingBatch {
     pub meta: BatchMeta,
     pub path: PathBuf,
+    /// Size of the batch file in bytes.
+    pub size: u64,
 }
 
 /// A batch formed in memory, not yet written.
@@ -133,7 +135,7 @@ impl Formed {
         bytes.push(b'\n');
         bytes.extend_from_slice(&self.wire);
         super::write_atomically(&path, &bytes).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(PendingBatch { meta: self.meta, path })
+        Ok(PendingBatch { meta: self.meta, path, size: bytes.len() as u64 })
     }
 }
 
@@ -183,7 +185,7 @@ pub(crate) fn load_all(dir: &Path) -> io::Result<Vec<PendingBatch>> {
             .position(|b| *b == b'\n')
             .and_then(|at| serde_json::from_slice::<BatchMeta>(&bytes[..at]).ok());
         match meta {
-            Some(meta) => out.push(PendingBatch { meta, path }),
+            Some(meta) => out.push(PendingBatch { meta, path, size: bytes.len() as u64 }),
             None => {
                 tracing::warn!(path = %path.display(), "unreadable batch file; deleted");
                 let _ = fs::remove_file(&path);

@@ -144,9 +144,14 @@ impl Store {
         self.queue.append(lines, tally).map_err(|e| SdkError::storage(path, e))
     }
 
-    /// Drops records down to the bounds (§11: oldest event/exception/heartbeat first).
+    /// Drops records down to the bounds (§11: oldest event/exception/heartbeat first). The
+    /// bounds cover pending batches too; those are kept whole (their batchId may already be
+    /// at the server), so the queue file gets what they leave.
     pub(crate) fn enforce_bounds(&mut self, max_records: u64, max_bytes: u64) -> Result<Tally> {
         let tally = self.queue.tally();
+        let pending_bytes: u64 = self.pending.iter().map(|b| b.size).sum();
+        let max_records = max_records.saturating_sub(self.pending_records());
+        let max_bytes = max_bytes.saturating_sub(pending_bytes);
         if tally.records <= max_records && tally.bytes <= max_bytes {
             return Ok(Tally::default());
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rand::Rng;
-use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, DATE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, DATE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use usagi_protocol::signing::{sign, ProductSecret, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -110,12 +110,12 @@ pub struct Attempt {
 }
 
 /// Signs and sends one request with a fresh timestamp from `clock`, and classifies the answer.
+/// The `User-Agent` is the client's (the SDK builds its client with [`user_agent`]).
 pub async fn send(client: &reqwest::Client, secret: &ProductSecret, clock: &Clock, call: &Call<'_>) -> Attempt {
     let timestamp = clock.now_s().to_string();
     let mut request = client
         .post(call.url.clone())
         .header(CONTENT_TYPE, "application/json")
-        .header(USER_AGENT, user_agent())
         .header(TIMESTAMP_HEADER, &timestamp)
         .header(SIGNATURE_HEADER, sign(secret, &timestamp, call.wire))
         .body(call.wire.to_vec());

@@ -64,6 +64,9 @@ pub struct Tuning {
     pub manual_sync_interval: Duration,
     /// Timeout of one HTTP request (30 s).
     pub request_timeout: Duration,
+    /// Longest time between periodic syncs; the server's `nextSyncSeconds` (60 s at least)
+    /// applies when shorter. Default: 86,400 s, so the server decides.
+    pub max_sync_interval: Duration,
     /// Most records in the offline queue (100,000).
     pub max_queue_records: u64,
     /// Most bytes in the offline queue (50 MiB).
@@ -82,6 +85,7 @@ impl Default for Tuning {
             flush_interval: Duration::from_secs(1),
             manual_sync_interval: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
+            max_sync_interval: Duration::from_secs(86_400),
             max_queue_records: 100_000,
             max_queue_bytes: 50 << 20,
             max_batch_records: MAX_RECORDS,

@@ -42,7 +42,8 @@ pub(crate) async fn flusher(shared: Arc<Shared>) {
 
 /// The sync loop; ends after the final sync of [`Command::Stop`].
 pub(crate) async fn sync_loop(shared: Arc<Shared>, mut commands: mpsc::UnboundedReceiver<Command>) {
-    let next_sync = Duration::from_secs(u64::from(usagi_protocol::limits::NEXT_SYNC_SECONDS_DEFAULT));
+    let next_sync = Duration::from_secs(u64::from(usagi_protocol::limits::NEXT_SYNC_SECONDS_DEFAULT))
+        .min(shared.settings.tuning.max_sync_interval);
     let mut s = Syncer { shared, failures: 0, retry_at: None, next_sync };
     // Sync at start (the start records are already queued).
     s.round().await;
@@ -142,7 +143,7 @@ impl Syncer {
                     self.succeeded();
                     sh.learn_clock(answer.server_time);
                     let secs = answer.next_sync_seconds.clamp(60, 86_400);
-                    self.next_sync = Duration::from_secs(u64::from(secs));
+                    self.next_sync = Duration::from_secs(u64::from(secs)).min(t.max_sync_interval);
                     if let Some(instruction) = answer.instruction {
                         self.obey(instruction);
                         return;

@@ -1,5 +1,7 @@
-//! `usagi-sdk-probe`: a minimal application embedding the SDK, for tests that need a real
-//! SDK process (kill -9 mid-sync). Configured by environment variables:
+//! `usagi-sdk-probe`: a minimal application embedding the SDK.
+//!
+//! `usagi-sdk-probe bench` measures the SDK's overhead (BENCHMARKS.md). Without arguments
+//! it is the SDK process of the kill -9 test, configured by environment variables:
 //! `USAGI_SDK_DIR`, `USAGI_URL`, `USAGI_PRODUCT`, `USAGI_SECRET`, `PROBE_EVENTS` (events
 //! tracked after the start sync was delivered), `PROBE_STOP_TIMEOUT_MS`.
 //! It prints `client <id>` at start and `stopped` at the end.
@@ -8,11 +10,16 @@ use std::time::{Duration, Instant};
 
 use usagi_sdk::{Config, Sdk, Tuning};
 
+mod bench;
+
 fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
 
 fn main() -> Result<(), String> {
+    if std::env::args().nth(1).as_deref() == Some("bench") {
+        return bench::run().map_err(|e| e.to_string());
+    }
     let events: u32 = var("PROBE_EVENTS").unwrap_or_default().parse().unwrap_or(0);
     let stop_ms: u64 = var("PROBE_STOP_TIMEOUT_MS").unwrap_or_default().parse().unwrap_or(5000);
     let tuning = Tuning {

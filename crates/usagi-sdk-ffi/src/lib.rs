@@ -289,7 +289,11 @@ pub unsafe extern "C" fn usagi_set_product_data(
 
 /// Sets custom property `index` (1-20); NULL clears it.
 #[no_mangle]
-pub unsafe extern "C" fn usagi_set_custom_property(handle: *const UsagiSdk, index: u32, value: *const c_char) -> UsagiStatus {
+pub unsafe extern "C" fn usagi_set_custom_property(
+    handle: *const UsagiSdk,
+    index: u32,
+    value: *const c_char,
+) -> UsagiStatus {
     guard(|| Ok(sdk(handle)?.set_custom_property(index, opt_str(value)?)?))
 }
 
@@ -374,7 +378,9 @@ pub unsafe extern "C" fn usagi_track_event_text(
     text: *const c_char,
     session_id: *const c_char,
 ) -> UsagiStatus {
-    guard(|| Ok(sdk(handle)?.track_event_text(opt_str(category)?, req_str(name)?, req_str(text)?, opt_str(session_id)?)?))
+    guard(|| {
+        Ok(sdk(handle)?.track_event_text(opt_str(category)?, req_str(name)?, req_str(text)?, opt_str(session_id)?)?)
+    })
 }
 
 /// Tracks a custom event: `count` keys and values (a value may be NULL).
@@ -423,7 +429,8 @@ pub unsafe extern "C" fn usagi_track_exception(
 
 fn fill_license(out: &mut UsagiLicense, info: LicenseInfo) {
     out.known = i32::from(info.known);
-    out.license_type = LicenseType::ALL.iter().position(|t| *t == info.license_type).map_or(USAGI_LICENSE_UNKNOWN, |i| i as i32);
+    out.license_type =
+        LicenseType::ALL.iter().position(|t| *t == info.license_type).map_or(USAGI_LICENSE_UNKNOWN, |i| i as i32);
     out.expired = i32::from(info.expired);
     out.activated = i32::from(info.activated);
     out.blocked = i32::from(info.blocked);
@@ -433,7 +440,11 @@ fn fill_license(out: &mut UsagiLicense, info: LicenseInfo) {
 
 /// Looks a license key up (blocks up to the request timeout). Free `*out` with [`usagi_license_free`].
 #[no_mangle]
-pub unsafe extern "C" fn usagi_license_check(handle: *const UsagiSdk, key: *const c_char, out: *mut UsagiLicense) -> UsagiStatus {
+pub unsafe extern "C" fn usagi_license_check(
+    handle: *const UsagiSdk,
+    key: *const c_char,
+    out: *mut UsagiLicense,
+) -> UsagiStatus {
     guard(|| {
         let out = out.as_mut().ok_or(Fail::Arg("out is NULL"))?;
         fill_license(out, sdk(handle)?.license_check(req_str(key)?)?);
@@ -443,7 +454,11 @@ pub unsafe extern "C" fn usagi_license_check(handle: *const UsagiSdk, key: *cons
 
 /// Registers a key as the installation's current key. Free `*out` with [`usagi_license_free`].
 #[no_mangle]
-pub unsafe extern "C" fn usagi_license_set(handle: *const UsagiSdk, key: *const c_char, out: *mut UsagiLicense) -> UsagiStatus {
+pub unsafe extern "C" fn usagi_license_set(
+    handle: *const UsagiSdk,
+    key: *const c_char,
+    out: *mut UsagiLicense,
+) -> UsagiStatus {
     guard(|| {
         let out = out.as_mut().ok_or(Fail::Arg("out is NULL"))?;
         fill_license(out, sdk(handle)?.license_set(req_str(key)?)?);

@@ -51,10 +51,10 @@ fn c_example_builds_runs_and_its_data_arrives() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server_dir = tempfile::tempdir().unwrap();
     let (server, secret, token) = rt.block_on(async {
-        let mut config = usagi_server::ServerConfig::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        let duck = usagi_warehouse_duckdb::DuckWarehouse::open(&server_dir.path().join("w.duckdb"), &Default::default())
-            .unwrap();
+        let config = usagi_server::ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
+        let duck =
+            usagi_warehouse_duckdb::DuckWarehouse::open(&server_dir.path().join("w.duckdb"), &Default::default())
+                .unwrap();
         let server = usagi_server::start(server_dir.path(), config, Arc::new(duck)).await.unwrap();
         let now = server.clock.now();
         let pid = ProductId::parse(PRODUCT).unwrap();

@@ -79,8 +79,12 @@ impl Sdk {
             transport::endpoint(&config.server_url, &product_id, action)
                 .map_err(|reason| SdkError::InvalidUrl { url: config.server_url.clone(), reason })
         };
-        let urls =
-            Urls { sync: url("sync")?, optout: url("optout")?, license_check: url("license/check")?, license_set: url("license/set")? };
+        let urls = Urls {
+            sync: url("sync")?,
+            optout: url("optout")?,
+            license_check: url("license/check")?,
+            license_set: url("license/set")?,
+        };
         let store = Store::open(&config.data_dir)?;
         let (machine, identifier) = machine::collect();
         let machine_id = identifier.map(|id| machine::salted_machine_id(product_id.as_str(), &id));
@@ -92,7 +96,14 @@ impl Sdk {
             .map_err(|e| SdkError::Network(format!("cannot build the HTTP client: {e}")))?;
         let clock = Clock::with_offset(store.state().clock_offset_ms);
         let shared = Shared {
-            settings: Settings { secret, urls, envelope, tuning: config.tuning, multi_session: config.multi_session, client },
+            settings: Settings {
+                secret,
+                urls,
+                envelope,
+                tuning: config.tuning,
+                multi_session: config.multi_session,
+                client,
+            },
             clock,
             phase: CREATED.into(),
             recording: false.into(),
@@ -121,7 +132,10 @@ impl Sdk {
         };
         lock(&self.shared.run).product = data.clone();
         self.record_if_running(|| {
-            RecordBody::Properties(Box::new(PropertiesRecord { product: Some(product_group(&data)), ..Default::default() }))
+            RecordBody::Properties(Box::new(PropertiesRecord {
+                product: Some(product_group(&data)),
+                ..Default::default()
+            }))
         })
     }
 
@@ -136,7 +150,9 @@ impl Sdk {
             run.custom.0[slot - 1] = condition::text(value, CUSTOM_PROPERTY_MAX);
             run.custom.clone()
         };
-        self.record_if_running(|| RecordBody::Properties(Box::new(PropertiesRecord { custom: Some(custom), ..Default::default() })))
+        self.record_if_running(|| {
+            RecordBody::Properties(Box::new(PropertiesRecord { custom: Some(custom), ..Default::default() }))
+        })
     }
 
     /// Adds what the application knows about the machine and the SDK cannot collect portably
@@ -295,7 +311,13 @@ impl Sdk {
     }
 
     /// Tracks an event with a number, summed in reports as custom values.
-    pub fn track_event_numeric(&self, category: Option<&str>, name: &str, value: f64, session_id: Option<&str>) -> Result<()> {
+    pub fn track_event_numeric(
+        &self,
+        category: Option<&str>,
+        name: &str,
+        value: f64,
+        session_id: Option<&str>,
+    ) -> Result<()> {
         if !value.is_finite() {
             return Err(SdkError::NonFiniteValue);
         }
@@ -303,7 +325,13 @@ impl Sdk {
     }
 
     /// Tracks an event with a text value (truncated to 1,024 characters).
-    pub fn track_event_text(&self, category: Option<&str>, name: &str, text: &str, session_id: Option<&str>) -> Result<()> {
+    pub fn track_event_text(
+        &self,
+        category: Option<&str>,
+        name: &str,
+        text: &str,
+        session_id: Option<&str>,
+    ) -> Result<()> {
         let value = condition::required("event text", text, EVENT_TEXT_MAX)?;
         self.event(category, name, session_id, Some(EventValue::Text(value)), None)
     }
@@ -400,7 +428,10 @@ impl Sdk {
         {
             let mut run = lock(&self.shared.run);
             let now = Instant::now();
-            if run.last_manual_sync.is_some_and(|t| now.duration_since(t) < self.shared.settings.tuning.manual_sync_interval) {
+            if run
+                .last_manual_sync
+                .is_some_and(|t| now.duration_since(t) < self.shared.settings.tuning.manual_sync_interval)
+            {
                 return Err(SdkError::SyncTooSoon);
             }
             run.last_manual_sync = Some(now);
@@ -570,7 +601,12 @@ fn license_key(key: &str) -> Result<String> {
 }
 
 fn product_group(p: &ProductData) -> ProductGroup {
-    ProductGroup { edition: p.edition.clone(), language: p.language.clone(), version: p.version.clone(), build: p.build.clone() }
+    ProductGroup {
+        edition: p.edition.clone(),
+        language: p.language.clone(),
+        version: p.version.clone(),
+        build: p.build.clone(),
+    }
 }
 
 fn license_record(d: &LicenseData, session_id: Option<String>) -> RecordBody {

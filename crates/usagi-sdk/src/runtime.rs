@@ -113,16 +113,18 @@ impl Syncer {
         loop {
             let t = &sh.settings.tuning;
             // A pending batch is never trimmed, so it may hold at most a tenth of the queue bound.
-            let max_records = t.max_batch_records.min(usize::try_from(t.max_queue_records / 10).unwrap_or(usize::MAX)).max(1);
-            let batch = match sh.with_store(|st| st.next_batch(&sh.settings.envelope, max_records, t.max_batch_wire_bytes)) {
-                Ok(Some(b)) => b,
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot form a batch");
-                    self.failed(None);
-                    return;
-                }
-            };
+            let max_records =
+                t.max_batch_records.min(usize::try_from(t.max_queue_records / 10).unwrap_or(usize::MAX)).max(1);
+            let batch =
+                match sh.with_store(|st| st.next_batch(&sh.settings.envelope, max_records, t.max_batch_wire_bytes)) {
+                    Ok(Some(b)) => b,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot form a batch");
+                        self.failed(None);
+                        return;
+                    }
+                };
             let wire = match batch.wire() {
                 Ok(w) => w,
                 Err(e) => {
@@ -160,7 +162,9 @@ impl Syncer {
                 }
                 Reaction::TooLarge => {
                     tracing::info!(batch_id = %batch.meta.batch_id, records = batch.meta.records, "batch too large; splitting");
-                    if let Err(e) = sh.with_store(|st| st.split(&batch, &sh.settings.envelope, sh.settings.tuning.max_batch_wire_bytes)) {
+                    if let Err(e) = sh.with_store(|st| {
+                        st.split(&batch, &sh.settings.envelope, sh.settings.tuning.max_batch_wire_bytes)
+                    }) {
                         tracing::error!(error = %e, "cannot split a batch");
                         self.failed(None);
                         return;
@@ -209,7 +213,8 @@ impl Syncer {
         let body = serde_json::to_vec(&request).unwrap_or_default();
         let mut clock_retried = false;
         loop {
-            let call = Call { url: &sh.settings.urls.optout, wire: &body, gzip: false, sync: false, extra_headers: &[] };
+            let call =
+                Call { url: &sh.settings.urls.optout, wire: &body, gzip: false, sync: false, extra_headers: &[] };
             let attempt = transport::send(&sh.settings.client, &sh.settings.secret, &sh.clock, &call).await;
             match attempt.reaction {
                 Reaction::Answered(_) | Reaction::Delivered(_) => {
@@ -282,7 +287,9 @@ pub(crate) async fn license_call(shared: Arc<Shared>, set: bool, body: Vec<u8>) 
                 clock_retried = true;
                 continue;
             }
-            Reaction::ClockSkew { .. } => Err(crate::SdkError::Server { http: 401, reason: "timestamp out of range".into() }),
+            Reaction::ClockSkew { .. } => {
+                Err(crate::SdkError::Server { http: 401, reason: "timestamp out of range".into() })
+            }
             Reaction::NotFound => Err(crate::SdkError::Server { http: 404, reason: "unknown product or URL".into() }),
             Reaction::TooLarge => Err(crate::SdkError::Server { http: 413, reason: "request too large".into() }),
             Reaction::Drop { status, reason } => Err(crate::SdkError::Server { http: status, reason }),

@@ -251,7 +251,10 @@ mod tests {
         };
         assert!(matches!(r(400, r#"{"status":"SYNTAX ERROR","reason":"x"}"#), Reaction::Drop { status: 400, .. }));
         assert!(matches!(r(413, ""), Reaction::TooLarge));
-        assert!(matches!(r(401, r#"{"reason":"timestamp out of range","serverTime":5}"#), Reaction::ClockSkew { server_time_ms: 5 }));
+        assert!(matches!(
+            r(401, r#"{"reason":"timestamp out of range","serverTime":5}"#),
+            Reaction::ClockSkew { server_time_ms: 5 }
+        ));
         assert!(matches!(r(401, r#"{"reason":"bad signature"}"#), Reaction::Retry { auth: true, .. }));
         assert!(matches!(r(404, ""), Reaction::NotFound));
         assert!(matches!(r(429, ""), Reaction::Retry { auth: false, .. }));

@@ -28,7 +28,8 @@ pub(super) fn probe() -> Probe {
     });
     let dmi = |f: &str| fs::read_to_string(format!("/sys/class/dmi/id/{f}")).ok().map(|s| s.trim().to_owned());
     let chassis = dmi("chassis_type").and_then(|c| c.parse::<u32>().ok());
-    let hypervisor_flag = cpuinfo.lines().any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor"));
+    let hypervisor_flag =
+        cpuinfo.lines().any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor"));
     let vm = vm_name(dmi("sys_vendor").as_deref(), dmi("product_name").as_deref(), hypervisor_flag);
     let form_factor = if vm.as_deref().is_some_and(|v| v != "none") {
         Some("other".to_owned())

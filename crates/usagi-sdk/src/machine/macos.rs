@@ -17,9 +17,8 @@ pub(super) fn probe() -> Probe {
         Some(_) => Some("none".to_owned()),
         None => None,
     };
-    let identifier = run("ioreg", &["-rd1", "-c", "IOPlatformExpertDevice"]).and_then(|out| {
-        out.lines().find(|l| l.contains("IOPlatformUUID"))?.split('"').nth(3).map(str::to_owned)
-    });
+    let identifier = run("ioreg", &["-rd1", "-c", "IOPlatformExpertDevice"])
+        .and_then(|out| out.lines().find(|l| l.contains("IOPlatformUUID"))?.split('"').nth(3).map(str::to_owned));
     Probe {
         os_platform: Some("macOS".to_owned()),
         os_version: version.as_ref().map(|v| format!("macOS {v}")),

@@ -52,7 +52,10 @@ pub(crate) fn collect() -> (MachineGroup, Option<String>) {
         os_language: prop(os_language()),
         os_word_length: Some(word_length()),
         cpu_type: prop(p.cpu_type),
-        cpu_cores: std::thread::available_parallelism().ok().and_then(|n| u16::try_from(n.get()).ok()).map(|n| n.min(4096)),
+        cpu_cores: std::thread::available_parallelism()
+            .ok()
+            .and_then(|n| u16::try_from(n.get()).ok())
+            .map(|n| n.min(4096)),
         ram: p.ram_mb.and_then(|mb| u32::try_from(mb.min(1 << 31)).ok()),
         form_factor: prop(p.form_factor),
         vm: prop(p.vm),

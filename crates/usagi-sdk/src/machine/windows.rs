@@ -8,7 +8,11 @@ fn reg(key: &str, value: &str) -> Option<String> {
     let out = Command::new("reg").args(["query", key, "/v", value]).output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().find(|l| l.trim_start().starts_with(value))?;
-    line.split("REG_").nth(1)?.split_once(char::is_whitespace).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
+    line.split("REG_")
+        .nth(1)?
+        .split_once(char::is_whitespace)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 pub(super) fn probe() -> Probe {

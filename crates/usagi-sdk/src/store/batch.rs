@@ -122,7 +122,8 @@ pub(crate) fn form_from(
 ) -> io::Result<Formed> {
     let batch_id = Uuid::new_v4();
     let wire = gzip(&body(envelope, batch_id, seq, records))?;
-    let meta = BatchMeta { batch_id, seq, records: records.len() as u32, queue_gen: gen, queue_end: end, replaces: None };
+    let meta =
+        BatchMeta { batch_id, seq, records: records.len() as u32, queue_gen: gen, queue_end: end, replaces: None };
     Ok(Formed { meta, wire })
 }
 

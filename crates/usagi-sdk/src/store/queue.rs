@@ -291,7 +291,10 @@ mod tests {
         assert_eq!(q.tally().records, 2);
         assert_eq!(q.tally().droppable, 1);
         let taken = q.peek(10, usize::MAX).unwrap();
-        assert_eq!(taken.records, vec![br#"{"t":1,"kind":"sessionStart"}"#.to_vec(), br#"{"t":2,"kind":"event"}"#.to_vec()]);
+        assert_eq!(
+            taken.records,
+            vec![br#"{"t":1,"kind":"sessionStart"}"#.to_vec(), br#"{"t":2,"kind":"event"}"#.to_vec()]
+        );
     }
 
     #[test]
@@ -304,7 +307,10 @@ mod tests {
         assert_eq!(next.gen(), 2);
         let kept: Vec<String> =
             next.peek(10, usize::MAX).unwrap().records.iter().map(|r| String::from_utf8(r.clone()).unwrap()).collect();
-        assert_eq!(kept, [r#"{"t":0,"kind":"sessionStart"}"#, r#"{"t":2,"kind":"properties"}"#, r#"{"t":5,"kind":"event"}"#]);
+        assert_eq!(
+            kept,
+            [r#"{"t":0,"kind":"sessionStart"}"#, r#"{"t":2,"kind":"properties"}"#, r#"{"t":5,"kind":"event"}"#]
+        );
         // Not enough droppable records: the oldest kept ones go too.
         let (last, _) = next.compacted(1, u64::MAX).unwrap();
         assert_eq!(last.peek(10, usize::MAX).unwrap().records, vec![br#"{"t":2,"kind":"properties"}"#.to_vec()]);

@@ -41,11 +41,11 @@ impl Harness {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         let dir = tempfile::tempdir().expect("tempdir");
         let (server, secret, token) = rt.block_on(async {
-            let mut config = ServerConfig::default();
-            config.listen = "127.0.0.1:0".parse().expect("addr");
+            let mut config = ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..Default::default() };
             config.clock.fixed_now = now;
-            let duck = usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default())
-                .expect("warehouse opens");
+            let duck =
+                usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default())
+                    .expect("warehouse opens");
             let server = usagi_server::start(dir.path(), config, Arc::new(duck)).await.expect("server starts");
             let now = server.clock.now();
             let pid = ProductId::parse(PRODUCT).expect("id");

@@ -50,7 +50,8 @@ fn disable_instruction_is_permanent() {
     let dir = tempfile::tempdir().unwrap();
     let sdk = Sdk::new(h.config(dir.path(), &proxy.url)).unwrap();
     let client = ClientId::parse(&sdk.client_id()).unwrap();
-    h.rt.block_on(h.server.catalog.set_installation_disabled(ProductId::parse(PRODUCT).unwrap(), client, true)).unwrap();
+    h.rt.block_on(h.server.catalog.set_installation_disabled(ProductId::parse(PRODUCT).unwrap(), client, true))
+        .unwrap();
     sdk.start().unwrap();
     wait_for(10, "the disable answer", || sdk.state() == SdkState::Disabled);
     sdk.stop(Some(Duration::from_secs(2))).unwrap();

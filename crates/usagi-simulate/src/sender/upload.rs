@@ -63,7 +63,8 @@ impl Uploader {
     pub(crate) async fn upload(&self, batch: &SimBatch) -> Result<(Outcome, u32), SimulateError> {
         // Compressed once: every retry resends the same bytes (same batchId, seq, records)
         // with a fresh timestamp and signature.
-        let wire = if self.gzip { transport::gzip(&batch.body).map_err(SimulateError::Compress)? } else { batch.body.clone() };
+        let wire =
+            if self.gzip { transport::gzip(&batch.body).map_err(SimulateError::Compress)? } else { batch.body.clone() };
         let extra = if self.simulated_receive_time {
             vec![(RECEIVE_TIME_HEADER, batch.receive_time_ms.to_string())]
         } else {

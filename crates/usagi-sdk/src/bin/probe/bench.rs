@@ -93,7 +93,10 @@ fn measure(dir: &std::path::Path) -> Result<(), SdkError> {
     let rss_full = rss_kib();
     let disk: u64 = std::fs::read_dir(dir.join("b"))
         .map_err(|e| SdkError::Storage { path: dir.join("b"), source: e })?
-        .flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum();
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
     println!();
     println!("full offline queue ({:.1} s to track 150,000 events)", started.elapsed().as_secs_f64());
     println!("  queued records        {:>10}", status.queued_records + status.pending_records);

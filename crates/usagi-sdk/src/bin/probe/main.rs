@@ -28,7 +28,8 @@ fn main() -> Result<(), String> {
         request_timeout: Duration::from_secs(120),
         ..Tuning::default()
     };
-    let mut config = Config::new(var("USAGI_SDK_DIR")?, var("USAGI_PRODUCT")?, "ProbeApp", var("USAGI_URL")?, var("USAGI_SECRET")?);
+    let mut config =
+        Config::new(var("USAGI_SDK_DIR")?, var("USAGI_PRODUCT")?, "ProbeApp", var("USAGI_URL")?, var("USAGI_SECRET")?);
     config.tuning = tuning;
     let sdk = Sdk::new(config).map_err(|e| e.to_string())?;
     println!("client {}", sdk.client_id());

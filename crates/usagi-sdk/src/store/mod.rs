@@ -290,3 +290,67 @@ fn remove_stray_queue_files(dir: &Path, current_gen: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(store: &Store) -> Envelope {
+        Envelope { client_id: store.state().client_id, machine_id: None, app_name: "T".into() }
+    }
+
+    fn queue_events(store: &mut Store, n: usize) {
+        let mut lines = Vec::new();
+        let mut tally = Tally::default();
+        for i in 0..n {
+            let mut line = vec![queue::DROPPABLE];
+            line.extend_from_slice(format!(r#"{{"t":{i},"kind":"event","name":"E{i}"}}"#).as_bytes());
+            line.push(b'\n');
+            tally.add_line(&line);
+            lines.extend_from_slice(&line);
+        }
+        store.append(&lines, tally).unwrap();
+    }
+
+    #[test]
+    fn a_crash_between_the_batch_file_and_the_state_write_forms_no_second_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        queue_events(&mut store, 10);
+        let before = fs::read(dir.path().join(STATE_FILE)).unwrap();
+        let batch = store.next_batch(&envelope(&store), 4, 1 << 20).unwrap().unwrap();
+        assert_eq!(batch.meta.records, 4);
+        drop(store);
+        // The process died after writing the batch file but before the state write.
+        fs::write(dir.path().join(STATE_FILE), before).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.queued().records, 6, "the batch's records are not queued again");
+        assert_eq!(store.state().next_seq, batch.meta.seq + 1);
+        let again = store.next_batch(&envelope(&store), 4, 1 << 20).unwrap().unwrap();
+        assert_eq!(again.meta.batch_id, batch.meta.batch_id, "the same batch is resent");
+        assert_eq!(again.wire().unwrap(), batch.wire().unwrap());
+        store.finish(&again).unwrap();
+        let next = store.next_batch(&envelope(&store), 100, 1 << 20).unwrap().unwrap();
+        assert_eq!((next.meta.seq, next.meta.records), (batch.meta.seq + 1, 6));
+    }
+
+    #[test]
+    fn split_halves_replace_their_batch_even_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        queue_events(&mut store, 10);
+        let env = envelope(&store);
+        let batch = store.next_batch(&env, 100, 1 << 20).unwrap().unwrap();
+        let original = fs::read(&batch.path).unwrap();
+        assert!(store.split(&batch, &env, 1 << 20).unwrap());
+        drop(store);
+        // Simulate a crash before the original file was deleted.
+        fs::write(&batch.path, original).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.pending_records(), 10);
+        let first = store.next_batch(&env, 100, 1 << 20).unwrap().unwrap();
+        assert_ne!(first.meta.batch_id, batch.meta.batch_id);
+        assert_eq!((first.meta.seq, first.meta.records), (batch.meta.seq + 1, 5));
+        assert!(!batch.path.exists(), "the replaced batch is gone");
+    }
+}

@@ -135,6 +135,11 @@ impl Syncer {
             };
             let call = Call { url: &sh.settings.urls.sync, wire: &wire, gzip: true, sync: true, extra_headers: &[] };
             let attempt = transport::send(&sh.settings.client, &sh.settings.secret, &sh.clock, &call).await;
+            if let (Some(server_ms), false) =
+                (attempt.server_time_ms, matches!(attempt.reaction, Reaction::ClockSkew { .. }))
+            {
+                sh.learn_clock(server_ms);
+            }
             match attempt.reaction {
                 Reaction::Delivered(answer) => {
                     tracing::debug!(batch_id = %batch.meta.batch_id, seq = batch.meta.seq, accepted = answer.accepted, duplicate = answer.duplicate, "batch delivered");
@@ -143,7 +148,6 @@ impl Syncer {
                     }
                     sh.counters.delivered.fetch_add(1, Ordering::Relaxed);
                     self.succeeded();
-                    sh.learn_clock(answer.server_time);
                     let secs = answer.next_sync_seconds.clamp(60, 86_400);
                     self.next_sync = Duration::from_secs(u64::from(secs)).min(t.max_sync_interval);
                     if let Some(instruction) = answer.instruction {

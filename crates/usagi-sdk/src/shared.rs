@@ -209,11 +209,11 @@ impl Shared {
         offset
     }
 
-    /// Learns the offset from a successful answer's `serverTime` when it moved by more than
-    /// a second (request latency makes smaller differences noise).
+    /// Learns the offset from an answer's `serverTime` or `Date` header when it is off by more
+    /// than two seconds (`Date` has one-second resolution, and latency adds noise).
     pub(crate) fn learn_clock(&self, server_ms: i64) {
         let drift = server_ms - self.clock.now_ms();
-        if drift.abs() > 1000 {
+        if drift.abs() > 2000 {
             self.adopt_clock(server_ms);
         }
     }

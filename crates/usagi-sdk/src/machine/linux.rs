@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use super::{form_factor_of_chassis, Probe};
+use super::{form_factor_of_chassis, Displays, Probe};
 
 pub(super) fn probe() -> Probe {
     let release = fs::read_to_string("/etc/os-release").unwrap_or_default();
@@ -34,7 +34,10 @@ pub(super) fn probe() -> Probe {
     let form_factor = if vm.as_deref().is_some_and(|v| v != "none") {
         Some("other".to_owned())
     } else {
-        chassis.and_then(form_factor_of_chassis).map(str::to_owned)
+        chassis
+            .and_then(form_factor_of_chassis)
+            .map(str::to_owned)
+            .or_else(|| has_battery().then(|| "laptop".to_owned()))
     };
     Probe {
         os_platform: Some("Linux".to_owned()),
@@ -44,6 +47,7 @@ pub(super) fn probe() -> Probe {
         ram_mb,
         vm,
         form_factor,
+        displays: displays(),
         machine_identifier: fs::read_to_string("/etc/machine-id")
             .or_else(|_| fs::read_to_string("/var/lib/dbus/machine-id"))
             .ok()
@@ -74,5 +78,65 @@ fn vm_name(vendor: Option<&str>, product: Option<&str>, hypervisor_flag: bool) -
         None
     } else {
         Some("none".to_owned())
+    }
+}
+
+/// A system battery (not a UPS or a peripheral's) suggests a laptop when SMBIOS says nothing.
+fn has_battery() -> bool {
+    let Ok(entries) = fs::read_dir("/sys/class/power_supply") else { return false };
+    entries.flatten().any(|e| {
+        let read = |f: &str| fs::read_to_string(e.path().join(f)).unwrap_or_default();
+        read("type").trim() == "Battery" && read("scope").trim() != "Device"
+    })
+}
+
+/// Connected DRM connectors and the preferred (first) mode of the first one; None without DRM
+/// (containers, servers without a GPU driver).
+fn displays() -> Option<Displays> {
+    let mut connectors: Vec<_> = fs::read_dir("/sys/class/drm").ok()?.flatten().map(|e| e.path()).collect();
+    connectors.sort();
+    let mut found = Displays::default();
+    let mut any_connector = false;
+    for c in connectors {
+        let Ok(status) = fs::read_to_string(c.join("status")) else { continue };
+        any_connector = true;
+        if status.trim() != "connected" {
+            continue;
+        }
+        found.count = found.count.saturating_add(1);
+        if found.width.is_none() {
+            let modes = fs::read_to_string(c.join("modes")).unwrap_or_default();
+            if let Some((w, h)) = modes.lines().next().and_then(parse_mode) {
+                found.width = Some(w);
+                found.height = Some(h);
+            }
+        }
+    }
+    any_connector.then_some(found)
+}
+
+/// `1920x1080` (sometimes with a suffix such as `i`) → (1920, 1080).
+fn parse_mode(mode: &str) -> Option<(u16, u16)> {
+    let (w, h) = mode.trim().split_once('x')?;
+    let h: String = h.chars().take_while(char::is_ascii_digit).collect();
+    Some((w.parse().ok()?, h.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drm_modes() {
+        assert_eq!(parse_mode("1920x1080"), Some((1920, 1080)));
+        assert_eq!(parse_mode("1920x1080i\n"), Some((1920, 1080)));
+        assert_eq!(parse_mode("bogus"), None);
+    }
+
+    #[test]
+    fn hypervisors_by_dmi_strings() {
+        assert_eq!(vm_name(Some("QEMU"), Some("Standard PC"), true).as_deref(), Some("QEMU"));
+        assert_eq!(vm_name(Some("Dell Inc."), Some("XPS 13"), false).as_deref(), Some("none"));
+        assert_eq!(vm_name(None, None, true), None);
     }
 }

@@ -27,6 +27,7 @@ pub(super) fn probe() -> Probe {
         ram_mb: run("sysctl", &["-n", "hw.memsize"]).and_then(|b| b.parse::<u64>().ok()).map(|b| b >> 20),
         vm,
         form_factor: Some(if model.contains("Book") { "laptop" } else { "desktop" }.to_owned()),
+        displays: None,
         machine_identifier: identifier,
     }
 }

@@ -3,14 +3,20 @@
 //! Collected once at start, from what the platform exposes without special rights: OS name,
 //! version and edition, OS language, word length, CPU model and cores, RAM, hypervisor and a
 //! form-factor guess. Never collected: IP or MAC addresses, user or host names (§11).
-//! Displays are only known to a GUI toolkit; the application may fill them in
+//! Displays are read where the OS exposes them without a GUI toolkit (Linux DRM); otherwise,
+//! and for GPU, touch, .NET and Java, the application may fill them in
 //! ([`crate::Sdk::set_machine_overrides`]).
 
-#[cfg(target_os = "linux")]
+// Every platform's probe is compiled (and smoke-tested) by the tests on any platform, so CI
+// on Linux keeps the macOS and Windows code building.
+#[cfg(any(target_os = "linux", test))]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod linux;
-#[cfg(target_os = "macos")]
+#[cfg(any(target_os = "macos", test))]
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 mod macos;
-#[cfg(windows)]
+#[cfg(any(windows, test))]
+#[cfg_attr(not(windows), allow(dead_code))]
 mod windows;
 
 use sha2::{Digest, Sha256};
@@ -29,7 +35,16 @@ pub(crate) struct Probe {
     pub ram_mb: Option<u64>,
     pub vm: Option<String>,
     pub form_factor: Option<String>,
+    pub displays: Option<Displays>,
     pub machine_identifier: Option<String>,
+}
+
+/// Connected displays and the first one's resolution.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Displays {
+    pub count: u8,
+    pub width: Option<u16>,
+    pub height: Option<u16>,
 }
 
 fn probe() -> Probe {
@@ -59,6 +74,9 @@ pub(crate) fn collect() -> (MachineGroup, Option<String>) {
         ram: p.ram_mb.and_then(|mb| u32::try_from(mb.min(1 << 31)).ok()),
         form_factor: prop(p.form_factor),
         vm: prop(p.vm),
+        display_count: p.displays.map(|d| d.count.min(64)),
+        resolution_width: p.displays.and_then(|d| d.width),
+        resolution_height: p.displays.and_then(|d| d.height),
         ..MachineGroup::default()
     };
     (group, p.machine_identifier)
@@ -139,6 +157,14 @@ mod tests {
         assert!(a.chars().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()));
         assert_ne!(a, salted_machine_id("1111111111", "abc"));
         assert_eq!(a, salted_machine_id("2376158762", "abc\n"));
+    }
+
+    #[test]
+    fn every_platform_probe_degrades_to_unknown_values() {
+        // On other platforms their commands and files are missing: no panic, just None.
+        assert_eq!(macos::probe().os_platform.as_deref(), Some("macOS"));
+        assert_eq!(windows::probe().os_platform.as_deref(), Some("Microsoft Windows"));
+        assert_eq!(linux::probe().os_platform.as_deref(), Some("Linux"));
     }
 
     #[test]

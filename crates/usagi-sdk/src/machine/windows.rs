@@ -37,6 +37,7 @@ pub(super) fn probe() -> Probe {
         ram_mb: None,
         vm: None,
         form_factor: None,
+        displays: None,
         machine_identifier: reg(r"HKLM\SOFTWARE\Microsoft\Cryptography", "MachineGuid"),
     }
 }

@@ -178,7 +178,6 @@ pub struct Seen {
     pub action: String,
     pub batch_id: Option<String>,
     pub seq: Option<u64>,
-    pub records: usize,
     /// The `kind` of every record, in order.
     pub kinds: Vec<String>,
     pub forwarded: bool,
@@ -241,7 +240,6 @@ async fn forward(State(p): State<Arc<ProxyState>>, req: Request) -> Response {
         action: action.clone(),
         batch_id: json["batchId"].as_str().map(str::to_owned),
         seq: json["seq"].as_u64(),
-        records: json["records"].as_array().map_or(0, Vec::len),
         kinds: json["records"]
             .as_array()
             .map(|rs| rs.iter().map(|r| r["kind"].as_str().unwrap_or("").to_owned()).collect())

@@ -139,6 +139,10 @@ typedef enum UsagiStatus {
    */
   USAGI_ERR_TIMEOUT = 19,
   /*
+   The SDK's background thread could not be started.
+   */
+  USAGI_ERR_THREAD = 20,
+  /*
    A bug in the SDK (a panic was caught at the boundary).
    */
   USAGI_ERR_PANIC = 99,

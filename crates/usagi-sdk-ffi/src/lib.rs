@@ -65,6 +65,8 @@ pub enum UsagiStatus {
     UsagiErrServer = 18,
     /// A real-time call timed out.
     UsagiErrTimeout = 19,
+    /// The SDK's background thread could not be started.
+    UsagiErrThread = 20,
     /// A bug in the SDK (a panic was caught at the boundary).
     UsagiErrPanic = 99,
 }
@@ -173,6 +175,7 @@ fn status_of(e: &SdkError) -> UsagiStatus {
         SdkError::Network(_) => UsagiErrNetwork,
         SdkError::Server { .. } => UsagiErrServer,
         SdkError::Timeout => UsagiErrTimeout,
+        SdkError::Thread(_) => UsagiErrThread,
     }
 }
 

@@ -81,6 +81,9 @@ pub enum SdkError {
     /// A real-time call did not finish in time.
     #[error("call home timed out")]
     Timeout,
+    /// The SDK's background thread could not be started.
+    #[error("cannot start the SDK's background thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 impl SdkError {

@@ -211,6 +211,21 @@ impl Sdk {
                 "stopped"
             }));
         }
+        let started = self.start_running();
+        if started.is_err() {
+            self.shared.recording.store(false, Ordering::Release);
+            self.shared.phase.store(CREATED, Ordering::Release);
+        }
+        started
+    }
+
+    fn start_running(&self) -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("usagi-sdk")
+            .enable_all()
+            .build()
+            .map_err(SdkError::Thread)?;
         let sh = &self.shared;
         let (disabled, backed_off) = {
             let now = sh.clock.now_ms();
@@ -219,36 +234,38 @@ impl Sdk {
         let opt_out = lock(&sh.run).opt_out;
         if opt_out == Some(OptOutMode::BeforeStart) {
             // §11: delete the queue, record nothing.
-            sh.with_store(|st| st.clear())?;
+            if let Err(e) = sh.with_store(|st| st.clear()) {
+                runtime.shutdown_background();
+                return Err(e);
+            }
         } else if !disabled && !backed_off {
             // A run without opt_out: the user opted back in.
-            sh.with_store(|st| st.update(|s| s.opt_out_notified = false))?;
+            if let Err(e) = sh.with_store(|st| st.update(|s| s.opt_out_notified = false)) {
+                runtime.shutdown_background();
+                return Err(e);
+            }
             sh.recording.store(true, Ordering::Release);
-            let run = lock(&sh.run);
-            let mut bodies = Vec::with_capacity(3);
-            if !sh.settings.multi_session {
-                bodies.push(RecordBody::SessionStart { session_id: None });
-            }
-            bodies.push(RecordBody::Properties(Box::new(PropertiesRecord {
-                product: Some(product_group(&run.product)),
-                machine: Some(run.machine.clone()),
-                custom: Some(run.custom.clone()),
-            })));
-            if let Some(license) = &run.license {
-                bodies.push(license_record(license, None));
-            }
-            drop(run);
-            lock(&sh.run).implicit_session = !sh.settings.multi_session;
+            let bodies = {
+                let mut run = lock(&sh.run);
+                run.implicit_session = !sh.settings.multi_session;
+                let mut bodies = Vec::with_capacity(3);
+                if !sh.settings.multi_session {
+                    bodies.push(RecordBody::SessionStart { session_id: None });
+                }
+                bodies.push(RecordBody::Properties(Box::new(PropertiesRecord {
+                    product: Some(product_group(&run.product)),
+                    machine: Some(run.machine.clone()),
+                    custom: Some(run.custom.clone()),
+                })));
+                if let Some(license) = &run.license {
+                    bodies.push(license_record(license, None));
+                }
+                bodies
+            };
             for body in bodies {
                 sh.append(body);
             }
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("usagi-sdk")
-            .enable_all()
-            .build()
-            .map_err(|e| SdkError::storage(std::path::PathBuf::from("<runtime>"), e))?;
         let (tx, rx) = mpsc::unbounded_channel();
         runtime.spawn(runtime::flusher(Arc::clone(&self.shared)));
         runtime.spawn(runtime::sync_loop(Arc::clone(&self.shared), rx));
@@ -651,4 +668,15 @@ fn merge_machine(m: &mut MachineGroup, o: &MachineGroup) {
     take!(java.vm_version, text);
     take!(java.vm_name, text);
     take!(java.vm_ram);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sdk_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Sdk>();
+    }
 }

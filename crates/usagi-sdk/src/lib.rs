@@ -91,6 +91,8 @@ impl Sdk {
         let envelope = Envelope { client_id: store.state().client_id, machine_id, app_name };
         let client = reqwest::Client::builder()
             .user_agent(transport::user_agent())
+            // A redirect would turn the signed POST into something else; it is retried instead.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.tuning.request_timeout)
             .build()
             .map_err(|e| SdkError::Network(format!("cannot build the HTTP client: {e}")))?;

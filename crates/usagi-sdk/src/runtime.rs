@@ -156,9 +156,9 @@ impl Syncer {
                     }
                 }
                 Reaction::Answered(_) => {
-                    // Not a sync answer shape; the batch is stored (200 comes after the commit).
-                    let _ = sh.with_store(|st| st.finish(&batch));
-                    self.succeeded();
+                    // Only non-sync calls are answered this way; resend rather than guess.
+                    self.failed(None);
+                    return;
                 }
                 Reaction::Drop { status, reason } => {
                     tracing::warn!(batch_id = %batch.meta.batch_id, status, %reason, "batch refused for good; dropped");
@@ -166,9 +166,7 @@ impl Syncer {
                 }
                 Reaction::TooLarge => {
                     tracing::info!(batch_id = %batch.meta.batch_id, records = batch.meta.records, "batch too large; splitting");
-                    if let Err(e) = sh.with_store(|st| {
-                        st.split(&batch, &sh.settings.envelope, sh.settings.tuning.max_batch_wire_bytes)
-                    }) {
+                    if let Err(e) = sh.with_store(|st| st.split(&batch, &sh.settings.envelope)) {
                         tracing::error!(error = %e, "cannot split a batch");
                         self.failed(None);
                         return;

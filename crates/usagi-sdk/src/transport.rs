@@ -158,21 +158,11 @@ pub fn classify(status: StatusCode, after: Option<Duration>, date_ms: Option<i64
         }
         return match serde_json::from_slice::<SyncResponse>(body) {
             Ok(answer) => Attempt { server_time_ms: Some(answer.server_time), reaction: Reaction::Delivered(answer) },
-            // 200 comes only after the commit, so the batch is stored; an unreadable answer
-            // (a proxy rewriting it, say) must not make us send it again.
+            // Not our server's answer (a captive portal, a misconfigured proxy): the batch may
+            // not be stored. Resending is safe, the server absorbs a known batchId.
             Err(e) => {
-                tracing::warn!(error = %e, "unreadable 200 answer to sync; treating the batch as delivered");
-                let answer = SyncResponse {
-                    accepted: 0,
-                    dropped: 0,
-                    ignored: 0,
-                    duplicate: false,
-                    next_sync_seconds: usagi_protocol::limits::NEXT_SYNC_SECONDS_DEFAULT,
-                    instruction: None,
-                    reach_out: None,
-                    server_time: date_ms.unwrap_or_else(crate::clock::local_ms),
-                };
-                Attempt { reaction: Reaction::Delivered(answer), server_time_ms: date_ms }
+                let reason = format!("unreadable 200 answer to sync: {e}");
+                Attempt { reaction: Reaction::Retry { reason, after: None, auth: false }, server_time_ms: None }
             }
         };
     }
@@ -187,8 +177,9 @@ pub fn classify(status: StatusCode, after: Option<Duration>, date_ms: Option<i64
         },
         StatusCode::NOT_FOUND => Reaction::NotFound,
         StatusCode::TOO_MANY_REQUESTS => Reaction::Retry { reason, after, auth: false },
-        s if s.is_server_error() => Reaction::Retry { reason, after, auth: false },
-        s => Reaction::Drop { status: s.as_u16(), reason },
+        s if s.is_client_error() => Reaction::Drop { status: s.as_u16(), reason },
+        // 5xx, and what no Usagi server sends (1xx, 3xx: a proxy or a wrong URL scheme).
+        _ => Reaction::Retry { reason, after, auth: false },
     };
     Attempt { reaction, server_time_ms }
 }
@@ -259,6 +250,9 @@ mod tests {
         assert!(matches!(r(404, ""), Reaction::NotFound));
         assert!(matches!(r(429, ""), Reaction::Retry { auth: false, .. }));
         assert!(matches!(r(503, ""), Reaction::Retry { auth: false, .. }));
+        assert!(matches!(r(302, ""), Reaction::Retry { auth: false, .. }));
+        assert!(matches!(r(403, ""), Reaction::Drop { status: 403, .. }));
+        assert!(matches!(r(200, "<html>portal</html>"), Reaction::Retry { .. }), "an unreadable 200 is resent");
         let ok = r#"{"accepted":1,"dropped":0,"ignored":0,"duplicate":false,"nextSyncSeconds":60,"instruction":{"new":1},"reachOut":null,"serverTime":7,"extra":1}"#;
         match r(200, ok) {
             Reaction::Delivered(a) => assert_eq!((a.accepted, a.next_sync_seconds, a.instruction), (1, 60, None)),

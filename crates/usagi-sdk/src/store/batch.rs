@@ -112,14 +112,7 @@ pub(crate) fn form(envelope: &Envelope, seq: u64, taken: &Taken, max_wire: usize
 }
 
 /// A batch of exactly these records (a half of a split batch).
-pub(crate) fn form_from(
-    envelope: &Envelope,
-    seq: u64,
-    records: &[Vec<u8>],
-    _max_wire: usize,
-    gen: u64,
-    end: u64,
-) -> io::Result<Formed> {
+pub(crate) fn form_from(envelope: &Envelope, seq: u64, records: &[Vec<u8>], gen: u64, end: u64) -> io::Result<Formed> {
     let batch_id = Uuid::new_v4();
     let wire = gzip(&body(envelope, batch_id, seq, records))?;
     let meta =

@@ -205,7 +205,7 @@ impl Store {
 
     /// Replaces a batch answered 413 by two halves with new batchIds and seqs; a single
     /// record too large is dropped. Returns false when the batch was dropped.
-    pub(crate) fn split(&mut self, batch: &PendingBatch, envelope: &Envelope, max_wire: usize) -> Result<bool> {
+    pub(crate) fn split(&mut self, batch: &PendingBatch, envelope: &Envelope) -> Result<bool> {
         let io = |e| SdkError::storage(&batch.path, e);
         let records = batch.records().map_err(io)?;
         if records.len() <= 1 {
@@ -218,7 +218,7 @@ impl Store {
         let mut halves = Vec::with_capacity(2);
         for (i, part) in [&records[..mid], &records[mid..]].into_iter().enumerate() {
             let seq = self.state.next_seq + i as u64;
-            let formed = batch::form_from(envelope, seq, part, max_wire, batch.meta.queue_gen, batch.meta.queue_end);
+            let formed = batch::form_from(envelope, seq, part, batch.meta.queue_gen, batch.meta.queue_end);
             halves.push(formed.map_err(io)?.write(&dir, Some(batch.meta.seq)).map_err(io)?);
         }
         self.state.next_seq += 2;
@@ -342,7 +342,7 @@ mod tests {
         let env = envelope(&store);
         let batch = store.next_batch(&env, 100, 1 << 20).unwrap().unwrap();
         let original = fs::read(&batch.path).unwrap();
-        assert!(store.split(&batch, &env, 1 << 20).unwrap());
+        assert!(store.split(&batch, &env).unwrap());
         drop(store);
         // Simulate a crash before the original file was deleted.
         fs::write(&batch.path, original).unwrap();

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -139,6 +140,26 @@ impl Harness {
         });
         Proxy { url, state }
     }
+}
+
+const PROBE: &str = env!("CARGO_BIN_EXE_usagi-sdk-probe");
+
+/// Starts `usagi-sdk-probe`: a separate SDK process that tracks `events` events after its
+/// start sync (not waiting for it when `offline`) and stops with a 60 s timeout.
+pub fn probe(h: &Harness, dir: &Path, url: &str, events: u32, offline: bool) -> Child {
+    let mut cmd = Command::new(PROBE);
+    cmd.env("USAGI_SDK_DIR", dir)
+        .env("USAGI_URL", url)
+        .env("USAGI_PRODUCT", PRODUCT)
+        .env("USAGI_SECRET", &h.secret)
+        .env("PROBE_EVENTS", events.to_string())
+        .env("PROBE_STOP_TIMEOUT_MS", if offline { "200" } else { "60000" })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if offline {
+        cmd.env("PROBE_OFFLINE", "1");
+    }
+    cmd.spawn().expect("probe starts")
 }
 
 /// A URL where nothing listens (the network is "down").

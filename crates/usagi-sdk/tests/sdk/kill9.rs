@@ -1,25 +1,8 @@
 //! kill -9 of an SDK process in the middle of a sync, then a restart: no loss, no duplicates.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 use crate::helpers::*;
-
-const PROBE: &str = env!("CARGO_BIN_EXE_usagi-sdk-probe");
-
-fn probe(h: &Harness, dir: &std::path::Path, url: &str, events: u32) -> std::process::Child {
-    Command::new(PROBE)
-        .env("USAGI_SDK_DIR", dir)
-        .env("USAGI_URL", url)
-        .env("USAGI_PRODUCT", PRODUCT)
-        .env("USAGI_SECRET", &h.secret)
-        .env("PROBE_EVENTS", events.to_string())
-        .env("PROBE_STOP_TIMEOUT_MS", "60000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("probe starts")
-}
 
 #[test]
 fn kill_dash_nine_mid_sync_then_restart_resends_the_same_batch() {
@@ -29,7 +12,7 @@ fn kill_dash_nine_mid_sync_then_restart_resends_the_same_batch() {
     // which stores it, but its answer never comes back.
     proxy.set(Faults { hold_after: Some(1), ..Faults::default() });
     let dir = tempfile::tempdir().unwrap();
-    let mut child = probe(&h, dir.path(), &proxy.url, 250);
+    let mut child = probe(&h, dir.path(), &proxy.url, 250, false);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     assert!(lines.next().unwrap().unwrap().starts_with("client "));
     wait_for(30, "the held sync", || proxy.calls("sync").iter().any(|c| c.held));
@@ -43,7 +26,7 @@ fn kill_dash_nine_mid_sync_then_restart_resends_the_same_batch() {
     assert_eq!(held.kinds.iter().filter(|k| *k == "event").count(), 250, "{held:?}");
 
     proxy.set(Faults::default());
-    let mut child = probe(&h, dir.path(), &proxy.url, 0);
+    let mut child = probe(&h, dir.path(), &proxy.url, 0, false);
     let out = BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap()).collect::<Vec<_>>();
     assert!(child.wait().unwrap().success(), "{out:?}");
     let resent: Vec<_> = proxy.calls("sync").into_iter().filter(|c| c.batch_id == held.batch_id).collect();

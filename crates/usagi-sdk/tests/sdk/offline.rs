@@ -40,6 +40,22 @@ fn offline_then_online_queue_persists_across_a_restart() {
 }
 
 #[test]
+fn offline_process_then_online_process() {
+    let h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let offline = probe(&h, dir.path(), &dead_url(), 120, true).wait_with_output().unwrap();
+    assert!(offline.status.success(), "{}", String::from_utf8_lossy(&offline.stdout));
+    assert!(h.event_counts().is_empty());
+    let online = probe(&h, dir.path(), &h.base, 0, false).wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&online.stdout);
+    assert!(online.status.success(), "{out}");
+    assert!(out.contains("queued_records: 0, pending_records: 0"), "{out}");
+    let counts = h.event_counts();
+    assert_eq!(counts.len(), 120, "{counts:?}");
+    assert!(counts.values().all(|n| *n == 1));
+}
+
+#[test]
 fn a_full_queue_drops_the_oldest_events_first() {
     let h = Harness::start();
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,8 @@
 //! `usagi-sdk-probe bench` measures the SDK's overhead (BENCHMARKS.md). Without arguments
 //! it is the SDK process of the kill -9 test, configured by environment variables:
 //! `USAGI_SDK_DIR`, `USAGI_URL`, `USAGI_PRODUCT`, `USAGI_SECRET`, `PROBE_EVENTS` (events
-//! tracked after the start sync was delivered), `PROBE_STOP_TIMEOUT_MS`.
+//! tracked after the start sync was delivered), `PROBE_STOP_TIMEOUT_MS`, `PROBE_OFFLINE` (set:
+//! do not wait for the start sync).
 //! It prints `client <id>` at start and `stopped` at the end.
 
 use std::time::{Duration, Instant};
@@ -34,8 +35,9 @@ fn main() -> Result<(), String> {
     let sdk = Sdk::new(config).map_err(|e| e.to_string())?;
     println!("client {}", sdk.client_id());
     sdk.start().map_err(|e| e.to_string())?;
-    // Let the start sync (and any batch left by an earlier run) go first.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Let the start sync (and any batch left by an earlier run) go first, unless offline.
+    let wait_s = if var("PROBE_OFFLINE").is_ok() { 0 } else { 30 };
+    let deadline = Instant::now() + Duration::from_secs(wait_s);
     while sdk.status().delivered_batches == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }

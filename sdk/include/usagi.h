@@ -204,7 +204,7 @@ typedef struct UsagiConfig {
    */
   const char *app_name;
   /*
-   Server base URL, e.g. "https://usage.example.com".
+   Server base URL, e.g. `https://usage.example.com`.
    */
   const char *server_url;
   /*

@@ -80,7 +80,7 @@ pub struct UsagiConfig {
     pub product_id: *const c_char,
     /// Application name, 1-16 characters.
     pub app_name: *const c_char,
-    /// Server base URL, e.g. "https://usage.example.com".
+    /// Server base URL, e.g. `https://usage.example.com`.
     pub server_url: *const c_char,
     /// Product secret, 32 hex characters.
     pub secret: *const c_char,

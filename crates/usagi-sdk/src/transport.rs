@@ -206,10 +206,14 @@ pub fn backoff_bound(base: Duration, cap: Duration, n: u32) -> Duration {
     base.saturating_mul(factor).min(cap)
 }
 
-/// Full jitter: uniform in `[0, bound]`, but never shorter than `Retry-After`.
+/// Full jitter: uniform in `[0, bound]` (§11). With `Retry-After` r, at least r plus jitter
+/// (§4): `r + uniform[0, min(bound, r)]`, so clients told the same r do not return together.
 pub fn full_jitter(bound: Duration, retry_after: Option<Duration>) -> Duration {
-    let jitter = Duration::from_secs_f64(rand::thread_rng().gen_range(0.0..=bound.as_secs_f64()));
-    retry_after.map_or(jitter, |r| jitter.max(r))
+    let uniform = |max: Duration| Duration::from_secs_f64(rand::thread_rng().gen_range(0.0..=max.as_secs_f64()));
+    match retry_after {
+        None => uniform(bound),
+        Some(r) => r + uniform(bound.min(r)),
+    }
 }
 
 #[cfg(test)]
@@ -230,7 +234,7 @@ mod tests {
     fn jitter_respects_retry_after() {
         for _ in 0..100 {
             let w = full_jitter(Duration::from_secs(2), Some(Duration::from_secs(5)));
-            assert!(w >= Duration::from_secs(5));
+            assert!(w >= Duration::from_secs(5) && w <= Duration::from_secs(7), "{w:?}");
             assert!(full_jitter(Duration::from_secs(2), None) <= Duration::from_secs(2));
         }
     }

@@ -31,6 +31,9 @@ pub enum BenchCommand {
     Chaos(crate::chaos::ChaosArgs),
     /// Build one day's export files from a generated day of facts: time and peak RSS.
     Export(crate::bench_export::ExportArgs),
+    /// Sustained call-home ingestion against a real server: records/s, ack latency, RSS,
+    /// delay until visible in a report.
+    Ingest(crate::bench_ingest::IngestArgs),
 }
 
 /// Options of `bench reports`.
@@ -66,6 +69,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reports(args) => reports(args).await,
         BenchCommand::Chaos(args) => crate::chaos::chaos(args).await,
         BenchCommand::Export(args) => crate::bench_export::export(args).await,
+        BenchCommand::Ingest(args) => crate::bench_ingest::ingest(args).await,
     }
 }
 

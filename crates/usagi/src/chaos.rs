@@ -7,15 +7,12 @@
 //! warehouse file is opened directly, and every installation's `events` and `contacts` rows
 //! are compared with what it got acknowledged: nothing may be lost, nothing duplicated.
 //!
-//! The HTTP client is a minimal HTTP/1.1 one over tokio's `TcpStream` (keep-alive,
-//! `Content-Length` or chunked answers): the binary has no HTTP client dependency of its own,
-//! and a kill mid-request must surface as a plain I/O error that the client retries.
+//! The clients use the minimal HTTP/1.1 client of [`crate::bench_server`]: a kill
+//! mid-request must surface as a plain I/O error that the client retries.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::OpenOptions;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,11 +24,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
 use usagi_protocol::signing::{sign, ProductSecret};
 use usagi_warehouse::Warehouse;
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
+
+use crate::bench_server::{free_port, http, work_dir, ChildServer};
 
 /// Options of `bench chaos`.
 #[derive(Debug, Args)]
@@ -127,7 +126,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         bail!("--min-uptime-ms must not exceed --max-uptime-ms");
     }
     let started = Instant::now();
-    let (dir, fresh) = work_dir(args.work_dir.as_deref())?;
+    let (dir, fresh) = work_dir(args.work_dir.as_deref(), "chaos")?;
     eprintln!("chaos run in {}", dir.display());
 
     // The product, through the catalog like `usagi product create`.
@@ -139,7 +138,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
 
     let port = free_port()?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = Server::new(&dir, addr)?;
+    let mut server = ChildServer::new(&dir, addr, None);
     server.start().await?;
 
     let stats = Arc::new(Stats::default());
@@ -340,28 +339,6 @@ fn progress_message(s: &Stats) -> String {
     )
 }
 
-/// The run's directory: the given one (absent or empty) or a fresh temporary one.
-fn work_dir(given: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
-    let (dir, fresh) = match given {
-        Some(d) => {
-            if d.exists() && std::fs::read_dir(d)?.next().is_some() {
-                bail!("--work-dir {} is not empty; the chaos run needs a fresh directory", d.display());
-            }
-            (d.to_path_buf(), false)
-        }
-        None => {
-            let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
-            (std::env::temp_dir().join(format!("usagi-chaos-{}-{stamp}", std::process::id())), true)
-        }
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok((dir, fresh))
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Per installation: (events rows, contacts rows, distinct batch ids in contacts).
 async fn count_rows(dir: &Path, product_id: &str) -> anyhow::Result<BTreeMap<i64, (u64, u64, u64)>> {
     let path = usagi_server::DataDir(dir.to_path_buf()).warehouse();
@@ -397,100 +374,6 @@ async fn count_rows(dir: &Path, product_id: &str) -> anyhow::Result<BTreeMap<i64
         e.2 = row[2].as_u64().unwrap_or(0);
     }
     Ok(out)
-}
-
-/// The `usagi serve` child process.
-struct Server {
-    dir: PathBuf,
-    addr: SocketAddr,
-    child: Option<Child>,
-}
-
-impl Server {
-    fn new(dir: &Path, addr: SocketAddr) -> anyhow::Result<Self> {
-        Ok(Self { dir: dir.to_path_buf(), addr, child: None })
-    }
-
-    /// Starts `usagi serve` (this very executable) and waits until it answers HTTP.
-    async fn start(&mut self) -> anyhow::Result<()> {
-        let exe = std::env::current_exe().context("locating the usagi executable")?;
-        let log = OpenOptions::new().create(true).append(true).open(self.dir.join("server.log"))?;
-        let child = Command::new(exe)
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .args(["serve", "--listen", &self.addr.to_string()])
-            .env("USAGI_LOG", "warn")
-            .env_remove("USAGI_CONFIG")
-            .env_remove("USAGI_FIXED_NOW")
-            .env_remove("USAGI_PUBLIC_URL")
-            .env_remove("USAGI_LISTEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .context("starting usagi serve")?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
-                    bail!("usagi serve exited at start ({status}); see {}", self.dir.join("server.log").display());
-                }
-            }
-            let mut conn = None;
-            let probe = http(&mut conn, self.addr, "GET", "/v3/openapi.json", &[], &[]);
-            if tokio::time::timeout(Duration::from_secs(2), probe).await.is_ok_and(|r| r.is_ok()) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("usagi serve did not answer within 120 s");
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// SIGKILL (`Child::kill` on Unix) and reap.
-    fn kill(&mut self) -> anyhow::Result<()> {
-        if let Some(mut child) = self.child.take() {
-            child.kill().context("killing usagi serve")?;
-            child.wait()?;
-        }
-        Ok(())
-    }
-
-    fn kill_quietly(&mut self) {
-        let _ = self.kill();
-    }
-
-    /// SIGTERM (through `kill -TERM`, as the binary links no libc bindings) and waits for the
-    /// graceful exit; whether it exited 0.
-    async fn terminate(&mut self) -> anyhow::Result<bool> {
-        let Some(mut child) = self.child.take() else { return Ok(false) };
-        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        if !sent.is_ok_and(|s| s.success()) {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("could not send SIGTERM to usagi serve (is `kill` on PATH?)");
-        }
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            if let Some(status) = child.try_wait()? {
-                return Ok(status.success());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Ok(false);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill_quietly();
-    }
 }
 
 /// One simulated installation.
@@ -635,108 +518,4 @@ fn uuid_v4(rng: &mut StdRng) -> String {
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
-}
-
-/// One HTTP/1.1 request on a kept-alive connection (opened when `conn` is `None`); the status
-/// and body. Any error leaves `conn` closed.
-async fn http(
-    conn: &mut Option<BufReader<TcpStream>>,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<(u16, Vec<u8>)> {
-    let result = http_inner(conn, addr, method, path, headers, body).await;
-    if result.is_err() {
-        *conn = None;
-    }
-    result
-}
-
-async fn http_inner(
-    conn: &mut Option<BufReader<TcpStream>>,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<(u16, Vec<u8>)> {
-    use std::io::{Error, ErrorKind};
-    let bad = |what: &str| Error::new(ErrorKind::InvalidData, what.to_string());
-    if conn.is_none() {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        *conn = Some(BufReader::new(stream));
-    }
-    let Some(stream) = conn.as_mut() else { return Err(bad("no connection")) };
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut wire = head.into_bytes();
-    wire.extend_from_slice(body);
-    stream.get_mut().write_all(&wire).await?;
-
-    let mut line = String::new();
-    if stream.read_line(&mut line).await? == 0 {
-        return Err(Error::new(ErrorKind::UnexpectedEof, "connection closed before the answer"));
-    }
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("status line"))?;
-    let mut length: Option<usize> = None;
-    let mut chunked = false;
-    let mut close = false;
-    loop {
-        line.clear();
-        if stream.read_line(&mut line).await? == 0 {
-            return Err(Error::new(ErrorKind::UnexpectedEof, "connection closed in the headers"));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        let Some((name, value)) = l.split_once(':') else { continue };
-        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-        match name.as_str() {
-            "content-length" => length = Some(value.parse().map_err(|_| bad("content-length"))?),
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            "connection" => close = value.eq_ignore_ascii_case("close"),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            stream.read_line(&mut line).await?;
-            let size_hex = line.trim().split(';').next().unwrap_or("");
-            let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad("chunk size"))?;
-            if size == 0 {
-                // Trailers up to the empty line.
-                loop {
-                    line.clear();
-                    if stream.read_line(&mut line).await? == 0 || line.trim_end().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let start = out.len();
-            out.resize(start + size, 0);
-            stream.read_exact(&mut out[start..]).await?;
-            let mut crlf = [0u8; 2];
-            stream.read_exact(&mut crlf).await?;
-        }
-    } else if let Some(n) = length {
-        out.resize(n, 0);
-        stream.read_exact(&mut out).await?;
-    } else {
-        stream.read_to_end(&mut out).await?;
-        close = true;
-    }
-    if close {
-        *conn = None;
-    }
-    Ok((status, out))
 }

@@ -3,6 +3,8 @@
 mod admin;
 mod bench;
 mod bench_export;
+mod bench_ingest;
+mod bench_server;
 mod chaos;
 mod demo;
 mod export;

@@ -51,6 +51,8 @@ fn every_subcommand_has_help() {
         vec!["retention", "run", "--help"],
         vec!["bench", "reports", "--help"],
         vec!["bench", "export", "--help"],
+        vec!["bench", "ingest", "--help"],
+        vec!["bench", "chaos", "--help"],
         vec!["export", "build", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();

@@ -1,0 +1,47 @@
+//! Smoke runs of the `usagi bench` scenarios at a tiny scale, so the harness never rots: each
+//! runs the real command and checks its JSON results for sane, consistent fields. No timing
+//! assertions (CI machines are shared and slow).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_usagi");
+
+/// Runs `usagi bench <args> --json <file>` and returns its JSON results.
+fn bench_json(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("result.json");
+    let out = Command::new(BIN)
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .env("USAGI_LOG", "warn")
+        .output()
+        .expect("usagi bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    serde_json::from_slice(&std::fs::read(&json).expect("the JSON results are written")).unwrap()
+}
+
+#[test]
+fn ingest_smoke_run_acknowledges_stores_and_shows_every_batch() {
+    let r = bench_json(&["ingest", "--installs", "3", "--records", "50", "--duration", "2", "--warmup", "1"]);
+    assert_eq!(r["scenario"], "ingest");
+    assert!(r["recordsAcked"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["recordsAcked"].as_u64().unwrap(), r["batchesAcked"].as_u64().unwrap() * 50, "{r}");
+    assert_eq!(r["allAcked"], true, "{r}");
+    assert_eq!(r["rejectedBatches"], 0, "{r}");
+    assert_eq!(r["warehouse"]["exact"], true, "{r}");
+    assert!(r["window"]["recordsPerSecond"].as_f64().unwrap() > 0.0, "{r}");
+    for p in ["p50", "p95", "p99"] {
+        assert!(r["ackMs"][p].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert!(r["visibilityMs"]["probes"].as_u64().unwrap() >= 2, "{r}");
+    assert_eq!(r["visibilityMs"]["notVisibleWithin60s"], 0, "{r}");
+    if cfg!(target_os = "linux") {
+        assert!(r["rssMiB"]["peak"].as_f64().unwrap() > 1.0, "{r}");
+    }
+}

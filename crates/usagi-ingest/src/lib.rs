@@ -25,4 +25,4 @@ pub mod service;
 pub use entry::{Geo, LicenseSetEntry, LogEntry, OptOutEntry, StoredResponse, SyncEntry};
 pub use error::IngestError;
 pub use receipts::Receipt;
-pub use service::{BeginSync, Ingest, IngestConfig, SyncGuard};
+pub use service::{BeginSync, Ingest, IngestConfig, SyncGuard, PAUSE_FILE};

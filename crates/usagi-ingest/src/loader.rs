@@ -308,6 +308,8 @@ pub struct LoaderConfig {
     pub max_batch_bytes: usize,
     /// Pause after a failed load before trying again (doubles up to 30 s).
     pub retry_initial: Duration,
+    /// While this file exists the loader loads nothing (see [`crate::service::PAUSE_FILE`]).
+    pub pause_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the loader until [`Progress::stopping`] is set and the log is drained.
@@ -319,7 +321,26 @@ pub async fn run_loader(
     config: LoaderConfig,
 ) {
     let mut retry = config.retry_initial;
+    let mut paused = false;
     loop {
+        if let Some(file) = &config.pause_file {
+            if file.exists() {
+                if !paused {
+                    paused = true;
+                    tracing::warn!(file = %file.display(), "warehouse loading paused; acknowledged data accumulates in the ingest log until the file is removed");
+                }
+                // Shutdown does not wait for a drain that cannot happen; the next start loads the rest.
+                if progress.stopping.load(Ordering::Acquire) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            if paused {
+                paused = false;
+                tracing::warn!(file = %file.display(), "warehouse loading resumed");
+            }
+        }
         let loaded = progress.loaded.load(Ordering::Acquire);
         let durable = progress.durable.load(Ordering::Acquire);
         if loaded >= durable {

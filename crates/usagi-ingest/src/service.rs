@@ -19,6 +19,11 @@ use crate::log::{LogReader, LogWriter};
 use crate::receipts::{Receipt, ReceiptStore};
 use crate::IngestError;
 
+/// The file in the ingest directory whose presence pauses warehouse loading: syncs are still
+/// acknowledged into the log (up to the backlog bound, then 503) and load once it is removed.
+/// For operators (maintenance of the warehouse file, a full disk) and for outage tests.
+pub const PAUSE_FILE: &str = "pause-loader";
+
 /// Tuning of the ingest path.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
@@ -248,7 +253,11 @@ impl Ingest {
             receipts.clone(),
             warehouse,
             progress.clone(),
-            LoaderConfig { max_batch_bytes: config.max_load_bytes, retry_initial: Duration::from_millis(200) },
+            LoaderConfig {
+                max_batch_bytes: config.max_load_bytes,
+                retry_initial: Duration::from_millis(200),
+                pause_file: Some(dir.join(PAUSE_FILE)),
+            },
         ));
         Ok(Self {
             inner: Arc::new(Inner {

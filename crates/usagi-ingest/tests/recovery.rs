@@ -106,3 +106,39 @@ async fn concurrent_copies_wait_for_the_first() {
     assert!(matches!(ingest.begin_sync(p, other).await.unwrap(), BeginSync::Fresh(_)));
     ingest.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn the_pause_file_holds_loading_back_and_its_removal_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh: Arc<dyn Warehouse> =
+        Arc::new(DuckWarehouse::open(&dir.path().join("w.duckdb"), &DuckConfig::default()).unwrap());
+    let config = IngestConfig::new(dir.path().join("ingest"));
+    let ingest = Ingest::open(config.clone(), wh.clone()).await.unwrap();
+    let pause = config.dir.join(usagi_ingest::PAUSE_FILE);
+    std::fs::write(&pause, b"").unwrap();
+    let p = ProductId::parse("2376158762").unwrap();
+    let id = uuid::Uuid::new_v4();
+    let BeginSync::Fresh(guard) = ingest.begin_sync(p, id).await.unwrap() else { panic!("new batch") };
+    let lsn = guard.commit(entry(id, 1, 4)).await.unwrap();
+    assert!(!ingest.wait_loaded(lsn, Duration::from_millis(600)).await, "acknowledged but not loaded while paused");
+    assert_eq!(events(&wh).await, 0);
+    assert!(ingest.backlog_bytes() > 0);
+    std::fs::remove_file(&pause).unwrap();
+    assert!(ingest.wait_loaded(lsn, Duration::from_secs(10)).await, "loads once the file is gone");
+    assert_eq!(events(&wh).await, 4);
+    assert_eq!(ingest.backlog_bytes(), 0);
+
+    // Paused at shutdown: no drain is waited for; the next start loads the rest.
+    std::fs::write(&pause, b"").unwrap();
+    let id = uuid::Uuid::new_v4();
+    let BeginSync::Fresh(guard) = ingest.begin_sync(p, id).await.unwrap() else { panic!("new batch") };
+    guard.commit(entry(id, 2, 3)).await.unwrap();
+    let t = std::time::Instant::now();
+    ingest.shutdown(Duration::from_secs(20)).await;
+    assert!(t.elapsed() < Duration::from_secs(5), "shutdown does not wait for a paused loader");
+    std::fs::remove_file(&pause).unwrap();
+    let ingest = Ingest::open(config, wh.clone()).await.unwrap();
+    assert!(ingest.wait_loaded(ingest.durable_lsn(), Duration::from_secs(10)).await);
+    assert_eq!(events(&wh).await, 7);
+    ingest.shutdown(Duration::from_secs(5)).await;
+}

@@ -7,6 +7,12 @@
 //! warehouse file is opened directly, and every installation's `events` and `contacts` rows
 //! are compared with what it got acknowledged: nothing may be lost, nothing duplicated.
 //!
+//! With `--outages`, the warehouse is also made unavailable that many times while the
+//! installations keep uploading: the ingest log's pause file (`ingest/pause-loader`, the
+//! operator switch of `usagi_ingest::PAUSE_FILE`) stops every warehouse load for
+//! `--outage-ms`. Syncs must still be acknowledged (until the backlog bound,
+//! `--max-backlog-mb`, answers 503) and everything must load once the file is removed.
+//!
 //! The clients use the minimal HTTP/1.1 client of [`crate::bench_server`]: a kill
 //! mid-request must surface as a plain I/O error that the client retries.
 
@@ -64,6 +70,15 @@ pub struct ChaosArgs {
     /// `duplicate:true` and stored once.
     #[arg(long, default_value_t = 2.0)]
     replay_percent: f64,
+    /// Warehouse outages (loading paused through the ingest pause file) after the kills.
+    #[arg(long, default_value_t = 0)]
+    outages: u32,
+    /// Length of each warehouse outage.
+    #[arg(long, default_value_t = 3000)]
+    outage_ms: u64,
+    /// The server's `ingest.max_backlog_mb` (acknowledged-but-unloaded bound; past it, 503).
+    #[arg(long)]
+    max_backlog_mb: Option<u64>,
     /// Directory for the run's data (must not exist or be empty); default: a fresh
     /// directory under the system temp dir, deleted after a successful run.
     #[arg(long)]
@@ -71,6 +86,22 @@ pub struct ChaosArgs {
     /// Keep the work directory after a successful run.
     #[arg(long)]
     keep: bool,
+    /// Write the summary as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// What one warehouse outage looked like from the clients.
+#[derive(Debug, Default, Clone)]
+struct Outage {
+    /// Batches acknowledged while loading was paused.
+    acked: u64,
+    /// 503 answers (backlog bound reached) while paused.
+    unavailable: u64,
+    /// Batches waiting in client queues when loading resumed.
+    queued_at_end: u64,
+    /// From the resume until the client queues were back to one batch per installation.
+    catch_up: Option<Duration>,
 }
 
 /// Counters shared by the clients, the kill loop and the progress display.
@@ -138,7 +169,15 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
 
     let port = free_port()?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = ChildServer::new(&dir, addr, None);
+    let config = match args.max_backlog_mb {
+        Some(mb) => {
+            let file = dir.join("chaos.toml");
+            std::fs::write(&file, format!("[ingest]\nmax_backlog_mb = {mb}\n"))?;
+            Some(file)
+        }
+        None => None,
+    };
+    let mut server = ChildServer::new(&dir, addr, config);
     server.start().await?;
 
     let stats = Arc::new(Stats::default());
@@ -161,9 +200,9 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(client.run()));
     }
 
-    let bar = ProgressBar::new(u64::from(args.kills));
+    let bar = ProgressBar::new(u64::from(args.kills) + u64::from(args.outages));
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] kills {pos}/{len} {wide_msg}")
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] kills+outages {pos}/{len} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let ticker = {
@@ -182,6 +221,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     let mut kills = 0u32;
     let mut restarts = 0u32;
     let mut restart_times = Vec::new();
+    let mut outages: Vec<Outage> = Vec::new();
     let chaos_result: anyhow::Result<()> = async {
         for _ in 0..args.kills {
             let uptime = rng.gen_range(args.min_uptime_ms..=args.max_uptime_ms);
@@ -195,6 +235,32 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
             server.start().await?;
             restart_times.push(t.elapsed());
             restarts += 1;
+        }
+        // Warehouse outages: loading paused, uploads go on.
+        let pause = usagi_server::DataDir(dir.clone()).ingest().join(usagi_ingest::PAUSE_FILE);
+        for _ in 0..args.outages {
+            let uptime = rng.gen_range(args.min_uptime_ms..=args.max_uptime_ms);
+            tokio::time::sleep(Duration::from_millis(uptime)).await;
+            std::fs::write(&pause, b"paused by usagi bench chaos\n").context("creating the pause file")?;
+            let (acked, unavailable) = (Stats::get(&stats.acked), Stats::get(&stats.unavailable));
+            tokio::time::sleep(Duration::from_millis(args.outage_ms)).await;
+            let mut outage = Outage {
+                acked: Stats::get(&stats.acked) - acked,
+                unavailable: Stats::get(&stats.unavailable) - unavailable,
+                queued_at_end: Stats::get(&stats.queued),
+                catch_up: None,
+            };
+            std::fs::remove_file(&pause).context("removing the pause file")?;
+            let resumed = Instant::now();
+            while resumed.elapsed() < Duration::from_secs(120) {
+                if Stats::get(&stats.queued) <= u64::from(args.installs) {
+                    outage.catch_up = Some(resumed.elapsed());
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            outages.push(outage);
+            bar.set_position(u64::from(kills) + outages.len() as u64);
         }
         Ok(())
     }
@@ -267,7 +333,8 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         && dup_records == 0
         && bad_installs == 0
         && strangers == 0
-        && rejected == 0;
+        && rejected == 0
+        && outages.iter().all(|o| o.acked > 0 && o.catch_up.is_some());
 
     let mean_restart = if restart_times.is_empty() {
         Duration::ZERO
@@ -276,7 +343,11 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     };
     let max_restart = restart_times.iter().max().copied().unwrap_or_default();
     let yes_no = |b: bool| if b { "yes" } else { "NO" };
-    let rows: Vec<(&str, String)> = vec![
+    let outage_acked: u64 = outages.iter().map(|o| o.acked).sum();
+    let outage_503: u64 = outages.iter().map(|o| o.unavailable).sum();
+    let max_queued = outages.iter().map(|o| o.queued_at_end).max().unwrap_or(0);
+    let max_catch_up = outages.iter().map(|o| o.catch_up).max().flatten();
+    let mut rows: Vec<(&str, String)> = vec![
         ("installations", args.installs.to_string()),
         ("kills (SIGKILL)", kills.to_string()),
         ("restarts", restarts.to_string()),
@@ -307,16 +378,63 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
                 yes_no(dup_batches + dup_records + strangers == 0)
             ),
         ),
-        ("chaos phase", format!("{:.1} s", chaos_elapsed.as_secs_f64())),
-        ("total", format!("{:.1} s", started.elapsed().as_secs_f64())),
+        ("warehouse outages (loading paused)", format!("{} × {} ms", outages.len(), args.outage_ms)),
     ];
+    if !outages.is_empty() {
+        rows.extend([
+            (
+                "  batches acknowledged while paused",
+                format!("{outage_acked} ({:?} per outage)", outages.iter().map(|o| o.acked).collect::<Vec<_>>()),
+            ),
+            ("  503 answers while paused (backlog bound)", outage_503.to_string()),
+            ("  batches queued in clients at resume (max)", max_queued.to_string()),
+            (
+                "  resume → queues back to ≤ 1 per client (max)",
+                max_catch_up.map_or("not within 120 s".into(), |d| format!("{} ms", d.as_millis())),
+            ),
+        ]);
+    }
+    rows.push(("chaos phase", format!("{:.1} s", chaos_elapsed.as_secs_f64())));
+    rows.push(("total", format!("{:.1} s", started.elapsed().as_secs_f64())));
     let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     println!("\nchaos run summary");
     for (k, v) in &rows {
         println!("  {k:<width$}  {v}");
     }
+    if let Some(file) = &args.json {
+        let summary = json!({
+            "scenario": "chaos",
+            "installs": args.installs,
+            "kills": kills,
+            "outages": outages.len(),
+            "outageMs": args.outage_ms,
+            "maxBacklogMb": args.max_backlog_mb,
+            "batchesFormed": Stats::get(&stats.formed),
+            "attempts": Stats::get(&stats.attempts),
+            "batchesAcked": acked_batches,
+            "recordsAcked": acked_records,
+            "eventsStored": stored_events,
+            "contactsStored": stored_contacts,
+            "connectionErrors": Stats::get(&stats.conn_errors),
+            "unavailable503": Stats::get(&stats.unavailable),
+            "serverErrors": Stats::get(&stats.server_errors),
+            "rejected": rejected,
+            "replays": Stats::get(&stats.replays),
+            "replaysNotDuplicate": replays_not_duplicate,
+            "restartMs": {"mean": mean_restart.as_millis() as u64, "max": max_restart.as_millis() as u64},
+            "outageDetail": outages.iter().map(|o| json!({"acked": o.acked, "unavailable503": o.unavailable,
+                "queuedAtResume": o.queued_at_end, "catchUpMs": o.catch_up.map(|d| d.as_millis() as u64)})).collect::<Vec<_>>(),
+            "lost": {"batches": lost_batches, "records": lost_records},
+            "duplicated": {"batches": dup_batches, "records": dup_records, "strangers": strangers},
+            "ok": ok,
+            "chaosSeconds": chaos_elapsed.as_secs_f64(),
+            "loadAverage": crate::bench_ingest::load_average(),
+        });
+        std::fs::write(file, serde_json::to_vec_pretty(&summary)?)
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
     if !ok {
-        bail!("the chaos run found lost, duplicated or rejected data (data kept in {})", dir.display());
+        bail!("the chaos run found lost, duplicated or rejected data, or an outage that stopped acknowledgements (data kept in {})", dir.display());
     }
     println!("\nOK: every acknowledged batch is in the warehouse exactly once.");
     if fresh && !args.keep {

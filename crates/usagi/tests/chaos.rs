@@ -24,3 +24,28 @@ fn chaos_smoke_run_loses_and_duplicates_nothing() {
     let kills = stdout.lines().find(|l| l.contains("kills (SIGKILL)")).expect("summary names the kills");
     assert!(kills.trim_end().ends_with(" 3"), "{kills}");
 }
+
+#[test]
+fn warehouse_outage_smoke_run_keeps_acknowledging_and_loads_everything_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("chaos.json");
+    let out = Command::new(BIN)
+        .args(["bench", "chaos", "--installs", "10", "--kills", "1", "--outages", "2", "--outage-ms", "1000"])
+        .args(["--max-uptime-ms", "800", "--batch-interval-ms", "100", "--json"])
+        .arg(&json)
+        .env("USAGI_LOG", "warn")
+        .output()
+        .expect("usagi bench chaos runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "outage run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["outages"], 2, "{r}");
+    for o in r["outageDetail"].as_array().unwrap() {
+        assert!(o["acked"].as_u64().unwrap() > 0, "acknowledged while loading was paused: {r}");
+    }
+    assert_eq!(r["recordsAcked"], r["eventsStored"], "{r}");
+    assert_eq!(r["lost"]["records"], 0, "{r}");
+    assert_eq!(r["duplicated"]["records"], 0, "{r}");
+}

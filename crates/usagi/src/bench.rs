@@ -59,9 +59,20 @@ pub struct ReportsArgs {
     /// an existing `--warehouse` (for tuning report SQL).
     #[arg(long, requires = "warehouse")]
     sql: Option<PathBuf>,
+    /// Also time every case through the HTTP API of a `usagi serve` child on the generated
+    /// data: cold (the first request after a server start, one start per case) and warm.
+    #[arg(long)]
+    http: bool,
+    /// Also time hand-written SQL on the rollup tables for three reports (the raw baseline).
+    #[arg(long)]
+    raw: bool,
+    /// Write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
-const PRODUCT: u64 = 2_376_158_762;
+/// The product id of the generated fleet.
+pub const PRODUCT: u64 = 2_376_158_762;
 
 /// Runs a benchmark.
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -119,12 +130,18 @@ CHECKPOINT;
 
 /// Which report a case runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// `generic/dateRange`.
     Generic,
+    /// `eventTracking/basic/timeline`.
     Timeline,
+    /// `eventTracking/advanced/fullReport`.
     FullReport,
+    /// `engagement/usageDistribution`.
     UsageDistribution,
+    /// `clientPropertyList`.
     ClientList,
+    /// `clientProfile`.
     ClientProfile,
 }
 
@@ -316,12 +333,13 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
     for case in all_cases {
         let body = JsonObject::parse_body(case.body.to_string().as_bytes()).map_err(api)?;
         let mut times = Vec::new();
+        let mut answer = None;
         for i in 0..=args.runs {
             let t = Instant::now();
             match case.report {
                 Kind::Generic => {
                     let spec = GenericSpec::parse(&body, GenericKind::DateRange, &ctx).map_err(api)?;
-                    generic::run(&wh, &ctx, &spec).await.map_err(api)?;
+                    answer = Some(generic::run(&wh, &ctx, &spec).await.map_err(api)?);
                 }
                 Kind::Timeline => {
                     let spec = event_reports::TimelineSpec::parse(&body, &ctx).map_err(api)?;
@@ -351,19 +369,113 @@ async fn reports(args: ReportsArgs) -> anyhow::Result<()> {
             bar.inc(1);
         }
         times.sort();
-        results.push((case.name, times[times.len() / 2], times[(times.len() * 9 / 10).min(times.len() - 1)]));
+        results.push(CaseResult {
+            name: case.name,
+            report: case.report,
+            body: case.body.clone(),
+            p50: times[times.len() / 2],
+            p90: times[(times.len() * 9 / 10).min(times.len() - 1)],
+            http: None,
+            answer,
+        });
     }
     bar.finish_and_clear();
+    let raw = if args.raw {
+        crate::bench_http::raw_baseline(&wh, &results, today, args.days, args.runs).await?
+    } else {
+        Vec::new()
+    };
+    drop(wh);
+    let mut starts = Vec::new();
+    if args.http {
+        starts = crate::bench_http::http_cases(&path, &mut results, args.runs, args.installs).await?;
+    }
     println!(
-        "| report ({} installations, {installation_days} installation-days, {occurrences} events, {} days) | p50 | p90 |",
-        args.installs, args.days
+        "| report ({} installations, {installation_days} installation-days, {occurrences} events, {} days) | p50 | p90 |{}",
+        args.installs,
+        args.days,
+        if args.http { " HTTP cold | HTTP warm p50 | HTTP warm p90 |" } else { "" }
     );
-    println!("|---|---|---|");
-    for (name, p50, p90) in results {
-        println!("| {name} | {:.0} ms | {:.0} ms |", p50.as_secs_f64() * 1e3, p90.as_secs_f64() * 1e3);
+    println!("|---|---|---|{}", if args.http { "---|---|---|" } else { "" });
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1e3);
+    for r in &results {
+        let http =
+            r.http.as_ref().map_or(String::new(), |h| format!(" {} | {} | {} |", ms(h.cold), ms(h.p50), ms(h.p90)));
+        println!("| {} | {} | {} |{http}", r.name, ms(r.p50), ms(r.p90));
+    }
+    if !raw.is_empty() {
+        println!("\n| report | raw SQL p50 | in-process p50 | HTTP warm p50 | API / raw |");
+        println!("|---|---|---|---|---|");
+        for b in &raw {
+            let case = results.iter().find(|r| r.name == b.case);
+            let api = case.map(|c| c.http.as_ref().map_or(c.p50, |h| h.p50));
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                b.case,
+                ms(b.p50),
+                case.map_or("-".into(), |c| ms(c.p50)),
+                case.and_then(|c| c.http.as_ref()).map_or("-".into(), |h| ms(h.p50)),
+                api.map_or("-".into(), |a| format!("{:.2}", a.as_secs_f64() / b.p50.as_secs_f64().max(1e-6))),
+            );
+        }
+    }
+    if !starts.is_empty() {
+        let max = starts.iter().max().copied().unwrap_or_default();
+        let mean = starts.iter().sum::<Duration>() / starts.len() as u32;
+        println!(
+            "\nserver start on this warehouse → answering: mean {}, max {} ({} starts; budget ≤ 3 s)",
+            ms(mean),
+            ms(max),
+            starts.len()
+        );
+    }
+    if let Some(file) = &args.json {
+        let f = |d: Duration| (d.as_secs_f64() * 1e4).round() / 10.0;
+        let out = json!({
+            "scenario": "reports",
+            "date": chrono::Utc::now().to_rfc3339(),
+            "profile": if cfg!(debug_assertions) { "dev (dependencies at opt-level 2)" } else { "release" },
+            "loadAverage": crate::bench_ingest::load_average(),
+            "installs": args.installs, "days": args.days, "installationDays": installation_days, "events": occurrences,
+            "runs": args.runs,
+            "cases": results.iter().map(|r| json!({"name": r.name, "p50Ms": f(r.p50), "p90Ms": f(r.p90),
+                "http": r.http.as_ref().map(|h| json!({"coldMs": f(h.cold), "p50Ms": f(h.p50), "p90Ms": f(h.p90)}))})).collect::<Vec<_>>(),
+            "raw": raw.iter().map(|b| json!({"case": b.case, "p50Ms": f(b.p50), "check": b.check})).collect::<Vec<_>>(),
+            "serverStartMs": starts.iter().map(|d| f(*d)).collect::<Vec<_>>(),
+        });
+        std::fs::write(file, serde_json::to_vec_pretty(&out)?)
+            .with_context(|| format!("writing {}", file.display()))?;
     }
     if args.warehouse.is_none() {
         let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
     }
     Ok(())
+}
+
+/// One case's timings.
+pub struct CaseResult {
+    /// The case.
+    pub name: &'static str,
+    /// Which report.
+    pub report: Kind,
+    /// The request body.
+    pub body: Value,
+    /// In-process p50.
+    pub p50: Duration,
+    /// In-process p90.
+    pub p90: Duration,
+    /// Through HTTP, when measured.
+    pub http: Option<HttpTimes>,
+    /// The in-process answer of a generic report (to check the raw baseline against).
+    pub answer: Option<Value>,
+}
+
+/// Timings of one case through the HTTP API.
+pub struct HttpTimes {
+    /// The first request after a server start.
+    pub cold: Duration,
+    /// Warm p50.
+    pub p50: Duration,
+    /// Warm p90.
+    pub p90: Duration,
 }

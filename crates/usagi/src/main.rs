@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_export;
+mod bench_http;
 mod bench_ingest;
 mod bench_server;
 mod chaos;

@@ -45,3 +45,33 @@ fn ingest_smoke_run_acknowledges_stores_and_shows_every_batch() {
         assert!(r["rssMiB"]["peak"].as_f64().unwrap() > 1.0, "{r}");
     }
 }
+
+#[test]
+fn reports_smoke_run_times_in_process_http_and_raw_sql() {
+    let r = bench_json(&[
+        "reports",
+        "--installs",
+        "300",
+        "--days",
+        "60",
+        "--event-kinds",
+        "3",
+        "--runs",
+        "1",
+        "--http",
+        "--raw",
+    ]);
+    assert_eq!(r["scenario"], "reports");
+    let cases = r["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10, "{r}");
+    for c in cases {
+        assert!(c["p50Ms"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(c["http"]["coldMs"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(c["http"]["p50Ms"].as_f64().unwrap() > 0.0, "{c}");
+    }
+    let raw = r["raw"].as_array().unwrap();
+    assert_eq!(raw.len(), 3, "{r}");
+    // The daily split's raw SQL computes the same totals as the report.
+    assert_eq!(raw[0]["check"]["raw"], raw[0]["check"]["api"], "{r}");
+    assert_eq!(r["serverStartMs"].as_array().unwrap().len(), cases.len(), "{r}");
+}

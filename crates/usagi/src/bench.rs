@@ -34,6 +34,9 @@ pub enum BenchCommand {
     /// Sustained call-home ingestion against a real server: records/s, ack latency, RSS,
     /// delay until visible in a report.
     Ingest(crate::bench_ingest::IngestArgs),
+    /// Build a reference fleet through the call-home ingest path: build time, bytes per event,
+    /// server start and idle memory on the result.
+    Dataset(crate::bench_dataset::DatasetArgs),
 }
 
 /// Options of `bench reports`.
@@ -81,6 +84,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Chaos(args) => crate::chaos::chaos(args).await,
         BenchCommand::Export(args) => crate::bench_export::export(args).await,
         BenchCommand::Ingest(args) => crate::bench_ingest::ingest(args).await,
+        BenchCommand::Dataset(args) => crate::bench_dataset::dataset(args).await,
     }
 }
 

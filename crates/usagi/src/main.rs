@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_dataset;
 mod bench_export;
 mod bench_http;
 mod bench_ingest;

@@ -75,3 +75,16 @@ fn reports_smoke_run_times_in_process_http_and_raw_sql() {
     assert_eq!(raw[0]["check"]["raw"], raw[0]["check"]["api"], "{r}");
     assert_eq!(r["serverStartMs"].as_array().unwrap().len(), cases.len(), "{r}");
 }
+
+#[test]
+fn dataset_smoke_run_builds_a_fleet_through_ingest_and_measures_it() {
+    let r = bench_json(&["dataset", "--installs", "30", "--days", "20", "--concurrency", "4"]);
+    assert_eq!(r["scenario"], "dataset");
+    assert!(r["records"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["records"], r["accepted"], "{r}");
+    assert_eq!(r["rejectedBatches"], 0, "{r}");
+    assert!(r["rows"]["events"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["rows"]["installations"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["warehouseBytesPerEvent"].as_f64().unwrap() > 0.0, "{r}");
+    assert!(r["serverStartMs"].as_f64().unwrap() > 0.0, "{r}");
+}

@@ -52,6 +52,7 @@ fn every_subcommand_has_help() {
         vec!["bench", "reports", "--help"],
         vec!["bench", "export", "--help"],
         vec!["bench", "ingest", "--help"],
+        vec!["bench", "dataset", "--help"],
         vec!["bench", "chaos", "--help"],
         vec!["export", "build", "--help"],
     ] {

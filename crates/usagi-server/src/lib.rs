@@ -229,7 +229,12 @@ pub async fn start(
         Some(at) => Clock::fixed(at),
         None => Clock::system(),
     };
-    let key = load_or_create_key(&dirs.server_key())?;
+    // The data directory's key seeds the catalog's shared key, so every server on one catalog
+    // accepts the CSRF cookies of the others (behind a load balancer).
+    let key = catalog
+        .shared_server_key(load_or_create_key(&dirs.server_key())?)
+        .await
+        .map_err(|e| StartError::Store(format!("catalog: {e}")))?;
     let limits = config.limits.clone();
     let bulk_key_updates = Arc::new(ConcurrencyCap::new(1));
     let export_dir = config.exports.dir.clone().unwrap_or_else(|| dirs.exports());

@@ -19,7 +19,7 @@ const MIGRATION_LOCK: i64 = 0x5553_4147_4943_4154; // "USAGICAT"
 
 /// Every migration, oldest first; the schema version is the number applied.
 const MIGRATIONS: &[&str] = &[
-    // 1: initial schema (everything of SQLite catalog migrations 1-3).
+    // 1: initial schema (everything of SQLite catalog migrations 1-4).
     r#"
 CREATE TABLE products (
     id                       BIGINT      PRIMARY KEY,
@@ -160,6 +160,12 @@ CREATE TABLE erasures (
     client_id  BIGINT      NOT NULL,
     erased_at  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (product_id, erased_at, client_id)
+);
+
+-- Keys shared by every server on the catalog (the CSRF cookie key, by name 'csrf').
+CREATE TABLE server_keys (
+    name  TEXT  NOT NULL PRIMARY KEY,
+    value BYTEA NOT NULL
 );
 "#,
 ];

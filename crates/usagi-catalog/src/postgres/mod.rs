@@ -15,6 +15,7 @@ mod installations;
 mod license_keys;
 mod migrations;
 mod products;
+mod server_keys;
 mod sessions;
 mod tokens;
 mod users;
@@ -28,7 +29,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use usagi_types::{ClientId, ProductId};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CSRF_KEY_NAME};
 use crate::download::{DownloadGrant, Erasure, IssuedDownload};
 use crate::error::{CatalogError, Result};
 use crate::event_setting::EventSetting;
@@ -398,6 +399,10 @@ impl Catalog for PostgresCatalog {
 
     async fn prune_erasures(&self, product: ProductId, before: DateTime<Utc>) -> Result<u64> {
         downloads::prune_erasures(&self.client().await?, product, before).await
+    }
+
+    async fn shared_server_key(&self, candidate: [u8; 32]) -> Result<[u8; 32]> {
+        server_keys::shared(&self.client().await?, CSRF_KEY_NAME, &candidate).await
     }
 }
 

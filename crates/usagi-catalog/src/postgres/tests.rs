@@ -86,6 +86,7 @@ conformance_tests!(
     back_off_states,
     downloads,
     erasures,
+    server_key,
 );
 
 fn new_user(email: &str) -> NewUser {

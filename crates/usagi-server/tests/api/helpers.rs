@@ -84,6 +84,9 @@ impl TestApp {
         if config.catalog.url.is_none() {
             config.catalog.url = catalog_url().await;
         }
+        // Reports wait for acknowledged data (read-your-writes) as long as a loaded CI machine
+        // may need: tests assert numbers, not the 2 s production bound.
+        config.limits.read_your_writes_ms = config.limits.read_your_writes_ms.max(30_000);
         // Tests run the export job at chosen instants (`Running::exports`).
         if !setup.config_keeps_export_job {
             config.exports.job_interval_seconds = 0;

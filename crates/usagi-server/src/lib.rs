@@ -208,7 +208,9 @@ pub async fn start(
         .fallback(api::conventions::no_route)
         .layer(from_fn_with_state(state.clone(), api::conventions::v3_conventions))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd());
-    let app: Router = Router::new().merge(callhome::router()).merge(v3).with_state(state.clone());
+    // The dashboard (`/`, `/static/…`) is static files; it reaches the data through `/v3` like any client.
+    let app: Router =
+        Router::new().merge(callhome::router()).merge(usagi_dashboard::router()).merge(v3).with_state(state.clone());
     let app = tower::util::MapRequestLayer::new(normalize).layer(app);
 
     let listener = TcpListener::bind(state.config.listen).await?;

@@ -138,3 +138,217 @@ test('switch product', async () => {
   await settled('totals');
   assert.ok(num(await page.textContent('[data-total="active"]')) > 0);
 });
+
+test('explore: a filter and two levels, as stacked bars, pie and table, match the API', async () => {
+  const range = { startDate: 'NOW-29', stopDate: 'NOW' };
+  const values = (await api('POST', `/v3/meta/propertyValues/${server.product}`, { property: 'prodEdition' })).body.result.filter((v) => v !== '<NULL>');
+  const edition = values[0];
+  await visit(`#/explore?p=${server.product}`);
+  await settled('explore');
+  await page.click('#add-filter');
+  await page.selectOption('.filter-row:last-child select.filter-property', 'prodEdition');
+  await page.fill('.filter-row:last-child input[aria-label="Value"]', edition);
+  await page.click('#apply-filters');
+  await page.waitForFunction(() => location.hash.includes('f='));
+  await page.selectOption('#level-1', 'prodVersion');
+  await page.selectOption('#level-2', 'os.platform');
+  await page.click('#apply-levels');
+  await page.waitForFunction(() => location.hash.includes('lv='));
+  assert.equal(await settled('explore'), 'ready');
+  assert.match(await page.textContent('.chip'), /1 filter applied/);
+  const every = [{ type: 'regex', value: '.*', split: true }];
+  const want = (
+    await api('POST', `/v3/reporting/generic/dateRange/${server.product}`, {
+      ...range,
+      clientStatus: ['new', 'active', 'lost'],
+      globalFilters: { prodEdition: { type: 'string', value: edition } },
+      levels: { level1: { property: 'prodVersion', segments: every }, level2: { property: 'os.platform', segments: every } },
+    })
+  ).body.result.level1;
+  const shown = await rows('explore');
+  const top = shown.filter((r) => r[1] === '');
+  assert.deepEqual(top.map((r) => r[0]), Object.keys(want));
+  assert.deepEqual(top.map((r) => num(r[3])), Object.values(want).map((v) => v.totals.active));
+  const [v, node] = Object.entries(want)[0];
+  const [platform, leaf] = Object.entries(node.level2)[0];
+  const row = shown.find((r) => r[0] === v && r[1] === platform);
+  assert.equal(num(row[3]), leaf.totals.active);
+  await shot(page, '03-explore-bars');
+  await page.click('.controls button[data-value="pie"]');
+  await settled('explore');
+  await shot(page, '04-explore-pie');
+  await page.click('.controls button[data-value="table"]');
+  await settled('explore');
+  assert.equal((await rows('explore')).length, shown.length);
+  await shot(page, '05-explore-table');
+});
+
+test('engagement: histograms, cohort and churn charts; numbers match the API', async () => {
+  await visit(`#/engagement?p=${server.product}`);
+  for (const id of ['usage-activeDays', 'usage-sessions', 'usage-runtime', 'cohort', 'churn-days', 'churn-sessions', 'churn-runtime']) {
+    assert.equal(await settled(id), 'ready', id);
+  }
+  assert.ok(v3.length <= 5, `one request per chart at most: ${v3.join(', ')}`);
+  const want = (await api('POST', `/v3/reporting/engagement/usageDistribution/${server.product}`, { startDate: 'NOW-29', stopDate: 'NOW' })).body.result.sessions;
+  const shown = await rows('usage-sessions');
+  assert.deepEqual(shown.map((r) => r[0]), Object.keys(want));
+  assert.deepEqual(shown.map((r) => num(r[1])), Object.values(want).map((b) => b.users));
+  await shot(page, '06-engagement');
+});
+
+test('events: an editor toggles an event to advanced; timeline of two events and their combination', async () => {
+  const list = (await api('GET', `/v3/event-tracking/${server.product}`)).body.result;
+  const events = list.flatMap((g) => g.categoryEventNames.map((e) => ({ category: g.category, name: e.eventName }))).filter((e) => e.category !== null);
+  const [a, b] = events;
+  await visit(`#/events?p=${server.product}`);
+  await settled('event-list');
+  await page.click(`[data-advanced="${a.name}"]`);
+  await page.waitForSelector(`[data-advanced="${a.name}"]:checked`);
+  const flags = (await api('GET', `/v3/event-tracking/${server.product}?showEvents=advanced`)).body.result;
+  assert.ok(flags.some((g) => g.category === a.category && g.categoryEventNames.some((e) => e.eventName === a.name && e.advanced && e.basic)));
+  assert.equal(await settled('full-report'), 'ready');
+  const full = (await api('POST', `/v3/reporting/eventTracking/advanced/fullReport/${server.product}`, { startDate: 'NOW-29', stopDate: 'NOW', sort: 'eventCounts' })).body.result;
+  const mine = full.find((e) => e.name === a.name && e.category === a.category);
+  const row = (await rows('full-report')).find((r) => r[1] === a.name);
+  assert.equal(num(row[2]), mine.eventCounts);
+  assert.equal(num(row[3]), mine.uniqueUsersUsedAtLeastOnce);
+  assert.equal(await settled('usage-frequency'), 'ready');
+  assert.equal(await settled('lifetime-count'), 'ready');
+
+  await page.click(`[data-chart-event="${a.name}"]`);
+  await page.waitForFunction(() => location.hash.includes('ev='));
+  await settled('event-list');
+  await page.click(`[data-chart-event="${b.name}"]`);
+  await page.waitForFunction((n) => decodeURIComponent(location.hash).includes(n), b.name);
+  await settled('event-list');
+  await page.fill('#combo-label', 'Either');
+  await page.click('#combine');
+  await page.waitForFunction(() => decodeURIComponent(location.hash).includes('Either'));
+  assert.equal(await settled('event-timeline'), 'ready');
+  const header = await page.$$eval('table[data-table="event-timeline"] thead th', (ths) => ths.map((t) => t.textContent));
+  assert.deepEqual(header, ['period', `${a.category} › ${a.name}`, `${b.category} › ${b.name}`, 'Either']);
+  const tl = (
+    await api('POST', `/v3/reporting/eventTracking/basic/timeline/${server.product}`, {
+      startDate: 'NOW-29',
+      stopDate: 'NOW',
+      dateSplit: 'week',
+      events: [a, b, { combiLabel: 'Either', combiArray: [a, b] }],
+    })
+  ).body.result;
+  const shown = await rows('event-timeline');
+  assert.deepEqual(shown.map((r) => r.slice(1).map(num)), Object.values(tl).map((p) => p.map((x) => x.value)));
+  await shot(page, '07-events');
+});
+
+test('license keys: search, edit a key over its quota (highlighted), insert and delete', async () => {
+  const recent = (await api('POST', `/v3/reporting/clientPropertyList/${server.product}`, { pageSize: 2, globalFilters: { dateLastSeen: { type: 'dateRange', min: 'NOW-3' } } })).body.result;
+  assert.equal(recent.length, 2);
+  for (const c of recent) await server.callhome('license/set', { clientId: c.clientId, licenseKey: 'E2E-ACME-001', t: Date.now() });
+  await visit(`#/keys?p=${server.product}`);
+  await settled('keys');
+  const row = '[data-key="E2E-ACME-001"]';
+  await page.waitForSelector(row);
+  await page.click(`[data-edit="E2E-ACME-001"]`);
+  await page.selectOption('#key-licenseType', 'purchased');
+  await page.fill('#key-quota', '1');
+  await page.fill('#key-notes', 'ACME Corp');
+  await page.click('#key-save');
+  await page.waitForSelector(`${row}.over-quota`);
+  const want = (await api('POST', `/v3/licenseKeys/listKeys/${server.product}`, { filters: { licenseKey: { type: 'string', value: 'E2E-ACME-001' } } })).body.result[0];
+  assert.equal(want.quota, 1);
+  assert.equal(want.activeClients, 2);
+  assert.equal(want.overQuotaCount, 1);
+  assert.equal(want.licenseType, 'purchased');
+  const cells = await page.$$eval(`${row} td`, (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual([cells[1], num(cells[9]), num(cells[10]), num(cells[11]), cells[13]], ['purchased', 1, 2, 1, 'ACME Corp']);
+  await shot(page, '08-license-keys');
+
+  await page.click('#key-add');
+  await page.fill('#key-licenseKey', 'E2E-NEW-1');
+  await page.click('#key-save');
+  await page.waitForSelector('[data-key="E2E-NEW-1"]');
+  page.once('dialog', (d) => d.accept());
+  await page.click('[data-delete="E2E-NEW-1"]');
+  await page.waitForSelector('[data-key="E2E-NEW-1"]', { state: 'detached' });
+  await page.fill('#key-search', 'ACME');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => location.hash.includes('q=ACME'));
+  await settled('keys');
+  assert.equal((await rows('keys')).length, 1);
+});
+
+test('clients: paging and a client profile with property history and sessions', async () => {
+  await visit(`#/clients?p=${server.product}`);
+  await settled('clients');
+  const cols = ['prodVersion', 'prodEdition', 'licenseType', 'os.platform', 'geography.country', 'dateInstalled', 'dateLastSeen', 'lifetimeSessionCount', 'lifetimeRuntimeMinutes'];
+  const first = (await api('POST', `/v3/reporting/clientPropertyList/${server.product}`, { properties: cols, pageSize: 50 })).body;
+  let shown = await rows('clients');
+  assert.equal(shown.length, first.result.length);
+  assert.deepEqual(shown[0].slice(0, 2), [first.result[0].clientId, first.result[0].prodVersion]);
+  await shot(page, '09-clients');
+  await page.click('#clients-next');
+  await page.waitForFunction((id) => location.hash.includes(`at=${id}`), first.nextClientId);
+  await settled('clients');
+  shown = await rows('clients');
+  assert.equal(shown[0][0], first.nextClientId);
+  const id = shown[0][0];
+  await page.click(`table[data-table="clients"] a:has-text("${id}")`);
+  await page.waitForSelector(`[data-client="${id}"]`);
+  const profile = (await api('GET', `/v3/reporting/clientProfile/${server.product}?clientId=${id}`)).body.result;
+  const props = Object.fromEntries(await rows('properties'));
+  assert.equal(props.prodVersion, String(profile.properties.prodVersion));
+  assert.equal((await rows('history')).length, profile.propertyHistory.length);
+  assert.equal((await rows('sessions')).length, profile.recentSessions.length);
+  await shot(page, '10-client-profile');
+});
+
+for (const [page_, kind, n] of [['exceptions', 'exceptionTracking', '11'], ['custom-events', 'customEventTracking', '12']]) {
+  test(`${page_}: latest lines with search, and the file list`, async (t) => {
+    await visit(`#/${page_}?p=${server.product}`);
+    assert.equal(await settled('last-lines'), 'ready');
+    const want = (await api('POST', `/v3/${kind}/getLastLines/${server.product}`, { lineCount: 100 })).body.result;
+    assert.equal(num(await page.getAttribute('[data-line-count]', 'data-line-count')), want.length);
+    if (want.length) {
+      const needle = want[0].clientId;
+      await page.fill('#line-search', needle);
+      const expected = want.filter((r) => JSON.stringify(Object.values(r)).toLowerCase().includes(needle.toLowerCase())).length;
+      await page.waitForFunction((e) => document.querySelector('[data-line-count]').dataset.lineCount === String(e), expected);
+    }
+    const files = await settled('files');
+    if (files === 'error') {
+      // The file endpoints (§13.2/§14) may not be on this server yet: the reason is shown.
+      assert.match(await page.textContent('[data-card="files"] .error'), /NOT FOUND: no route/);
+      t.diagnostic('listFiles is not served yet; the page shows the API reason');
+    }
+    await shot(page, `${n}-${page_}`);
+  });
+}
+
+test('exports: the raw file list, and a download', async (t) => {
+  await visit(`#/exports?p=${server.product}`);
+  const state = await settled('exports');
+  await shot(page, '13-exports');
+  if (state === 'error') {
+    assert.match(await page.textContent('[data-card="exports"] .error'), /NOT FOUND: no route/);
+    t.skip('raw export endpoints (§16) are not on this server yet');
+    return;
+  }
+  const list = (await api('GET', `/v3/rawEvents/download/listFiles/${server.product}`)).body.fileList;
+  assert.equal((await rows('exports')).length, list.length);
+  if (!list.length) {
+    t.skip('no finished export file yet');
+    return;
+  }
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-download="${list[0].fileName}"]`)]);
+  assert.equal(dl.suggestedFilename(), list[0].fileName);
+  assert.equal(readFileSync(await dl.path()).subarray(0, 2).toString(), 'PK');
+});
+
+test('log out: the login page returns and the session is gone', async () => {
+  await visit(`#/overview?p=${server.product}`);
+  await settled('totals');
+  await page.click('#logout');
+  await page.waitForSelector('form.login');
+  const r = await api('POST', `/v3/reporting/generic/dateRange/${server.product}`, { startDate: 'NOW-1', stopDate: 'NOW', clientStatus: ['active'] });
+  assert.equal(r.status, 401);
+});

@@ -51,7 +51,7 @@ export async function client(main, ctx) {
   const grid = h('div', { class: 'grid' });
   main.append(h('h2', { class: 'client-id', 'data-client': p.clientId }, `Installation ${p.clientId}`), grid);
   const st = p.status;
-  tableCard(grid, 'Summary', ['', ''], [
+  tableCard(grid, 'Summary', ['Field', 'Value'], [
     ['Installed', p.dateInstalled],
     ['Last seen', p.dateLastSeen],
     ['Last sync', p.lastSyncAt ?? ''],

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use usagi_types::{ClientId, ProductId};
 
+use crate::download::{DownloadGrant, Erasure, IssuedDownload};
 use crate::error::Result;
 use crate::event_setting::EventSetting;
 use crate::installation::{BackOffStates, InstallationControl};
@@ -207,4 +208,33 @@ pub trait Catalog: Send + Sync + 'static {
     /// Ends a back-off: one installation's own, or with `None` the product-wide one and every
     /// installation's own. `back_off_ever` is kept.
     async fn clear_back_off(&self, product: ProductId, client: Option<ClientId>) -> Result<()>;
+
+    // ---- export downloads and erasures -----------------------------------------------------
+
+    /// Issues a single-use download URL token for one export file, valid until `expires_at`.
+    async fn issue_download(
+        &self,
+        product: ProductId,
+        file_name: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<IssuedDownload>;
+
+    /// Claims a download token for one transfer: `None` when it is unknown, spent, expired or
+    /// another transfer holds it. The claim lapses at `now + lease` unless finished first.
+    async fn claim_download(&self, token: &str, now: DateTime<Utc>, lease: Duration) -> Result<Option<DownloadGrant>>;
+
+    /// Ends a claimed transfer: a complete one spends the token, a failed one releases it.
+    async fn finish_download(&self, token: &str, completed: bool) -> Result<()>;
+
+    /// Forgets tokens that are spent or expired before `now`; returns how many.
+    async fn prune_downloads(&self, now: DateTime<Utc>) -> Result<u64>;
+
+    /// Records that an installation was erased at `at`.
+    async fn record_erasure(&self, product: ProductId, client: ClientId, at: DateTime<Utc>) -> Result<()>;
+
+    /// Erasures of a product in `[from, to)`, oldest first.
+    async fn erasures(&self, product: ProductId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Erasure>>;
+
+    /// Forgets erasures recorded before `before` (once no export file can need them); returns how many.
+    async fn prune_erasures(&self, product: ProductId, before: DateTime<Utc>) -> Result<u64>;
 }

@@ -603,3 +603,57 @@ pub(crate) async fn back_off_states(cat: &dyn Catalog) {
     let states = cat.back_off_states(p.id).await.unwrap();
     assert!(states.product_wide(t0()) && !states.product_wide(t0() + Duration::days(3)));
 }
+
+pub(crate) async fn downloads(cat: &dyn Catalog) {
+    let (p, _) = cat.create_product("A", None, t0()).await.unwrap();
+    let lease = Duration::minutes(30);
+    let issued = cat.issue_download(p.id, "x_2024-03-18.zip", t0() + Duration::hours(24)).await.unwrap();
+    assert_eq!(issued.token.len(), 43, "32 random bytes, base64url");
+    let other = cat.issue_download(p.id, "x_2024-03-18.zip", t0() + Duration::hours(24)).await.unwrap();
+    assert_ne!(issued.token, other.token, "every URL is new");
+    let grant = crate::DownloadGrant { product: p.id, file_name: "x_2024-03-18.zip".into() };
+
+    // A claim holds the token: a second transfer cannot start until it ends or lapses.
+    assert_eq!(cat.claim_download(&issued.token, t0(), lease).await.unwrap(), Some(grant.clone()));
+    assert_eq!(cat.claim_download(&issued.token, t0(), lease).await.unwrap(), None, "held by a transfer");
+    // A failed transfer releases it; a complete one spends it.
+    cat.finish_download(&issued.token, false).await.unwrap();
+    assert_eq!(cat.claim_download(&issued.token, t0(), lease).await.unwrap(), Some(grant.clone()));
+    cat.finish_download(&issued.token, true).await.unwrap();
+    assert_eq!(cat.claim_download(&issued.token, t0() + Duration::hours(1), lease).await.unwrap(), None, "spent");
+    // A claim whose holder died lapses after the lease.
+    assert!(cat.claim_download(&other.token, t0(), lease).await.unwrap().is_some());
+    assert!(cat.claim_download(&other.token, t0() + lease, lease).await.unwrap().is_some(), "lapsed claim");
+    // Expiry, unknown and malformed tokens.
+    let late = cat.issue_download(p.id, "y.zip", t0() + Duration::hours(24)).await.unwrap();
+    assert_eq!(cat.claim_download(&late.token, t0() + Duration::hours(24), lease).await.unwrap(), None, "expired");
+    assert_eq!(cat.claim_download(&"A".repeat(43), t0(), lease).await.unwrap(), None);
+    assert_eq!(cat.claim_download("../etc/passwd", t0(), lease).await.unwrap(), None);
+    // Pruning forgets spent and expired tokens only.
+    let fresh = cat.issue_download(p.id, "z.zip", t0() + Duration::hours(48)).await.unwrap();
+    assert_eq!(cat.prune_downloads(t0() + Duration::hours(25)).await.unwrap(), 3);
+    assert!(cat.claim_download(&fresh.token, t0() + Duration::hours(25), lease).await.unwrap().is_some());
+}
+
+pub(crate) async fn erasures(cat: &dyn Catalog) {
+    let (p, _) = cat.create_product("A", None, t0()).await.unwrap();
+    let (q, _) = cat.create_product("B", None, t0()).await.unwrap();
+    let c1 = ClientId::parse("4F2A9C1E7B3D5A60").unwrap();
+    let c2 = ClientId::parse("FFFFFFFFFFFFFFFF").unwrap();
+    cat.record_erasure(p.id, c2, t0() + Duration::hours(2)).await.unwrap();
+    cat.record_erasure(p.id, c1, t0()).await.unwrap();
+    cat.record_erasure(q.id, c1, t0()).await.unwrap();
+    let all = cat.erasures(p.id, t0() - Duration::days(1), t0() + Duration::days(1)).await.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            crate::Erasure { client: c1, erased_at: t0() },
+            crate::Erasure { client: c2, erased_at: t0() + Duration::hours(2) }
+        ],
+        "oldest first; the top bit of a client id survives storage"
+    );
+    let window = cat.erasures(p.id, t0() + Duration::hours(1), t0() + Duration::days(1)).await.unwrap();
+    assert_eq!(window.len(), 1, "half-open window");
+    assert_eq!(cat.prune_erasures(p.id, t0() + Duration::hours(1)).await.unwrap(), 1);
+    assert_eq!(cat.erasures(q.id, t0(), t0() + Duration::days(1)).await.unwrap().len(), 1, "other products untouched");
+}

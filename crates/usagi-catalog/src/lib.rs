@@ -9,6 +9,7 @@
 
 mod catalog;
 mod credentials;
+mod download;
 mod error;
 mod event_setting;
 mod installation;
@@ -23,6 +24,7 @@ mod user;
 mod conformance;
 
 pub use catalog::Catalog;
+pub use download::{DownloadGrant, Erasure, IssuedDownload};
 pub use error::{CatalogError, Result};
 pub use event_setting::EventSetting;
 pub use installation::{BackOffStates, InstallationControl};

@@ -40,6 +40,7 @@ pub fn to_load_batch(entries: &[(u64, LogEntry)], receipts: &ReceiptStore) -> Re
                     l.product,
                     l.client,
                     (l.t, 0, 0),
+                    l.t,
                     vec![("licenseKey", Some(l.license_key.clone()))],
                 );
                 batch.observations.push(ObservationRow {
@@ -98,6 +99,7 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
         product,
         client,
         (s.received_at, seq, u32::MAX),
+        s.received_at,
         vec![("machineId", s.machine_id.clone()), ("appName", Some(s.app_name.clone()))],
     );
     if let Some(geo) = &s.geo {
@@ -106,6 +108,7 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
             product,
             client,
             (s.received_at, seq, u32::MAX),
+            s.received_at,
             vec![
                 ("geography.continent", geo.continent.clone()),
                 ("geography.country", geo.country.clone()),
@@ -161,6 +164,7 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
                     text_value,
                     custom_json,
                     received_at: s.received_at,
+                    batch_id: s.batch_id,
                 });
             }
             RecordBody::Exception { class_name, method_name, message, stack_trace, session_id } => {
@@ -180,7 +184,7 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
                 });
             }
             RecordBody::Properties(p) => {
-                push_leaves(batch, product, client, (t, seq, idx), leaves::properties(p));
+                push_leaves(batch, product, client, (t, seq, idx), s.received_at, leaves::properties(p));
                 let mut any = false;
                 if let Some(g) = &p.product {
                     any = true;
@@ -212,7 +216,7 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
                         ("licenseStatus.allowed", *allowed),
                     ],
                 );
-                push_leaves(batch, product, client, (t, seq, idx), set);
+                push_leaves(batch, product, client, (t, seq, idx), s.received_at, set);
                 let mut map = serde_json::Map::new();
                 if let Some(lt) = license_type {
                     map.insert("licenseType".into(), json!(lt.as_str()));
@@ -246,7 +250,14 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
 }
 
 /// Records property leaves observed at `(t, seq, idx)`.
-fn push_leaves(batch: &mut LoadBatch, product: ProductId, client: ClientId, at: (i64, u64, u32), leaves: Leaves) {
+fn push_leaves(
+    batch: &mut LoadBatch,
+    product: ProductId,
+    client: ClientId,
+    at: (i64, u64, u32),
+    received_at: i64,
+    leaves: Leaves,
+) {
     let (t, seq, idx) = at;
     batch.properties.extend(leaves.into_iter().map(|(name, value)| PropertyRow {
         product,
@@ -256,6 +267,7 @@ fn push_leaves(batch: &mut LoadBatch, product: ProductId, client: ClientId, at: 
         idx,
         name: name.to_string(),
         value,
+        received_at,
     }));
 }
 
@@ -268,6 +280,8 @@ fn push_mark(batch: &mut LoadBatch, s: &SyncEntry, t: i64, idx: u32, kind: MarkK
         idx,
         kind,
         session_id: session_id.clone(),
+        received_at: s.received_at,
+        batch_id: s.batch_id,
     });
 }
 

@@ -14,7 +14,9 @@ use parking_lot::Mutex;
 use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
 use usagi_warehouse::schema::MS_PER_DAY;
-use usagi_warehouse::{InputTable, LoadBatch, Param, Rows, Value, Warehouse, WarehouseError};
+use usagi_warehouse::{
+    InputTable, LoadBatch, Param, Rows, TextRow, TextSink, Value, Warehouse, WarehouseError, STREAM_CHUNK_ROWS,
+};
 
 fn engine(e: duckdb::Error) -> WarehouseError {
     WarehouseError::Engine(e.to_string())
@@ -165,7 +167,8 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
                 e.num_value,
                 e.text_value,
                 e.custom_json,
-                e.received_at
+                e.received_at,
+                e.batch_id.to_string()
             ])?;
         }
         drop(app);
@@ -180,7 +183,9 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
                 m.seq as i64,
                 m.idx,
                 m.kind as u8,
-                m.session_id
+                m.session_id,
+                m.received_at,
+                m.batch_id.to_string()
             ])?;
         }
         drop(app);
@@ -232,7 +237,8 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
                 r.seq as i64,
                 r.idx,
                 r.name,
-                r.value
+                r.value,
+                r.received_at
             ])?;
         }
         drop(app);
@@ -324,6 +330,47 @@ fn query_blocking(conn: &Connection, sql: &str, params: &[Param]) -> duckdb::Res
     Ok(out)
 }
 
+/// Streams a text-only query through DuckDB's streaming result: Arrow batches are fetched as
+/// the sink takes them, so neither side materialises the result.
+fn stream_blocking(conn: &Connection, sql: &str, params: &[Param], sink: &TextSink) -> Result<u64, WarehouseError> {
+    use duckdb::arrow::array::{Array, StringArray};
+    use duckdb::arrow::compute::cast;
+    use duckdb::arrow::datatypes::DataType;
+
+    let mut stmt = conn.prepare(sql).map_err(engine)?;
+    let boxed: Vec<Box<dyn ToSql>> = params.iter().map(to_sql).collect();
+    let stream = stmt.stream_arrow(params_from_iter(boxed.iter())).map_err(engine)?;
+    let mut sent = 0u64;
+    let mut chunk: Vec<TextRow> = Vec::with_capacity(STREAM_CHUNK_ROWS);
+    for batch in stream {
+        let batch = batch.map_err(engine)?;
+        let columns: Vec<StringArray> = batch
+            .columns()
+            .iter()
+            .map(|c| {
+                let text = cast(c, &DataType::Utf8).map_err(|e| WarehouseError::Engine(e.to_string()))?;
+                text.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .ok_or_else(|| WarehouseError::Engine("a streamed column is not text".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        for row in 0..batch.num_rows() {
+            chunk.push(columns.iter().map(|c| (!c.is_null(row)).then(|| c.value(row).to_string())).collect());
+            if chunk.len() == STREAM_CHUNK_ROWS {
+                sent += chunk.len() as u64;
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(STREAM_CHUNK_ROWS));
+                sink.send(full).map_err(|_| WarehouseError::Task("the export stream was closed".into()))?;
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        sent += chunk.len() as u64;
+        sink.send(chunk).map_err(|_| WarehouseError::Task("the export stream was closed".into()))?;
+    }
+    Ok(sent)
+}
+
 /// Runs `f` with `inputs` present as temporary tables of this connection, dropping them after.
 fn with_inputs<T>(
     conn: &Connection,
@@ -398,6 +445,18 @@ impl Warehouse for DuckWarehouse {
 
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
         self.query_with(sql, params, Vec::new()).await
+    }
+
+    async fn stream_text(&self, sql: String, params: Vec<Param>, sink: TextSink) -> Result<u64, WarehouseError> {
+        let conn = self.reader()?;
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let r = stream_blocking(&conn, &sql, &params, &sink);
+            (conn, r)
+        })
+        .await
+        .map_err(|e| WarehouseError::Task(e.to_string()))?;
+        self.give_back(conn);
+        result
     }
 
     async fn query_with(
@@ -479,5 +538,17 @@ mod tests {
         assert_eq!((n, sum), (2, 2.5));
         let n: i64 = conn.query_row("SELECT n FROM client_events", [], |r| r.get(0)).expect("client_events");
         assert_eq!(n, 2);
+        // Migration 8: old rows take receive time and batch from the contact of their `seq`.
+        let matched: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM events e JOIN contacts k ON k.batch_id = e.batch_id AND k.seq = 2",
+                [],
+                |r| r.get(0),
+            )
+            .expect("events.batch_id");
+        assert_eq!(matched, 2, "both events name the batch of contact seq 2");
+        let received: i64 =
+            conn.query_row("SELECT received_at FROM property_changes", [], |r| r.get(0)).expect("received_at");
+        assert_eq!(received, 1_709_283_600_000, "the property change was received with contact seq 1");
     }
 }

@@ -11,8 +11,35 @@ pub fn migrations() -> Vec<String> {
     all.push(EVENT_TOTALS_MIGRATION.to_string());
     all.push(PROFILE_COLUMNS_MIGRATION.to_string());
     all.push(PERIOD_FLAGS_MIGRATION.to_string());
+    all.push(RECEIVE_COLUMNS_MIGRATION.to_string());
     all
 }
+
+/// Migration 8: what the export files (reporting-api §13, §16) need to partition records by
+/// server receive date and name their batch: `received_at` / `batch_id` on session marks,
+/// `batch_id` on events, and `received_at` on property changes (the end-of-day snapshots of
+/// `clientProperties.csv`). Older rows take them from their batch's contact, matched by `seq`
+/// (a restored SDK backup can repeat a `seq`: the latest such contact is taken).
+const RECEIVE_COLUMNS_MIGRATION: &str = r#"
+ALTER TABLE session_marks ADD COLUMN received_at BIGINT;
+ALTER TABLE session_marks ADD COLUMN batch_id UUID;
+ALTER TABLE events ADD COLUMN batch_id UUID;
+ALTER TABLE property_changes ADD COLUMN received_at BIGINT;
+CREATE TEMP TABLE batch_of AS
+    SELECT product_id, client_id, seq, arg_max(received_at, received_at) AS received_at,
+           arg_max(batch_id, received_at) AS batch_id
+    FROM contacts GROUP BY product_id, client_id, seq;
+UPDATE session_marks SET received_at = b.received_at, batch_id = b.batch_id FROM batch_of b
+WHERE session_marks.product_id = b.product_id AND session_marks.client_id = b.client_id AND session_marks.seq = b.seq;
+UPDATE session_marks SET received_at = t WHERE received_at IS NULL;
+UPDATE events SET batch_id = b.batch_id FROM batch_of b
+WHERE events.product_id = b.product_id AND events.client_id = b.client_id AND events.seq = b.seq;
+UPDATE property_changes SET received_at = b.received_at FROM batch_of b
+WHERE property_changes.product_id = b.product_id AND property_changes.client_id = b.client_id
+  AND property_changes.seq = b.seq;
+UPDATE property_changes SET received_at = t WHERE received_at IS NULL;
+DROP TABLE batch_of;
+"#;
 
 /// Migration 7: on each installation's last active day of an ISO week / a month, a flag, so a
 /// weekly or monthly report reads one row per installation and period without aggregating.

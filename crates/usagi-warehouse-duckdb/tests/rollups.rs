@@ -24,6 +24,8 @@ fn mark(client: u64, t: i64, idx: u32, kind: MarkKind, session: Option<&str>) ->
         idx,
         kind,
         session_id: session.map(str::to_string),
+        received_at: t,
+        batch_id: uuid::Uuid::nil(),
     }
 }
 
@@ -41,6 +43,7 @@ fn event(client: u64, t: i64, idx: u32, name: &str, session: Option<&str>) -> Ev
         text_value: None,
         custom_json: None,
         received_at: t,
+        batch_id: uuid::Uuid::nil(),
     }
 }
 
@@ -142,4 +145,32 @@ async fn late_records_and_contacts_rebuild_the_rollups() {
     wh.load(b2).await.unwrap();
     let r = rows(&wh, "SELECT end_t - start_t FROM sessions ORDER BY start_t").await;
     assert_eq!(r, vec![vec![Value::Int(3_600_000)], vec![Value::Int(7_200_000)], vec![Value::Int(600_000)]]);
+}
+
+/// `stream_text` hands over every row, in bounded chunks, NULL as `None`.
+#[tokio::test]
+async fn streams_text_rows_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = DuckWarehouse::open(&dir.path().join("w.duckdb"), &DuckConfig::default()).unwrap();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<usagi_warehouse::TextRow>>(2);
+    let reader = std::thread::spawn(move || {
+        let mut sizes = Vec::new();
+        let mut rows = Vec::new();
+        for chunk in rx {
+            sizes.push(chunk.len());
+            rows.extend(chunk);
+        }
+        (sizes, rows)
+    });
+    let sql = "SELECT CAST(i AS VARCHAR), CASE WHEN i % 2 = 0 THEN 'even' END FROM range(5000) t(i) WHERE i >= $1";
+    let sent = wh.stream_text(sql.into(), vec![usagi_warehouse::Param::Int(0)], tx).await.unwrap();
+    let (sizes, rows) = reader.join().unwrap();
+    assert_eq!(sent, 5000);
+    assert_eq!(rows.len(), 5000);
+    assert!(sizes.iter().all(|n| *n <= usagi_warehouse::STREAM_CHUNK_ROWS), "{sizes:?}");
+    let mut seen: Vec<(i64, Option<String>)> =
+        rows.into_iter().map(|r| (r[0].as_deref().unwrap().parse().unwrap(), r[1].clone())).collect();
+    seen.sort();
+    assert_eq!(seen[0], (0, Some("even".into())));
+    assert_eq!(seen[4999], (4999, None));
 }

@@ -91,6 +91,8 @@ pub struct EventRow {
     pub custom_json: Option<String>,
     /// Server receive time, ms.
     pub received_at: i64,
+    /// The batch it came in.
+    pub batch_id: Uuid,
 }
 
 /// Kind of a session mark.
@@ -122,6 +124,10 @@ pub struct SessionMarkRow {
     pub kind: MarkKind,
     /// Explicit session id, if any.
     pub session_id: Option<String>,
+    /// Server receive time, ms.
+    pub received_at: i64,
+    /// The batch it came in.
+    pub batch_id: Uuid,
 }
 
 /// A reported exception.
@@ -222,4 +228,6 @@ pub struct PropertyRow {
     pub name: String,
     /// The value as text; None = NULL.
     pub value: Option<String>,
+    /// Server receive time of the sync or call that carried it, ms (export snapshots).
+    pub received_at: i64,
 }

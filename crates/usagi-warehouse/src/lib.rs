@@ -45,6 +45,25 @@ pub trait Warehouse: Send + Sync + 'static {
     /// sum over installations; returns how many fact rows were removed.
     async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError>;
 
+    /// Streams the rows of a read-only query into `sink`, in chunks, without ever holding the
+    /// whole result: export files are written from it with memory that does not grow with
+    /// the size of a day. Every column must be text (cast in SQL); NULL stays `None`.
+    /// Returns the number of rows sent. A closed `sink` stops the query with an error.
+    ///
+    /// The default runs [`Warehouse::query`] and forwards its rows, for backends that cannot
+    /// stream.
+    async fn stream_text(&self, sql: String, params: Vec<Param>, sink: TextSink) -> Result<u64, WarehouseError> {
+        let rows = self.query(sql, params).await?;
+        let mut sent = 0u64;
+        for chunk in rows.rows.chunks(STREAM_CHUNK_ROWS) {
+            let text: Vec<TextRow> =
+                chunk.iter().map(|r| r.iter().map(|v| v.as_str().map(str::to_string)).collect()).collect();
+            sent += text.len() as u64;
+            sink.send(text).map_err(|_| WarehouseError::Task("the export stream was closed".into()))?;
+        }
+        Ok(sent)
+    }
+
     /// Runs a read-only query that may read `inputs` by name, as tables of text columns.
     ///
     /// Reports use it for value sets computed in Rust (regex matches, installation sets
@@ -62,6 +81,16 @@ pub trait Warehouse: Send + Sync + 'static {
         }
     }
 }
+
+/// One streamed row: nullable text cells.
+pub type TextRow = Vec<Option<String>>;
+
+/// Receives the chunks of [`Warehouse::stream_text`]; bounded, so a slow writer slows the query
+/// instead of letting rows pile up in memory.
+pub type TextSink = std::sync::mpsc::SyncSender<Vec<TextRow>>;
+
+/// Rows per chunk of [`Warehouse::stream_text`].
+pub const STREAM_CHUNK_ROWS: usize = 2048;
 
 /// A small table sent along with one query; every column is nullable text.
 #[derive(Debug, Clone, PartialEq, Eq)]

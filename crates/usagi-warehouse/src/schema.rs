@@ -2,11 +2,11 @@
 //!
 //! Fact tables (append-only, one row per record):
 //! - `contacts(product_id, client_id, received_at, day, batch_id, seq, lsn)`
-//! - `events(product_id, client_id, t, day, seq, idx, session_id, category, name, num_value, text_value, custom, received_at)`
-//! - `session_marks(product_id, client_id, t, day, seq, idx, kind, session_id)` — kind 1 start, 2 stop, 3 heartbeat
+//! - `events(product_id, client_id, t, day, seq, idx, session_id, category, name, num_value, text_value, custom, received_at, batch_id)`
+//! - `session_marks(product_id, client_id, t, day, seq, idx, kind, session_id, received_at, batch_id)` — kind 1 start, 2 stop, 3 heartbeat
 //! - `exceptions(product_id, client_id, t, day, seq, idx, session_id, class_name, method_name, message, stack_trace, received_at, batch_id)`
 //! - `observations(product_id, client_id, t, day, seq, idx, source, evidence, session_id, payload)`
-//! - `property_changes(product_id, client_id, t, day, seq, idx, name, value)` — one row per property leaf
+//! - `property_changes(product_id, client_id, t, day, seq, idx, name, value, received_at)` — one row per property leaf
 //!
 //! Rollups (rebuilt for the installations each load touches, so they always equal
 //! a from-scratch computation over the facts):
@@ -26,7 +26,8 @@
 //!   greatest `day <= e` (carry-forward), NULL before the first
 //!
 //! `product_id` is the product id as an integer, `client_id` the 64-bit installation
-//! id, times are epoch milliseconds and `day` the UTC date of the row's time.
+//! id, times are epoch milliseconds and `day` the UTC date of the row's time. `received_at` is the
+//! server receive time of the sync (or call) that carried a row: export files are partitioned by it.
 
 /// Milliseconds in a day: days are UTC (semantics §2).
 pub const MS_PER_DAY: i64 = 86_400_000;

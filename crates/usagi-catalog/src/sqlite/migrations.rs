@@ -136,6 +136,25 @@ CREATE TABLE event_settings (
     PRIMARY KEY (product_id, category_key, name)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 3: one-time download URLs of export files (reporting-api §16.3), by token digest, and the
+    // erasure log that finalized export files list in `erasures.json`.
+    r#"
+CREATE TABLE download_tokens (
+    digest        BLOB    NOT NULL PRIMARY KEY,
+    product_id    INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    file_name     TEXT    NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    claimed_until INTEGER,
+    spent         INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE erasures (
+    product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    client_id  INTEGER NOT NULL,
+    erased_at  INTEGER NOT NULL,
+    PRIMARY KEY (product_id, erased_at, client_id)
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this build migrates to.

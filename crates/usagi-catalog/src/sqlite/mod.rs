@@ -7,6 +7,7 @@
 //! busy timeout, when another connection is writing).
 
 mod codec;
+mod downloads;
 mod event_settings;
 mod installations;
 mod license_keys;
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 use usagi_types::{ClientId, ProductId};
 
 use crate::catalog::Catalog;
+use crate::download::{DownloadGrant, Erasure, IssuedDownload};
 use crate::error::{CatalogError, Result};
 use crate::event_setting::EventSetting;
 use crate::installation::{BackOffStates, InstallationControl};
@@ -393,6 +395,42 @@ impl Catalog for SqliteCatalog {
     async fn clear_back_off(&self, product: ProductId, client: Option<ClientId>) -> Result<()> {
         self.run(move |c| installations::clear_back_off(c, product, client)).await
     }
+
+    async fn issue_download(
+        &self,
+        product: ProductId,
+        file_name: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<IssuedDownload> {
+        let file_name = file_name.to_string();
+        self.run(move |c| downloads::issue(c, product, &file_name, expires_at)).await
+    }
+
+    async fn claim_download(&self, token: &str, now: DateTime<Utc>, lease: Duration) -> Result<Option<DownloadGrant>> {
+        let token = token.to_string();
+        self.run(move |c| downloads::claim(c, &token, now, lease)).await
+    }
+
+    async fn finish_download(&self, token: &str, completed: bool) -> Result<()> {
+        let token = token.to_string();
+        self.run(move |c| downloads::finish(c, &token, completed)).await
+    }
+
+    async fn prune_downloads(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.run(move |c| downloads::prune(c, now)).await
+    }
+
+    async fn record_erasure(&self, product: ProductId, client: ClientId, at: DateTime<Utc>) -> Result<()> {
+        self.run(move |c| downloads::record_erasure(c, product, client, at)).await
+    }
+
+    async fn erasures(&self, product: ProductId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Erasure>> {
+        self.run(move |c| downloads::erasures(c, product, from, to)).await
+    }
+
+    async fn prune_erasures(&self, product: ProductId, before: DateTime<Utc>) -> Result<u64> {
+        self.run(move |c| downloads::prune_erasures(c, product, before)).await
+    }
 }
 
 #[cfg(test)]
@@ -436,6 +474,8 @@ mod tests {
         installations,
         event_settings,
         back_off_states,
+        downloads,
+        erasures,
     );
 
     fn raw(dir: &TempDir) -> Connection {

@@ -33,7 +33,12 @@ fn main() {
         println!("cargo:rerun-if-changed={}", file.display());
         let rel = file.strip_prefix(&root).expect("below root").to_string_lossy().replace('\\', "/");
         let bytes = std::fs::read(file).expect("asset is readable");
-        let _ = writeln!(code, "    ({rel:?}, include_bytes!({:?}), \"\\\"{:016x}\\\"\"),", file.display().to_string(), fnv(&bytes));
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_bytes!({:?}), \"\\\"{:016x}\\\"\"),",
+            file.display().to_string(),
+            fnv(&bytes)
+        );
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("assets.rs");

@@ -46,11 +46,11 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found\n")
             .into_response();
     };
-    let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').any(|t| t.trim() == etag || t.trim() == "*")
-    });
-    let mut response =
-        if fresh { StatusCode::NOT_MODIFIED.into_response() } else { bytes.into_response() };
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { bytes.into_response() };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
     h.insert(header::ETAG, HeaderValue::from_static(etag));
@@ -102,7 +102,10 @@ mod tests {
         let page = get("/", None).await;
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(page.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
-        assert!(page.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").contains("default-src 'self'"));
+        assert!(page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .contains("default-src 'self'"));
         let js = get("/static/js/main.js", None).await;
         assert_eq!(js.status(), StatusCode::OK);
         assert_eq!(js.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");

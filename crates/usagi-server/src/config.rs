@@ -249,11 +249,18 @@ mod tests {
             allowed_origins: Some(vec!["https://other.example.com:8443/".into()]),
             ..Default::default()
         };
-        assert_eq!(c.origins(), vec!["https://ui.example.com".to_string(), "https://other.example.com:8443".to_string()]);
+        assert_eq!(
+            c.origins(),
+            vec!["https://ui.example.com".to_string(), "https://other.example.com:8443".to_string()]
+        );
         let local = ServerConfig { public_url: "http://localhost:9000".into(), ..Default::default() };
         assert_eq!(
             local.own_origins(),
-            vec!["http://localhost:9000".to_string(), "http://127.0.0.1:9000".to_string(), "http://[::1]:9000".to_string()]
+            vec![
+                "http://localhost:9000".to_string(),
+                "http://127.0.0.1:9000".to_string(),
+                "http://[::1]:9000".to_string()
+            ]
         );
         let v6 = ServerConfig { public_url: "http://[::1]".into(), ..Default::default() };
         assert_eq!(

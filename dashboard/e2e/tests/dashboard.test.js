@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { launch, shot, SCREENSHOTS } from '../lib/browser.js';
+import { launch, shot } from '../lib/browser.js';
 import { startDemo } from '../lib/server.js';
 
 let server;
@@ -56,7 +56,6 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (server) await server.stop();
-  console.log(`screenshots: ${SCREENSHOTS}`);
 });
 
 test('log in with the keyboard; a wrong password shows the reason; Cookie Missing is handled', async () => {

@@ -11,6 +11,7 @@ let browser;
 let page;
 let second;
 const v3 = [];
+const pageErrors = [];
 
 /** Calls the API from inside the page (same origin, the page's cookies). */
 async function api(method, path, body) {
@@ -50,7 +51,7 @@ before(async () => {
   browser = await launch();
   page = browser.context.pages()[0] || (await browser.context.newPage());
   page.on('request', (r) => new URL(r.url()).pathname.startsWith('/v3/') && v3.push(`${r.method()} ${new URL(r.url()).pathname}`));
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
 });
 
 after(async () => {
@@ -125,6 +126,20 @@ test('the URL holds the view: reloading it shows the same range and split', asyn
   assert.equal(page.url(), url);
   assert.equal(await page.getAttribute('.controls button[data-value="week"]', 'aria-pressed'), 'true');
   assert.equal(await page.getAttribute('.range button:has-text("90 days")', 'aria-pressed'), 'true');
+});
+
+test('responsive down to a laptop width: no page scrolls sideways at 1280 px', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  for (const p of ['explore', 'engagement', 'events', 'keys', 'clients', 'overview']) {
+    await visit(`#/${p}?p=${server.product}`);
+    await page.waitForSelector('[data-card][data-state]');
+    const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scroll <= width, `${p}: ${scroll} > ${width}`);
+  }
+  await visit(`#/overview?p=${server.product}`);
+  await settled('timeline');
+  await shot(page, '02b-overview-1280');
+  await page.setViewportSize({ width: 1366, height: 900 });
 });
 
 test('switch product', async () => {
@@ -350,4 +365,5 @@ test('log out: the login page returns and the session is gone', async () => {
   await page.waitForSelector('form.login');
   const r = await api('POST', `/v3/reporting/generic/dateRange/${server.product}`, { startDate: 'NOW-1', stopDate: 'NOW', clientStatus: ['active'] });
   assert.equal(r.status, 401);
+  assert.deepEqual(pageErrors, [], 'no script errors on any page');
 });

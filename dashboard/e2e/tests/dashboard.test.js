@@ -60,6 +60,11 @@ after(async () => {
 });
 
 test('log in with the keyboard; a wrong password shows the reason; Cookie Missing is handled', async () => {
+  const logins = [];
+  const onLogin = async (r) => {
+    if (new URL(r.url()).pathname === '/v3/auth/web') logins.push([r.status(), (await r.json().catch(() => ({}))).reason]);
+  };
+  page.on('response', onLogin);
   await page.goto(`${server.base}/`);
   await page.waitForSelector('form.login');
   await shot(page, '01-login');
@@ -75,6 +80,9 @@ test('log in with the keyboard; a wrong password shows the reason; Cookie Missin
   await page.keyboard.press('Enter');
   await page.waitForSelector('#main');
   assert.equal(await page.textContent('nav a[aria-current=page]'), 'Overview');
+  page.off('response', onLogin);
+  assert.deepEqual(logins[0], [401, 'Cookie Missing']);
+  assert.equal(logins[logins.length - 1][0], 200);
 });
 
 test('overview: totals, range presets and split match the API, in under a second', async () => {

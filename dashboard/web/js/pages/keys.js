@@ -44,7 +44,6 @@ function editDialog(ctx, record, onSaved) {
           try {
             await api.post(ctx.base('/v3/licenseKeys/updateKeys'), { keyUpdates: [item] });
             dialog.close();
-            dialog.remove();
             onSaved();
           } catch (err) {
             status.replaceChildren(errorBox(err));
@@ -59,9 +58,11 @@ function editDialog(ctx, record, onSaved) {
       field('Quota (installations)', quota, 'empty = unlimited'),
       field('Notes', notes),
       status,
-      h('div', { class: 'buttons' }, h('button', { type: 'submit', id: 'key-save' }, 'Save'), h('button', { type: 'button', onclick: () => { dialog.close(); dialog.remove(); } }, 'Cancel')),
+      h('div', { class: 'buttons' }, h('button', { type: 'submit', id: 'key-save' }, 'Save'), h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel')),
     ),
   );
+  // Escape closes the dialog too; it is rebuilt on every open.
+  dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
 }

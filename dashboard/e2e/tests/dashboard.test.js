@@ -205,6 +205,54 @@ test('explore: a filter and two levels, as stacked bars, pie and table, match th
   await shot(page, '05-explore-table');
 });
 
+test('explore: every kind of filter editor builds a filter the API accepts', async () => {
+  const events = (await api('GET', `/v3/event-tracking/${server.product}`)).body.result.find((g) => g.category !== null);
+  await visit(`#/explore?p=${server.product}`);
+  await settled('explore');
+  const row = () => page.locator('.filter-row').last();
+  const add = async (property) => {
+    await page.click('#add-filter');
+    await row().locator('select.filter-property').selectOption(property);
+  };
+  await add('prodVersion');
+  await row().getByLabel('Operator').selectOption('regex');
+  await row().getByLabel('Value').fill('^2');
+  await add('ram');
+  await row().getByLabel('Operator').selectOption('numberRange');
+  await row().getByLabel('From').fill('1024');
+  await add('dateInstalled');
+  await row().getByLabel('Operator').selectOption('dateRange');
+  await row().getByLabel('From').fill('2020-01-01');
+  await add('touchScreen');
+  await row().getByLabel('Value').selectOption('false');
+  await add('licenseStatus');
+  await row().getByLabel('activated', { exact: true }).selectOption('true');
+  await add('os');
+  await row().getByLabel('Level').selectOption('platform');
+  await row().getByLabel('Operator').selectOption('stringArray');
+  await row().getByLabel('Value').fill('macOS, Linux');
+  await add('geography');
+  await row().getByLabel('Level').selectOption('continent');
+  await row().getByLabel('Value').fill('<NULL>');
+  await add('optOut');
+  await row().getByLabel('current', { exact: true }).selectOption('false');
+  await add('lifetimeEventUsage');
+  await row().getByLabel('Event category').fill(events.category);
+  await row().getByLabel('Event name').fill(events.categoryEventNames[0].eventName);
+  await row().getByLabel('Minimum count').fill('1');
+  await add('reachOutDeliveries');
+  await page.click('#apply-filters');
+  await page.waitForFunction(() => location.hash.includes('f='));
+  assert.equal(await settled('explore'), 'ready', await page.textContent('[data-card="explore"]'));
+  const f = JSON.parse(new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('f'));
+  assert.deepEqual(Object.keys(f), ['prodVersion', 'ram', 'dateInstalled', 'touchScreen', 'licenseStatus', 'os', 'geography', 'optOut', 'lifetimeEventUsage', 'reachOutDeliveries']);
+  assert.deepEqual(f.os, { type: 'stringArray', platform: ['macOS', 'Linux'] });
+  const want = (await api('POST', `/v3/reporting/generic/dateRange/${server.product}`, { startDate: 'NOW-29', stopDate: 'NOW', clientStatus: ['new', 'active', 'lost'], globalFilters: f })).body.result.totals;
+  const shown = Object.fromEntries((await rows('explore')).map(([k, v]) => [k, num(v)]));
+  assert.deepEqual(shown, want);
+  await shot(page, '05b-explore-filters');
+});
+
 test('engagement: histograms, cohort and churn charts; numbers match the API', async () => {
   await visit(`#/engagement?p=${server.product}`);
   for (const id of ['usage-activeDays', 'usage-sessions', 'usage-runtime', 'cohort', 'churn-days', 'churn-sessions', 'churn-runtime']) {

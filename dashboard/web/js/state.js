@@ -12,12 +12,15 @@ export function route() {
   return { page, params };
 }
 
-/** A fragment link to `page`, keeping the global parameters and applying `set` (null deletes). */
+/**
+ * A fragment link to `page`, keeping the global parameters (and, with `keepAll` on the same
+ * page, all of them) and applying `set` (null deletes).
+ */
 export function href(page, set = {}, keepAll = false) {
   const { page: current, params } = route();
   const next = new URLSearchParams();
   for (const [k, v] of params) {
-    if (keepAll ? page === current : GLOBAL.includes(k)) next.set(k, v);
+    if ((keepAll && page === current) || GLOBAL.includes(k)) next.set(k, v);
   }
   for (const [k, v] of Object.entries(set)) {
     if (v === null || v === undefined || v === '') next.delete(k);

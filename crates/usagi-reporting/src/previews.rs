@@ -111,23 +111,33 @@ fn history_cell(name: &str, value: &Cell) -> Value {
     }
 }
 
-/// Runs a preview: the newest `line_count` records, by receive time, timestamp, batch and index.
-pub async fn last_lines(
-    wh: &dyn Warehouse,
-    ctx: &ReportContext,
-    family: Family,
-    spec: &LastLinesSpec,
-) -> Result<Value, ApiError> {
-    let mut q = Query::new(wh.dialect());
-    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+/// Which records a family query selects.
+#[derive(Debug, Clone, Copy)]
+pub enum RecordSource {
+    /// The newest `n` by receive time, timestamp, batch and index (previews).
+    Newest(usize),
+    /// Every record received in `[from, to)` epoch milliseconds (export files), oldest first.
+    Received(i64, i64),
+}
+
+/// Standard properties among the common fields (read from `client_days`).
+fn standard_fields() -> Vec<&'static str> {
+    COMMON_FIELDS.iter().map(|(n, _)| *n).filter(|n| property_column(n).is_some_and(|c| c.standard)).collect()
+}
+
+/// The SQL selecting a family's records with the installation's properties as of the end of
+/// each record's day. Columns: `t, client_id, session_id`, the family's own fields, the
+/// standard fields, then [`CURRENT_AT_DAY`].
+pub fn records_sql(q: &mut Query, product: u64, family: Family, source: RecordSource) -> String {
+    let product = q.bind(Param::Int(product as i64));
     let (table, own, filter) = match family {
         Family::CustomEvents => ("events", "r.category, r.name, r.custom", "AND r.custom IS NOT NULL"),
         Family::Exceptions => ("exceptions", "r.class_name, r.method_name, r.message, r.stack_trace", ""),
     };
-    let standard: Vec<&str> =
-        COMMON_FIELDS.iter().map(|(n, _)| *n).filter(|n| property_column(n).is_some_and(|c| c.standard)).collect();
-    let std_cols: String =
-        standard.iter().map(|n| format!(", d.{}", property_column(n).map_or("prod_version", |c| c.column))).collect();
+    let std_cols: String = standard_fields()
+        .iter()
+        .map(|n| format!(", d.{}", property_column(n).map_or("prod_version", |c| c.column)))
+        .collect();
     let current: String = CURRENT_AT_DAY
         .iter()
         .map(|n| {
@@ -137,14 +147,76 @@ pub async fn last_lines(
             )
         })
         .collect();
-    let sql = format!(
+    let (inner, order) = match source {
+        RecordSource::Newest(n) => (
+            format!("ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC LIMIT {n}"),
+            "r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC",
+        ),
+        RecordSource::Received(from, to) => {
+            let (from, to) = (q.bind(Param::Int(from)), q.bind(Param::Int(to)));
+            (format!("AND r.received_at >= {from} AND r.received_at < {to}"), "r.received_at, r.t, r.seq, r.idx")
+        }
+    };
+    format!(
         "SELECT r.t, r.client_id, r.session_id, {own}{std_cols}{current} \
-         FROM (SELECT * FROM {table} r WHERE r.product_id = {product} {filter} \
-               ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC LIMIT {}) r \
+         FROM (SELECT * FROM {table} r WHERE r.product_id = {product} {filter} {inner}) r \
          LEFT JOIN client_days d ON d.product_id = r.product_id AND d.client_id = r.client_id AND d.day = r.day \
-         ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC",
-        spec.line_count
-    );
+         ORDER BY {order}"
+    )
+}
+
+/// A family's CSV header: the `fieldNames` keys (reporting-api §13.2).
+pub fn file_header(family: Family) -> Vec<&'static str> {
+    field_names(family).into_iter().map(|(k, _)| k).collect()
+}
+
+/// One CSV row of a family file from a streamed [`records_sql`] row (text cells): NULL is an
+/// empty field, `customData` its JSON text, timestamps ISO 8601 UTC with milliseconds.
+pub fn file_row(family: Family, cells: &[Option<String>]) -> Vec<String> {
+    let own_width = if family == Family::CustomEvents { 3 } else { 4 };
+    let standard = standard_fields();
+    let cell = |i: usize| cells.get(i).cloned().flatten();
+    let mut values: std::collections::HashMap<&str, Option<String>> = std::collections::HashMap::new();
+    values.insert("timestamp", cell(0).and_then(|t| t.parse::<i64>().ok()).map(iso_millis));
+    values.insert("clientId", cell(1).and_then(|c| c.parse::<u64>().ok()).map(|c| format!("{c:016X}")));
+    values.insert("sessionId", cell(2));
+    let own_keys: &[&str] = match family {
+        Family::CustomEvents => &["eventCategory", "eventName", "customData"],
+        Family::Exceptions => &["className", "methodName", "message", "stackTrace"],
+    };
+    for (i, k) in own_keys.iter().enumerate() {
+        values.insert(k, cell(3 + i));
+    }
+    for (i, n) in standard.iter().enumerate() {
+        values.insert(n, cell(3 + own_width + i));
+    }
+    let base = 3 + own_width + standard.len();
+    for (i, n) in CURRENT_AT_DAY.iter().enumerate() {
+        values.insert(n, cell(base + i));
+    }
+    let resolution = match (values.remove("resolutionWidth").flatten(), values.remove("resolutionHeight").flatten()) {
+        (Some(w), Some(h)) => Some(format!("{w}x{h}")),
+        _ => None,
+    };
+    values.insert("resolution", resolution);
+    file_header(family).into_iter().map(|k| values.remove(k).flatten().unwrap_or_default()).collect()
+}
+
+/// Epoch milliseconds as ISO 8601 UTC with milliseconds.
+pub fn iso_millis(t: i64) -> String {
+    DateTime::from_timestamp_millis(t).map_or_else(String::new, |d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+/// Runs a preview: the newest `line_count` records, by receive time, timestamp, batch and index.
+pub async fn last_lines(
+    wh: &dyn Warehouse,
+    ctx: &ReportContext,
+    family: Family,
+    spec: &LastLinesSpec,
+) -> Result<Value, ApiError> {
+    let mut q = Query::new(wh.dialect());
+    let sql = records_sql(&mut q, ctx.product.as_u64(), family, RecordSource::Newest(spec.line_count));
+    let standard = standard_fields();
     let rows = q.run(wh, sql).await?;
     let own_width = if family == Family::CustomEvents { 3 } else { 4 };
     let mut result = Vec::new();

@@ -2,7 +2,7 @@
 //! input tables (value sets computed in Rust) it reads.
 
 use usagi_types::ApiError;
-use usagi_warehouse::{Dialect, InputTable, Param, Rows, Warehouse};
+use usagi_warehouse::{Dialect, InputTable, Param, Rows, TextSink, Warehouse, WarehouseError};
 
 use crate::context::warehouse_error;
 
@@ -43,6 +43,15 @@ impl Query {
         let name = format!("usagi_in_{}", self.inputs.len());
         self.inputs.push(InputTable { name: name.clone(), columns, rows });
         name
+    }
+
+    /// Streams the rows of `sql` (text columns) into `sink`; input tables are not supported here.
+    pub async fn stream(self, wh: &dyn Warehouse, sql: String, sink: TextSink) -> Result<u64, WarehouseError> {
+        if !self.inputs.is_empty() {
+            return Err(WarehouseError::Engine("a streamed query cannot read input tables".into()));
+        }
+        let (sql, params) = compact_numbered(sql, self.params);
+        wh.stream_text(sql, params, sink).await
     }
 
     /// Runs `sql` with the collected parameters and inputs.

@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub warehouse: WarehouseSettings,
     /// Products a non-admin user may create (`freeware.limit` in the login answer).
     pub freeware_limit: u32,
+    /// Export files and their download URLs.
+    pub exports: ExportSettings,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
             ingest: IngestSettings::default(),
             warehouse: WarehouseSettings::default(),
             freeware_limit: 100,
+            exports: ExportSettings::default(),
         }
     }
 }
@@ -115,6 +118,25 @@ pub struct IngestSettings {
 impl Default for IngestSettings {
     fn default() -> Self {
         Self { max_backlog_mb: 2048, allow_simulated_receive_time: false }
+    }
+}
+
+/// Export files (reporting-api §13, §14, §16).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportSettings {
+    /// Where the files live (default: `exports/` in the data directory).
+    pub dir: Option<PathBuf>,
+    /// Hours a one-time download URL stays valid.
+    pub download_expiry_hours: u32,
+    /// Seconds between passes of the background export job (0 = never: tests and
+    /// `usagi export build` drive it themselves).
+    pub job_interval_seconds: u64,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self { dir: None, download_expiry_hours: 24, job_interval_seconds: 60 }
     }
 }
 

@@ -23,7 +23,9 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use usagi_catalog::{Catalog, SqliteCatalog};
+use usagi_export::{ExportJob, ExportStore, Exporter};
 use usagi_ingest::{Ingest, IngestConfig};
 use usagi_warehouse::Warehouse;
 
@@ -69,6 +71,10 @@ impl DataDir {
     /// The ingest log and receipts.
     pub fn ingest(&self) -> PathBuf {
         self.0.join("ingest")
+    }
+    /// Export files (unless configured elsewhere).
+    pub fn exports(&self) -> PathBuf {
+        self.0.join("exports")
     }
     /// The server key that signs CSRF cookies.
     pub fn server_key(&self) -> PathBuf {
@@ -122,7 +128,10 @@ pub struct Running {
     pub warehouse: Arc<dyn Warehouse>,
     /// Bulk license-key calls running per product (tests hold a slot to provoke a 409).
     pub bulk_key_updates: Arc<ConcurrencyCap>,
+    /// The export job (tests run it at chosen instants).
+    pub exports: Arc<ExportJob>,
     stop: oneshot::Sender<()>,
+    export_task: Option<tokio::task::JoinHandle<()>>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -130,6 +139,9 @@ impl Running {
     /// Graceful shutdown: stop accepting, finish in-flight requests, then let the loader
     /// drain the ingest log (bounded; the rest loads at the next start).
     pub async fn shutdown(self) {
+        if let Some(task) = &self.export_task {
+            task.abort();
+        }
         let _ = self.stop.send(());
         match self.served.await {
             Ok(Ok(())) => {}
@@ -187,6 +199,11 @@ pub async fn start(
     let key = load_or_create_key(&dirs.server_key())?;
     let limits = config.limits.clone();
     let bulk_key_updates = Arc::new(ConcurrencyCap::new(1));
+    let export_dir = config.exports.dir.clone().unwrap_or_else(|| dirs.exports());
+    let store = ExportStore::open(&export_dir)
+        .map_err(|e| StartError::Store(format!("export files {}: {e}", export_dir.display())))?;
+    let exporter = Arc::new(Exporter::new(warehouse.clone(), Arc::new(store)));
+    let exports = Arc::new(ExportJob::new(exporter, catalog.clone()));
     let state = AppState(Arc::new(Shared {
         catalog: catalog.clone(),
         warehouse: warehouse.clone(),
@@ -200,6 +217,7 @@ pub async fn start(
         failed_logins: WindowCounter::new(limits.failed_logins, limits.failed_login_window_seconds as i64),
         license_calls: WindowCounter::new(limits.license_calls_per_hour, 3600),
         bulk_key_updates: bulk_key_updates.clone(),
+        exports: exports.clone(),
         config,
     }));
 
@@ -207,7 +225,15 @@ pub async fn start(
     let v3 = api::router()
         .fallback(api::conventions::no_route)
         .layer(from_fn_with_state(state.clone(), api::conventions::v3_conventions))
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true).no_br().no_deflate().no_zstd());
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                // Export zips are compressed already and must keep their Content-Length.
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/zip"))),
+        );
     // The dashboard (`/`, `/static/…`) is static files; it reaches the data through `/v3` like any client.
     let app: Router =
         Router::new().merge(callhome::router()).merge(usagi_dashboard::router()).merge(v3).with_state(state.clone());
@@ -224,5 +250,31 @@ pub async fn start(
             .await
     });
     tracing::info!(%addr, "usagi listening");
-    Ok(Running { addr, clock, catalog, ingest, warehouse, bulk_key_updates, stop, served })
+    let export_task = export_loop(&state);
+    Ok(Running { addr, clock, catalog, ingest, warehouse, bulk_key_updates, exports, stop, served, export_task })
+}
+
+/// Runs the export job every `exports.job_interval_seconds`, once the warehouse has caught up
+/// with the ingest log (so a finalized day holds everything acknowledged in it).
+fn export_loop(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let every = state.config.exports.job_interval_seconds;
+    if every == 0 {
+        return None;
+    }
+    let state = state.clone();
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let caught_up = state.ingest.wait_loaded(state.ingest.durable_lsn(), Duration::from_secs(30)).await;
+            match state.exports.run_due(state.clock.now(), caught_up).await {
+                Ok(s) if !s.built.is_empty() || !s.deleted.is_empty() => {
+                    tracing::info!(built = s.built.len(), deleted = s.deleted.len(), "export job pass")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "export job failed"),
+            }
+        }
+    }))
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use usagi_catalog::Catalog;
+use usagi_export::ExportJob;
 use usagi_ingest::Ingest;
 use usagi_warehouse::Warehouse;
 
@@ -44,6 +45,8 @@ pub struct Shared {
     pub license_calls: WindowCounter,
     /// Bulk license-key calls running, per product (one at a time; reporting-api §12.2).
     pub bulk_key_updates: Arc<ConcurrencyCap>,
+    /// Export files: the store, the builder and the background job.
+    pub exports: Arc<ExportJob>,
 }
 
 impl std::ops::Deref for AppState {

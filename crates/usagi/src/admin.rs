@@ -325,10 +325,25 @@ pub async fn client(data_dir: &Path, cmd: ClientCommand) -> anyhow::Result<()> {
                      POST /v3/admin/erase/{product} as an administrator"
                 )
             })?;
+            // Acknowledged batches still in the ingest log are loaded first, so none of them
+            // brings the installation back after the erasure.
+            let dirs = usagi_server::DataDir(data_dir.to_path_buf());
+            let ingest =
+                usagi_ingest::Ingest::open(usagi_ingest::IngestConfig::new(dirs.ingest()), warehouse.clone()).await?;
+            if !ingest.wait_loaded(ingest.durable_lsn(), std::time::Duration::from_secs(600)).await {
+                anyhow::bail!("the ingest log could not be loaded into the warehouse; nothing was erased");
+            }
             let removed = warehouse.erase_installation(product, client).await?;
+            ingest.shutdown(std::time::Duration::from_secs(30)).await;
+            let now = Utc::now();
+            catalog.record_erasure(product, client, now).await?;
+            // Files not final yet are dropped; the server's export job rebuilds them without it.
+            let store = usagi_export::ExportStore::open(&dirs.exports())?;
+            let dropped = usagi_export::job::drop_unfinished(&store, product, now)?;
             println!(
                 "{}",
-                json!({"productId": product.to_string(), "clientId": client.to_string(), "erasedRecords": removed})
+                json!({"productId": product.to_string(), "clientId": client.to_string(), "erasedRecords": removed,
+                       "droppedFiles": dropped})
             );
             return Ok(());
         }

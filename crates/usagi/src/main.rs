@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod chaos;
 mod demo;
+mod export;
 mod keys;
 mod serve;
 
@@ -41,6 +42,9 @@ enum Command {
     /// Import or export the license key registry as CSV.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Export files: build a day's files on demand.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Send a simulated fleet through the real call-home protocol.
     Simulate(demo::SimulateArgs),
     /// Start a server with a demo product, user and a simulated fleet, for a first look.
@@ -68,6 +72,7 @@ fn main() -> anyhow::Result<()> {
             Command::Token(cmd) => admin::token(&cli.data_dir, cmd).await,
             Command::Client(cmd) => admin::client(&cli.data_dir, cmd).await,
             Command::Keys(cmd) => keys::keys(&cli.data_dir, cmd).await,
+            Command::Export(cmd) => export::export(&cli.data_dir, cmd).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
             Command::Bench(cmd) => bench::run(cmd).await,

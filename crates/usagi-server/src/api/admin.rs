@@ -40,6 +40,15 @@ pub async fn erase(State(app): State<AppState>, Path(product): Path<String>, req
         tracing::error!(error = %e, "erasure failed");
         ApiError::server("the installation could not be erased")
     })?;
+    let now = app.clock.now();
+    app.catalog.record_erasure(scope.product.id, client, now).await.map_err(|e| {
+        tracing::error!(error = %e, "erasure not recorded");
+        ApiError::server("the installation was erased but the erasure could not be recorded; retry")
+    })?;
+    if let Err(e) = app.exports.after_erasure(scope.product.id, now).await {
+        // The next export pass regenerates them; the erasure itself stands.
+        tracing::error!(error = %e, "open export files not regenerated after an erasure");
+    }
     tracing::info!(product = %scope.product.id, client = %client, removed, "installation erased");
     Ok(json(&json!({"result": {"clientId": client.to_string(), "erasedRecords": removed}})))
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn, PathItemBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, Required,
 };
@@ -714,6 +715,98 @@ pub struct LastLinesResponse {
     result: Vec<Value>,
 }
 
+/// `getDownloadUrl` request (reporting-api §13.3, §16.2).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct DownloadUrlRequest {
+    /// A file name as listed by `listFiles`.
+    fileName: String,
+}
+
+/// `getDownloadUrl` answer.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct DownloadUrlResponse {
+    /// `<public_url>/v3/download/<token>`: single use, no credentials needed, expires after 24 h.
+    downloadUrl: String,
+}
+
+/// Today's custom-event or exception file, regenerated at most hourly.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct OpenFileEntry {
+    /// `<productId>_cust_<date>.zip` or `<productId>_exc_<date>.zip`.
+    fileName: String,
+    /// Size of the CSV inside, KiB with three decimals.
+    uncompressedSizeKB: f64,
+    /// Server receive date of the records inside.
+    fileDate: String,
+    /// False while a regeneration runs (a download URL is then refused with 409).
+    isAvailable: bool,
+}
+
+/// A finalized daily file.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct DailyFileEntry {
+    /// File name.
+    fileName: String,
+    /// Size of the files inside, KiB.
+    uncompressedSizeKB: f64,
+    /// Size of the zip, KiB.
+    compressedSizeKB: f64,
+    /// Server receive date of the records inside.
+    fileDate: String,
+}
+
+/// A month's file, from the 1st to the last finalized day.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct MonthlyFileEntry {
+    /// `<productId>_cust_<start>_to_<stop>.zip`.
+    fileName: String,
+    /// Size of the CSV inside, KiB.
+    uncompressedSizeKB: f64,
+    /// Size of the zip, KiB.
+    compressedSizeKB: f64,
+    /// First receive day.
+    fileStartDate: String,
+    /// Last receive day.
+    fileStopDate: String,
+}
+
+/// `listFiles` answer of custom events and exceptions (reporting-api §13.2).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct RecordFilesResponse {
+    /// Today's file, when built.
+    openDailyFiles: Vec<OpenFileEntry>,
+    /// Finalized days within `exportRetentionDays`, newest first.
+    dailyFiles: Vec<DailyFileEntry>,
+    /// One per month within retention, newest first.
+    monthlyFiles: Vec<MonthlyFileEntry>,
+}
+
+/// A raw data file.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct RawFileEntry {
+    /// `<productId>_<date>.zip`.
+    fileName: String,
+    /// Server receive date of the data inside.
+    fileDate: String,
+    /// Size of the zip, KiB.
+    compressedSizeKB: f64,
+}
+
+/// `rawEvents/download/listFiles` answer (reporting-api §16.1).
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct RawFilesResponse {
+    /// Finalized days within `exportRetentionDays`, newest first; `[]` when none.
+    fileList: Vec<RawFileEntry>,
+}
+
 /// `POST /v3/admin/erase` request.
 #[derive(ToSchema)]
 #[allow(dead_code, non_snake_case)]
@@ -798,6 +891,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         let mut responses = utoipa::openapi::ResponsesBuilder::new();
         let ok = ResponseBuilder::new().description("Success");
         let ok = match route.response.1 {
+            Some("ZipFile") => {
+                ok.content("application/zip", ContentBuilder::new().schema(Some(schema_ref("ZipFile"))).build())
+            }
             Some(schema) => {
                 ok.content("application/json", ContentBuilder::new().schema(Some(schema_ref(schema))).build())
             }
@@ -831,6 +927,16 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 route.path.replace(['/', '{', '}', '-', '.'], "_")
             )))
             .responses(responses.clone());
+        if route.path.contains("{token}") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("token")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("The one-time token of a download URL"))
+                    .schema(Some(String::schema())),
+            );
+        }
         if route.path.contains("{product_id}") {
             op = op.parameter(
                 ParameterBuilder::new()
@@ -885,6 +991,21 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .schema("GenericCurrentRequest", GenericCurrentRequest::schema())
         .schema("GlobalFilter", GlobalFilter::schema())
         .schema("EraseRequest", EraseRequest::schema())
+        .schema("DownloadUrlRequest", DownloadUrlRequest::schema())
+        .schema("DownloadUrlResponse", DownloadUrlResponse::schema())
+        .schema("OpenFileEntry", OpenFileEntry::schema())
+        .schema("DailyFileEntry", DailyFileEntry::schema())
+        .schema("MonthlyFileEntry", MonthlyFileEntry::schema())
+        .schema("RecordFilesResponse", RecordFilesResponse::schema())
+        .schema("RawFileEntry", RawFileEntry::schema())
+        .schema("RawFilesResponse", RawFilesResponse::schema())
+        .schema(
+            "ZipFile",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                .description(Some("A zip file (reporting-api §16.4)")),
+        )
         .schema("EraseResponse", EraseResponse::schema())
         .schema("LastLinesRequest", LastLinesRequest::schema())
         .schema("LastLinesResponse", LastLinesResponse::schema())

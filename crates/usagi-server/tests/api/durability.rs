@@ -50,7 +50,7 @@ async fn warehouse_outage_keeps_acknowledging_up_to_the_bound_then_recovers() {
     let mut config = ServerConfig::default();
     config.ingest.max_backlog_mb = 0; // every byte counts: the second batch passes the bound
     let wrap: Wrap = Box::new(move |inner| Arc::new(Flaky { inner, down: switch }) as Arc<dyn Warehouse>);
-    let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: Some(wrap) }).await;
+    let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: Some(wrap), ..Setup::default() }).await;
     let t = ms(2024, 3, 20, 11, 0);
     let first = app
         .sync_at(at(2024, 3, 20, 12, 0, 0), "00000000000000A1", vec![json!({"kind":"event","t":t,"name":"Open"})])

@@ -95,7 +95,7 @@ async fn geography_is_derived_behind_a_trusted_proxy_and_the_ip_is_not_kept() {
         trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
         ..Default::default()
     };
-    let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: None }).await;
+    let app = TestApp::spawn_with(Setup { config: Some(config), ..Setup::default() }).await;
 
     for (client, forwarded) in [("00000000000000A1", "203.0.113.9"), ("00000000000000A2", "198.51.100.1")] {
         let body =

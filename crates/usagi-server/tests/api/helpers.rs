@@ -47,6 +47,8 @@ pub type Wrap = Box<dyn FnOnce(Arc<dyn Warehouse>) -> Arc<dyn Warehouse> + Send>
 #[derive(Default)]
 pub struct Setup {
     pub config: Option<ServerConfig>,
+    /// Keep `exports.job_interval_seconds` of `config` (tests otherwise drive the job).
+    pub config_keeps_export_job: bool,
     pub wrap_warehouse: Option<Wrap>,
 }
 
@@ -63,6 +65,10 @@ impl TestApp {
         config.listen = "127.0.0.1:0".parse().expect("addr");
         if config.clock.fixed_now.is_none() {
             config.clock.fixed_now = Some(at(2024, 3, 20, 12, 0, 0));
+        }
+        // Tests run the export job at chosen instants (`Running::exports`).
+        if !setup.config_keeps_export_job {
+            config.exports.job_interval_seconds = 0;
         }
         let duck =
             usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default())
@@ -152,8 +158,10 @@ impl TestApp {
             "batchId": uuid::Uuid::new_v4().to_string(), "seq": seq, "records": records,
         });
         let resp = self.callhome_raw("sync", serde_json::to_vec(&body).expect("json"), None).await;
-        assert_eq!(resp.status(), 200, "sync accepted");
-        resp.json().await.expect("json answer")
+        let status = resp.status();
+        let answer: Value = resp.json().await.expect("json answer");
+        assert_eq!(status, 200, "sync accepted: {answer}");
+        answer
     }
 
     /// Headers of a browser-like client.

@@ -12,6 +12,7 @@ mod event_reference;
 mod event_reports;
 mod event_tracking;
 mod example2;
+mod exports;
 mod generic;
 mod geo;
 mod helpers;

@@ -1,0 +1,437 @@
+//! Building export files from the warehouse, streamed: rows go from a streaming query
+//! through a CSV writer into a deflated zip entry, so memory does not grow with a day's size.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde_json::json;
+use usagi_catalog::{BackOffStates, Erasure};
+use usagi_reporting::previews::{self, RecordSource};
+use usagi_reporting::query::Query;
+use usagi_types::ProductId;
+use usagi_warehouse::columns::property_column;
+use usagi_warehouse::{TextRow, Warehouse};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::error::ExportError;
+use crate::names::{Family, FileName, Span};
+use crate::store::{ExportStore, Kind, StoredFile};
+
+/// Format version written into `manifest.json`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Builds export files of every family.
+pub struct Exporter {
+    warehouse: Arc<dyn Warehouse>,
+    store: Arc<ExportStore>,
+}
+
+/// What a raw-data file needs besides the warehouse.
+#[derive(Debug, Clone, Default)]
+pub struct RawDayInputs {
+    /// Installations erased during the file's day (listed in `erasures.json`).
+    pub erasures: Vec<Erasure>,
+    /// Back-off states of the product (for `backOff.current` at the end of the day).
+    pub back_offs: BackOffStates,
+}
+
+/// The start of a UTC day in epoch milliseconds.
+pub fn day_start_ms(day: NaiveDate) -> i64 {
+    day.and_time(NaiveTime::MIN).and_utc().timestamp_millis()
+}
+
+fn zip_options() -> SimpleFileOptions {
+    // `large_file`: a busy day's events.csv can pass 4 GiB uncompressed (zip64).
+    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).large_file(true)
+}
+
+type RowFn = Arc<dyn Fn(&TextRow) -> Vec<String> + Send + Sync>;
+
+/// Writes one CSV entry from a streaming query; returns the zip writer and the row count.
+async fn write_csv_entry(
+    wh: &dyn Warehouse,
+    mut zip: ZipWriter<File>,
+    entry: String,
+    header: Vec<&'static str>,
+    query: (Query, String),
+    row: RowFn,
+) -> Result<(ZipWriter<File>, u64), ExportError> {
+    // A few chunks in flight at most: the query waits for the writer.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TextRow>>(4);
+    let writer = tokio::task::spawn_blocking(move || -> Result<(ZipWriter<File>, u64), ExportError> {
+        zip.start_file(entry, zip_options())?;
+        let mut rows = 0u64;
+        {
+            let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut zip);
+            csv.write_record(&header)?;
+            for chunk in rx {
+                for r in &chunk {
+                    csv.write_record(row(r))?;
+                    rows += 1;
+                }
+            }
+            csv.flush()?;
+        }
+        Ok((zip, rows))
+    });
+    let (q, sql) = query;
+    let streamed = q.stream(wh, sql, tx).await;
+    let written = writer.await.map_err(|e| ExportError::Task(e.to_string()))?;
+    streamed.map_err(|e| ExportError::Warehouse(e.to_string()))?;
+    written
+}
+
+fn cell(r: &TextRow, i: usize) -> Option<&str> {
+    r.get(i).and_then(|c| c.as_deref())
+}
+
+fn text(r: &TextRow, i: usize) -> String {
+    cell(r, i).unwrap_or_default().to_string()
+}
+
+fn iso(r: &TextRow, i: usize) -> String {
+    cell(r, i).and_then(|v| v.parse::<i64>().ok()).map(previews::iso_millis).unwrap_or_default()
+}
+
+fn client_hex(r: &TextRow, i: usize) -> String {
+    cell(r, i).and_then(|v| v.parse::<u64>().ok()).map(|c| format!("{c:016X}")).unwrap_or_default()
+}
+
+/// The installations that sent anything (a sync or `license/set`) in `[from, to)`.
+fn senders_sql(product: &str, from: &str, to: &str) -> String {
+    format!(
+        "SELECT DISTINCT client_id FROM contacts WHERE product_id = {product} AND received_at >= {from} AND received_at < {to} \
+         UNION SELECT DISTINCT client_id FROM property_changes \
+         WHERE product_id = {product} AND received_at >= {from} AND received_at < {to}"
+    )
+}
+
+/// Each sender's latest value of the named property leaves among those received before `to`.
+fn latest_sql(product: &str, to: &str, names: Option<&[&str]>) -> String {
+    let only = names.map_or(String::new(), |n| {
+        format!("AND pc.name IN ({})", n.iter().map(|x| format!("'{x}'")).collect::<Vec<_>>().join(", "))
+    });
+    format!(
+        "SELECT pc.client_id, pc.name, pc.value FROM property_changes pc JOIN senders s ON s.client_id = pc.client_id \
+         WHERE pc.product_id = {product} AND pc.received_at < {to} {only} \
+         QUALIFY row_number() OVER (PARTITION BY pc.client_id, pc.name ORDER BY pc.t DESC, pc.seq DESC, pc.idx DESC) = 1"
+    )
+}
+
+/// `machineId` and `appName` of every sender at the end of the day, for the record files.
+fn identity_ctes(product: &str, from: &str, to: &str) -> String {
+    format!(
+        "WITH senders AS ({senders}), latest AS ({latest}), \
+         ident AS (SELECT client_id, max(value) FILTER (WHERE name = 'machineId') AS machine_id, \
+                          max(value) FILTER (WHERE name = 'appName') AS app_name FROM latest GROUP BY client_id) ",
+        senders = senders_sql(product, from, to),
+        latest = latest_sql(product, to, Some(&["machineId", "appName"])),
+    )
+}
+
+/// The record CSVs of a raw data zip (reporting-api §16.4): entry, fact table, and the columns
+/// after the shared `receivedAt,timestamp,clientId,machineId,appName` (header, SQL over `r`).
+type RecordFile = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+const RECORD_FILES: &[RecordFile] = &[
+    (
+        "sessions.csv",
+        "session_marks",
+        &[
+            ("kind", "CASE r.kind WHEN 1 THEN 'sessionStart' WHEN 2 THEN 'sessionStop' ELSE 'heartbeat' END"),
+            ("sessionId", "r.session_id"),
+            ("batchId", "CAST(r.batch_id AS VARCHAR)"),
+        ],
+    ),
+    (
+        "events.csv",
+        "events",
+        &[
+            ("sessionId", "r.session_id"),
+            ("category", "r.category"),
+            ("name", "r.name"),
+            ("numericValue", "CAST(r.num_value AS VARCHAR)"),
+            ("textValue", "r.text_value"),
+            ("customData", "r.custom"),
+            ("batchId", "CAST(r.batch_id AS VARCHAR)"),
+        ],
+    ),
+    (
+        "exceptions.csv",
+        "exceptions",
+        &[
+            ("sessionId", "r.session_id"),
+            ("className", "r.class_name"),
+            ("methodName", "r.method_name"),
+            ("message", "r.message"),
+            ("stackTrace", "r.stack_trace"),
+            ("batchId", "CAST(r.batch_id AS VARCHAR)"),
+        ],
+    ),
+];
+
+/// Columns of `clientProperties.csv` (reporting-api §16.4), after the leading identity columns.
+const PROPERTY_CSV_COLUMNS: &[&str] = &[
+    "prodVersion",
+    "prodEdition",
+    "prodBuild",
+    "prodLanguage",
+    "licenseType",
+    "licenseStatus.activated",
+    "licenseStatus.expired",
+    "licenseStatus.blocked",
+    "licenseStatus.allowed",
+    "os.platform",
+    "os.version",
+    "os.edition",
+    "osLanguage",
+    "osWordLength",
+    "cpuType",
+    "cpuCores",
+    "ram",
+    "displayCount",
+    "resolutionWidth",
+    "resolutionHeight",
+    "screenPpi",
+    "touchScreen",
+    "formFactor",
+    "gpu.vendor",
+    "gpu.model",
+    "vm",
+    "dotNetVersion",
+    "javaVersion",
+    "javaVendor",
+    "javaRuntime",
+    "javaGraphics",
+    "javaVmVersion",
+    "javaVmName",
+    "javaVmRam",
+    "geography.continent",
+    "geography.country",
+    "geography.usState",
+    "C01",
+    "C02",
+    "C03",
+    "C04",
+    "C05",
+    "C06",
+    "C07",
+    "C08",
+    "C09",
+    "C10",
+    "C11",
+    "C12",
+    "C13",
+    "C14",
+    "C15",
+    "C16",
+    "C17",
+    "C18",
+    "C19",
+    "C20",
+];
+
+/// The full `clientProperties.csv` header.
+pub fn client_properties_header() -> Vec<&'static str> {
+    let mut h = vec![
+        "snapshotDate",
+        "clientId",
+        "machineId",
+        "appName",
+        "sdkName",
+        "sdkVersion",
+        "dateInstalled",
+        "dateLastSeen",
+    ];
+    h.extend_from_slice(PROPERTY_CSV_COLUMNS);
+    h.extend_from_slice(&["optOut.current", "backOff.current", "lifetimeSessionCount", "lifetimeRuntimeMinutes"]);
+    h
+}
+
+impl Exporter {
+    /// An exporter writing into `store`.
+    pub fn new(warehouse: Arc<dyn Warehouse>, store: Arc<ExportStore>) -> Self {
+        Self { warehouse, store }
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Arc<dyn Warehouse> {
+        &self.warehouse
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<ExportStore> {
+        &self.store
+    }
+
+    /// Builds and publishes the raw-data file of one receive day (reporting-api §16.4).
+    pub async fn build_raw_day(
+        &self,
+        product: ProductId,
+        day: NaiveDate,
+        inputs: RawDayInputs,
+        generated_at: DateTime<Utc>,
+    ) -> Result<StoredFile, ExportError> {
+        let name = FileName::day(product, Family::Raw, day);
+        let pending = self.store.pending(name)?;
+        let from_ms = day_start_ms(day);
+        let to_ms = from_ms + 86_400_000;
+        let wh = self.warehouse.as_ref();
+        let mut zip = ZipWriter::new(File::create(&pending.path)?);
+        let mut counts = serde_json::Map::new();
+
+        for (entry, table, own) in RECORD_FILES {
+            let mut q = Query::new(wh.dialect());
+            let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
+            let own_sql: String = own.iter().map(|(_, expr)| format!(", {expr}")).collect();
+            let sql = format!(
+                "{ctes}SELECT CAST(r.received_at AS VARCHAR), CAST(r.t AS VARCHAR), CAST(r.client_id AS VARCHAR), \
+                        i.machine_id, i.app_name{own_sql} \
+                 FROM {table} r LEFT JOIN ident i ON i.client_id = r.client_id \
+                 WHERE r.product_id = {p} AND r.received_at >= {from} AND r.received_at < {to}",
+                ctes = identity_ctes(&p, &from, &to)
+            );
+            let mut header = vec!["receivedAt", "timestamp", "clientId", "machineId", "appName"];
+            header.extend(own.iter().map(|(h, _)| *h));
+            let width = header.len();
+            let row: RowFn = Arc::new(move |r: &TextRow| {
+                let mut out = vec![iso(r, 0), iso(r, 1), client_hex(r, 2)];
+                out.extend((3..width).map(|i| text(r, i)));
+                out
+            });
+            let (z, n) = write_csv_entry(wh, zip, entry.to_string(), header, (q, sql), row).await?;
+            zip = z;
+            counts.insert(entry.to_string(), json!({ "rows": n }));
+        }
+
+        // clientProperties.csv
+        let (q, sql) = {
+            let mut q = Query::new(wh.dialect());
+            let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
+            let leaves: Vec<&str> =
+                ["machineId", "appName"].into_iter().chain(PROPERTY_CSV_COLUMNS.iter().copied()).collect();
+            let pivot: String = leaves.iter().map(|n| format!(", {} AS \"{n}\"", pivot_expr(n))).collect();
+            let select: String = leaves.iter().map(|n| format!(", CAST(pr.\"{n}\" AS VARCHAR)")).collect();
+            let sql = format!(
+                "WITH senders AS ({senders}), latest AS ({latest}), \
+                 props AS (SELECT s.client_id{pivot} FROM senders s LEFT JOIN latest l ON l.client_id = s.client_id \
+                           GROUP BY s.client_id), \
+                 sdk AS (SELECT o.client_id, arg_max(o.payload, o.t) AS payload FROM observations o \
+                         JOIN senders s ON s.client_id = o.client_id \
+                         WHERE o.product_id = {p} AND o.source = 5 AND o.t < {to} GROUP BY o.client_id) \
+                 SELECT CAST(s.client_id AS VARCHAR){select}, sdk.payload, CAST(c.date_installed AS VARCHAR), \
+                        CAST(c.date_last_seen AS VARCHAR), CAST(c.opt_out_current AS VARCHAR), \
+                        CAST(c.lifetime_sessions AS VARCHAR), CAST(c.lifetime_runtime_ms // 60000 AS VARCHAR) \
+                 FROM senders s JOIN clients c ON c.product_id = {p} AND c.client_id = s.client_id \
+                 LEFT JOIN props pr ON pr.client_id = s.client_id LEFT JOIN sdk ON sdk.client_id = s.client_id",
+                senders = senders_sql(&p, &from, &to),
+                latest = latest_sql(&p, &to, None),
+            );
+            (q, sql)
+        };
+        let back_off: HashMap<u64, bool> = {
+            let end = DateTime::from_timestamp_millis(to_ms).unwrap_or(generated_at);
+            let mut m: HashMap<u64, bool> = inputs.back_offs.at(end).into_iter().map(|(c, _, cur)| (c, cur)).collect();
+            let wide = inputs.back_offs.product_wide(end);
+            m.insert(u64::MAX, wide);
+            m
+        };
+        let snapshot = day.format("%Y-%m-%d").to_string();
+        let row: RowFn = Arc::new(move |r: &TextRow| {
+            let leaves = 2 + PROPERTY_CSV_COLUMNS.len();
+            let client = cell(r, 0).and_then(|v| v.parse::<u64>().ok());
+            let sdk: serde_json::Value =
+                cell(r, 1 + leaves).and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+            let sdk_field = |k: &str| sdk.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let mut out = vec![snapshot.clone(), client_hex(r, 0), text(r, 1), text(r, 2)];
+            out.push(sdk_field("sdkName"));
+            out.push(sdk_field("sdkVersion"));
+            out.push(text(r, 2 + leaves));
+            out.push(text(r, 3 + leaves));
+            out.extend((3..1 + leaves).map(|i| text(r, i)));
+            out.push(text(r, 4 + leaves));
+            let backed_off = client
+                .and_then(|c| back_off.get(&c).copied())
+                .unwrap_or_else(|| back_off.get(&u64::MAX).copied().unwrap_or(false));
+            out.push(backed_off.to_string());
+            out.push(text(r, 5 + leaves));
+            out.push(text(r, 6 + leaves));
+            out
+        });
+        let (z, n) =
+            write_csv_entry(wh, zip, "clientProperties.csv".into(), client_properties_header(), (q, sql), row).await?;
+        zip = z;
+        counts.insert("clientProperties.csv".into(), json!({ "rows": n }));
+
+        // erasures.json: installations erased during this day, for downstream copies.
+        let erasures: Vec<serde_json::Value> = inputs
+            .erasures
+            .iter()
+            .map(|e| {
+                json!({ "clientId": e.client.to_hex(),
+                        "erasedAt": e.erased_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() })
+            })
+            .collect();
+        counts.insert("erasures.json".into(), json!({ "rows": erasures.len() }));
+        zip.start_file("erasures.json", zip_options())?;
+        serde_json::to_writer(&mut zip, &json!({ "erasures": erasures }))?;
+
+        let manifest = json!({
+            "formatVersion": FORMAT_VERSION,
+            "productId": product.as_str(),
+            "fileDate": day.format("%Y-%m-%d").to_string(),
+            "generatedAt": generated_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "files": counts,
+        });
+        zip.start_file("manifest.json", zip_options())?;
+        serde_json::to_writer(&mut zip, &manifest)?;
+        zip.finish()?;
+        Ok(self.store.publish(pending, Kind::Daily)?)
+    }
+
+    /// Builds and publishes a custom-event or exception file covering the receive days of
+    /// `name` (a day, or a month's `start..=stop`), up to `until_ms` for today's open file.
+    pub async fn build_records(&self, name: FileName, kind: Kind, until_ms: i64) -> Result<StoredFile, ExportError> {
+        let family = match name.family {
+            Family::CustomEvents => previews::Family::CustomEvents,
+            Family::Exceptions => previews::Family::Exceptions,
+            Family::Raw => return Err(ExportError::Invalid("raw data files are built by build_raw_day".into())),
+        };
+        let (first, last) = match name.span {
+            Span::Day(d) => (d, d),
+            Span::Month { start, stop } => (start, stop),
+        };
+        let from_ms = day_start_ms(first);
+        let to_ms = (day_start_ms(last) + 86_400_000).min(until_ms);
+        let pending = self.store.pending(name)?;
+        let wh = self.warehouse.as_ref();
+        let zip = ZipWriter::new(File::create(&pending.path)?);
+        let mut q = Query::new(wh.dialect());
+        let sql = previews::records_sql(&mut q, name.product.as_u64(), family, RecordSource::Received(from_ms, to_ms));
+        let row: RowFn = Arc::new(move |r: &TextRow| previews::file_row(family, r));
+        let (zip, _) = write_csv_entry(wh, zip, name.csv_name(), previews::file_header(family), (q, sql), row).await?;
+        zip.finish()?;
+        Ok(self.store.publish(pending, kind)?)
+    }
+}
+
+/// The latest value of one leaf among a sender's `latest` rows; a leaf never observed takes
+/// the default reports use (semantics §7), an observed NULL stays NULL.
+fn pivot_expr(name: &str) -> String {
+    let latest = format!("max(l.value) FILTER (WHERE l.name = '{name}')");
+    match property_column(name).and_then(|c| c.default) {
+        Some(default) => {
+            format!(
+                "CASE WHEN count(l.name) FILTER (WHERE l.name = '{name}') = 0 THEN CAST({default} AS VARCHAR) ELSE {latest} END"
+            )
+        }
+        None => latest,
+    }
+}
+
+fn bind_window(q: &mut Query, product: ProductId, from_ms: i64, to_ms: i64) -> (String, String, String) {
+    use usagi_warehouse::Param;
+    (q.bind(Param::Int(product.as_u64() as i64)), q.bind(Param::Int(from_ms)), q.bind(Param::Int(to_ms)))
+}

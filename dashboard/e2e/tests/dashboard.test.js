@@ -428,6 +428,20 @@ test('exports: the raw file list, and a download', async () => {
   await downloadsZip(shown[0]);
 });
 
+test('load time of every page (full load until every card is drawn), for the record', async (t) => {
+  const times = {};
+  for (const p of ['overview', 'explore', 'engagement', 'events', 'exceptions', 'custom-events', 'keys', 'clients', 'exports']) {
+    await page.goto('about:blank');
+    const t0 = Date.now();
+    await page.goto(`${server.base}/#/${p}?p=${server.product}`);
+    await page.waitForSelector('[data-card]');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-card]')].every((c) => c.dataset.state), null, { timeout: 20_000 });
+    times[p] = Date.now() - t0;
+  }
+  t.diagnostic(Object.entries(times).map(([p, ms]) => `${p} ${ms} ms`).join(', '));
+  assert.ok(times.overview < 1000, `overview took ${times.overview} ms`);
+});
+
 test('log out: the login page returns and the session is gone', async () => {
   await visit(`#/overview?p=${server.product}`);
   await settled('totals');

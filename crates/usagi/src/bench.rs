@@ -29,6 +29,8 @@ pub enum BenchCommand {
     Reports(ReportsArgs),
     /// Kill the server with SIGKILL while installations upload; check nothing is lost or doubled.
     Chaos(crate::chaos::ChaosArgs),
+    /// Build one day's export files from a generated day of facts: time and peak RSS.
+    Export(crate::bench_export::ExportArgs),
 }
 
 /// Options of `bench reports`.
@@ -63,6 +65,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Reports(args) => reports(args).await,
         BenchCommand::Chaos(args) => crate::chaos::chaos(args).await,
+        BenchCommand::Export(args) => crate::bench_export::export(args).await,
     }
 }
 

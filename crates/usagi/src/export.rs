@@ -96,15 +96,17 @@ pub async fn export(data_dir: &Path, cmd: ExportCommand) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     ingest.shutdown(Duration::from_secs(30)).await;
-    for f in &built {
-        println!(
-            "{}  {} bytes (uncompressed {} bytes)  {}",
-            f.name,
-            f.compressed_bytes,
-            f.uncompressed_bytes,
-            f.path.display()
-        );
-    }
-    println!("built {} file(s) for {product} on {date}", built.len());
+    // One JSON line, like the other admin commands, for scripts.
+    let files: Vec<serde_json::Value> = built
+        .iter()
+        .map(|f| {
+            serde_json::json!({"fileName": f.name.to_string(), "path": f.path.display().to_string(),
+                               "compressedBytes": f.compressed_bytes, "uncompressedBytes": f.uncompressed_bytes})
+        })
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({"productId": product.to_string(), "date": date.format("%Y-%m-%d").to_string(), "files": files})
+    );
     Ok(())
 }

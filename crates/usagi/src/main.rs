@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_export;
 mod chaos;
 mod demo;
 mod export;

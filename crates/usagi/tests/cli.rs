@@ -49,6 +49,8 @@ fn every_subcommand_has_help() {
         vec!["keys", "import", "--help"],
         vec!["keys", "export", "--help"],
         vec!["bench", "reports", "--help"],
+        vec!["bench", "export", "--help"],
+        vec!["export", "build", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -200,4 +202,93 @@ fn license_keys_import_and_export_as_csv() {
     }
     let out = usagi(p, &["keys", "export", "--product", &id, export_path.to_str().unwrap()], None);
     assert_eq!(out, json!({"exported": 2}), "nothing of the refused files was stored");
+}
+
+/// The rows of one CSV inside a zip.
+fn csv_rows(zip_path: &str, entry: &str) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(entry).unwrap(), &mut text).unwrap();
+    text.split("\r\n").skip(1).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_build_and_offline_erase() {
+    use usagi_protocol::signing::{sign, ProductSecret};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let product = usagi(p, &["product", "create", "--name", "Export App"], None);
+    let id = product["productId"].as_str().unwrap().to_string();
+    let secret = ProductSecret::parse_hex(product["secret"].as_str().unwrap()).unwrap();
+
+    // A server receives one sync, then stops (its loader drains the log on SIGTERM).
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("USAGI_DATA_DIR", p)
+        .env("USAGI_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/v3/openapi.json")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t = chrono::Utc::now().timestamp_millis();
+    let body = serde_json::to_vec(&json!({
+        "clientId": "4F2A9C1E7B3D5A60", "machineId": "M1", "appName": "ExportApp",
+        "sdk": {"name": "ui-sdk-rust", "version": "1.0.0"}, "batchId": uuid::Uuid::new_v4().to_string(), "seq": 1,
+        "records": [{"kind": "event", "t": t, "name": "Open"},
+                    {"kind": "exception", "t": t, "className": "Io", "methodName": "read"}]}))
+    .unwrap();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let resp = client
+        .post(format!("{base}/callhome/v1/{id}/sync"))
+        .header("Content-Type", "application/json")
+        .header("X-Timestamp", &ts)
+        .header("X-Signature", sign(&secret, &ts, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    let received = chrono::DateTime::from_timestamp_millis(answer["serverTime"].as_i64().expect("serverTime, ms"));
+    let day = received.expect("a time").format("%Y-%m-%d").to_string();
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    assert!(server.wait().unwrap().success());
+
+    let built = usagi(p, &["export", "build", "--product", &id, "--date", &day], None);
+    let files = built["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["fileName"].as_str().unwrap()).collect();
+    assert_eq!(names, [format!("{id}_{day}.zip"), format!("{id}_cust_{day}.zip"), format!("{id}_exc_{day}.zip")]);
+    let raw = files[0]["path"].as_str().unwrap().to_string();
+    assert!(raw.starts_with(p.to_str().unwrap()), "under the data directory: {raw}");
+    let events = csv_rows(&raw, "events.csv");
+    assert_eq!(events.len(), 1);
+    assert!(events[0].contains("4F2A9C1E7B3D5A60") && events[0].contains("M1,ExportApp"), "{events:?}");
+    assert_eq!(csv_rows(files[2]["path"].as_str().unwrap(), &format!("{id}_exc_{day}.csv")).len(), 1);
+
+    // Offline erasure, then a rebuild: the installation is gone from the day's files.
+    let erased = usagi(p, &["client", "erase", "--product", &id, "--client", "4f2a9c1e7b3d5a60"], None);
+    // A contact, an event, an exception, two observations (the envelope and the opt-in a
+    // non-optOut record implies) and two property leaves (machineId, appName).
+    assert_eq!(erased["erasedRecords"], 7, "{erased}");
+    let rebuilt = usagi(p, &["export", "build", "--product", &id, "--date", &day, "--family", "raw"], None);
+    assert_eq!(rebuilt["files"].as_array().unwrap().len(), 1);
+    assert!(csv_rows(&raw, "events.csv").is_empty());
+    assert!(csv_rows(&raw, "clientProperties.csv").is_empty());
+
+    // Bad input is refused with a reason.
+    for args in [
+        vec!["export", "build", "--product", "12", "--date", "2024-03-19"],
+        vec!["export", "build", "--product", id.as_str(), "--date", "2024-3-99"],
+        vec!["export", "build", "--product", "9999999999", "--date", "2024-03-19"],
+    ] {
+        let out = Command::new(BIN).args(&args).env("USAGI_DATA_DIR", p).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?} says why");
+    }
 }

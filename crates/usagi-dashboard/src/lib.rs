@@ -124,6 +124,34 @@ mod tests {
         assert_eq!(get("/static/app.css", Some("\"other\"")).await.status(), StatusCode::OK);
     }
 
+    /// Every relative `import … from './x.js'` of every module names an embedded file, so a
+    /// renamed module fails here and not only in a browser.
+    #[test]
+    fn every_module_import_resolves() {
+        for (path, bytes, _) in ASSETS.iter().filter(|(p, _, _)| p.ends_with(".js") && !p.starts_with("vendor/")) {
+            let text = std::str::from_utf8(bytes).expect("modules are UTF-8");
+            let dir: Vec<&str> = path.split('/').collect::<Vec<_>>()[..path.matches('/').count()].to_vec();
+            for spec in text.split("from '").skip(1).filter_map(|rest| rest.split('\'').next()) {
+                let mut parts = dir.clone();
+                for seg in spec.split('/') {
+                    match seg {
+                        "." => {}
+                        ".." => {
+                            parts.pop();
+                        }
+                        s => parts.push(s),
+                    }
+                }
+                let target = parts.join("/");
+                assert!(asset(&target).is_some(), "{path} imports {spec}, which is not embedded ({target})");
+            }
+        }
+        let page = std::str::from_utf8(asset("index.html").expect("page").0).expect("UTF-8");
+        for reference in page.split(STATIC_PREFIX).skip(1).filter_map(|r| r.split('"').next()) {
+            assert!(asset(reference).is_some(), "index.html references {reference}");
+        }
+    }
+
     #[test]
     fn every_vendored_file_has_its_license() {
         for f in ["vendor/echarts/LICENSE", "vendor/echarts/NOTICE", "vendor/echarts/VERSION"] {

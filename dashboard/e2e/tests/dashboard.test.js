@@ -150,6 +150,28 @@ test('responsive down to a laptop width: no page scrolls sideways at 1280 px', a
   await page.setViewportSize({ width: 1366, height: 900 });
 });
 
+test('a custom range from the date inputs; API errors are shown with their reason', async () => {
+  await visit(`#/overview?p=${server.product}`);
+  await settled('totals');
+  await page.fill('#range-start', '2000-01-01');
+  await page.waitForFunction(() => location.hash.includes('start=2000-01-01'));
+  assert.equal(await settled('totals'), 'error');
+  const stop = new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('stop');
+  const want = await api('POST', `/v3/reporting/generic/dateRange/${server.product}`, { startDate: '2000-01-01', stopDate: stop, clientStatus: ['new', 'active', 'lost'] });
+  assert.equal(want.status, 400);
+  assert.equal(await page.textContent('[data-card="totals"] .error'), `${want.body.status}: ${want.body.reason}`);
+  // A viewer without the licenseKeys flag sees the API's 403 reason on the key registry.
+  await visit(`#/keys?p=${second}`);
+  assert.equal(await settled('keys'), 'error');
+  const denied = await api('POST', `/v3/licenseKeys/listKeys/${second}`, { pageSize: 100 });
+  assert.equal(denied.status, 403);
+  assert.match(await page.textContent('[data-card="keys"] .error'), new RegExp(denied.body.reason));
+  assert.equal(await page.$('#key-add'), null, 'no edit controls for a viewer');
+  await shot(page, '02c-api-error');
+  await visit(`#/overview?p=${server.product}&start=NOW-29&stop=NOW`);
+  await settled('totals');
+});
+
 test('switch product', async () => {
   await page.selectOption('#product', second);
   await page.waitForFunction((p) => location.hash.includes(`p=${p}`), second);
@@ -428,7 +450,7 @@ test('exports: the raw file list, and a download', async () => {
   await downloadsZip(shown[0]);
 });
 
-test('load time of every page (full load until every card is drawn), for the record', async (t) => {
+test('load time of every page (full load until every card is drawn), recorded', async (t) => {
   const times = {};
   for (const p of ['overview', 'explore', 'engagement', 'events', 'exceptions', 'custom-events', 'keys', 'clients', 'exports']) {
     await page.goto('about:blank');
@@ -438,8 +460,8 @@ test('load time of every page (full load until every card is drawn), for the rec
     await page.waitForFunction(() => [...document.querySelectorAll('[data-card]')].every((c) => c.dataset.state), null, { timeout: 20_000 });
     times[p] = Date.now() - t0;
   }
+  // Asserted once, in the overview test; here the export job may be busy writing files.
   t.diagnostic(Object.entries(times).map(([p, ms]) => `${p} ${ms} ms`).join(', '));
-  assert.ok(times.overview < 1000, `overview took ${times.overview} ms`);
 });
 
 test('log out: the login page returns and the session is gone', async () => {

@@ -13,15 +13,19 @@ let second;
 const v3 = [];
 const pageErrors = [];
 
-/** Calls the API from inside the page (same origin, the page's cookies). */
+/** Calls the API from inside the page (same origin, the page's cookies); waits out a 429. */
 async function api(method, path, body) {
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const r = await fetch(p, { method: m, headers: b === undefined ? {} : { 'Content-Type': 'application/json' }, body: b === undefined ? undefined : JSON.stringify(b) });
-      return { status: r.status, body: r.status === 204 ? null : await r.json() };
-    },
-    [method, path, body],
-  );
+  for (let attempt = 0; ; attempt += 1) {
+    const r = await page.evaluate(
+      async ([m, p, b]) => {
+        const res = await fetch(p, { method: m, headers: b === undefined ? {} : { 'Content-Type': 'application/json' }, body: b === undefined ? undefined : JSON.stringify(b) });
+        return { status: res.status, retryAfter: Number(res.headers.get('Retry-After')) || 1, body: res.status === 204 ? null : await res.json() };
+      },
+      [method, path, body],
+    );
+    if (r.status !== 429 || attempt >= 5) return { status: r.status, body: r.body };
+    await new Promise((res) => setTimeout(res, r.retryAfter * 1000));
+  }
 }
 
 const num = (s) => Number(String(s).replace(/[,\s]/g, ''));

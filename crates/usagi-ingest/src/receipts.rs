@@ -83,6 +83,20 @@ impl ReceiptStore {
         Ok(())
     }
 
+    /// Forgets the receipts of `product` received before `before_ms` (callhome §9.2: receipts
+    /// are kept for the product's retention period); returns how many.
+    ///
+    /// A batch re-sent after that is judged again, and its records, older than retention by
+    /// then, are dropped at ingest.
+    pub fn prune(&self, product: ProductId, before_ms: i64) -> Result<u64, IngestError> {
+        let conn = self.conn.lock();
+        let n = conn.execute(
+            "DELETE FROM receipts WHERE product_id = ?1 AND received_at < ?2",
+            params![product.as_u64() as i64, before_ms],
+        )?;
+        Ok(n as u64)
+    }
+
     /// The receipt of a batch, if it was committed.
     pub fn find(&self, product: ProductId, batch: Uuid) -> Result<Option<Receipt>, IngestError> {
         let conn = self.conn.lock();
@@ -123,5 +137,20 @@ mod tests {
         assert_eq!(store.find(p, b).unwrap(), Some(Receipt { lsn: 5, response: r1 }));
         assert_eq!(store.max_lsn().unwrap(), 7);
         assert_eq!(store.find(p, Uuid::new_v4()).unwrap(), None);
+    }
+
+    #[test]
+    fn receipts_older_than_retention_are_pruned_per_product() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ReceiptStore::open(&dir.path().join("r.sqlite")).unwrap();
+        let (p, q) = (ProductId::parse("2376158762").unwrap(), ProductId::parse("1234567890").unwrap());
+        let r = StoredResponse { accepted: 1, dropped: 0, ignored: 0, next_sync_seconds: 1200 };
+        let (old, new, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        store.record(&[(p, old, 1, r, 999), (p, new, 2, r, 1000), (q, other, 3, r, 10)], 3).unwrap();
+        assert_eq!(store.prune(p, 1000).unwrap(), 1);
+        assert_eq!(store.find(p, old).unwrap(), None);
+        assert!(store.find(p, new).unwrap().is_some());
+        assert!(store.find(q, other).unwrap().is_some(), "another product keeps its receipts");
+        assert_eq!(store.max_lsn().unwrap(), 3, "pruning never rewinds the replay position");
     }
 }

@@ -302,6 +302,11 @@ impl Ingest {
         append(&self.inner, &entry, None).await
     }
 
+    /// The batch receipts (retention prunes them).
+    pub fn receipts(&self) -> Arc<ReceiptStore> {
+        self.inner.receipts.clone()
+    }
+
     /// The highest acknowledged log position.
     pub fn durable_lsn(&self) -> u64 {
         self.inner.progress.durable.load(Ordering::Acquire)

@@ -72,7 +72,7 @@ pub async fn run(
         "SELECT c.date_installed, c.date_last_seen, c.lifetime_sessions, c.lifetime_runtime_ms, \
          c.opt_out_historical, c.opt_out_current, \
          c.active_days, \
-         (SELECT count(*) FROM exceptions x WHERE x.product_id = c.product_id AND x.client_id = c.client_id), \
+         c.lifetime_exceptions, \
          c.last_sync_at, \
          {} FROM clients c WHERE c.product_id = {product} AND c.client_id = {cid}",
         exprs.join(", ")

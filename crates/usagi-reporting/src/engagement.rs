@@ -440,11 +440,10 @@ pub async fn churn_histogram(
     let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
     let cells = cell_columns(width, "x");
     let measured = match spec.metric {
-        // Lifetime active days: the installation's active days, all of them.
+        // Lifetime active days: the installation's active days, all of them (purged ones too).
         Metric::ActiveDays => format!(
-            "SELECT pop.*, count(*) AS m FROM ({pop}) pop \
-             JOIN client_days cd ON cd.product_id = {product} AND cd.client_id = pop.client_id GROUP BY {}",
-            positions(width + 1)
+            "SELECT pop.*, c.active_days AS m FROM ({pop}) pop \
+             JOIN clients c ON c.product_id = {product} AND c.client_id = pop.client_id"
         ),
         Metric::Sessions => format!(
             "SELECT pop.*, c.lifetime_sessions AS m FROM ({pop}) pop \

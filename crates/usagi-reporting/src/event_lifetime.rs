@@ -2,7 +2,8 @@
 //! and the histograms, over the units active in the range or (churn variants) lost in it.
 //!
 //! Counts are all-time (`client_events`); lifetime active days, ISO weeks and months come
-//! from every `client_days` row of a unit's members.
+//! from every active day of a unit's members: their `client_days` rows and the days retention
+//! purged (`purged_days`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -138,7 +139,9 @@ async fn units(
          uu AS (SELECT u.client_id, {unit} AS unit{u_cells} FROM u JOIN clients c ON c.product_id = {product} \
                 AND c.client_id = u.client_id WHERE {unit} IS NOT NULL), \
          act AS (SELECT m.unit, count(DISTINCT cd.day) AS days, count(DISTINCT {week}) AS weeks, \
-                 count(DISTINCT {month}) AS months FROM client_days cd \
+                 count(DISTINCT {month}) AS months \
+                 FROM (SELECT product_id, client_id, day FROM client_days \
+                       UNION ALL SELECT product_id, client_id, day FROM purged_days) cd \
                  JOIN (SELECT DISTINCT client_id, unit FROM uu) m ON cd.client_id = m.client_id \
                  WHERE cd.product_id = {product} GROUP BY 1), \
          cnt AS ({counts}) \

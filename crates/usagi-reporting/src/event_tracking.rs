@@ -58,8 +58,10 @@ pub async fn known_events(
 ) -> Result<Vec<KnownEvent>, ApiError> {
     let mut q = Query::new(wh.dialect());
     let product = q.bind(Param::Int(product.as_u64() as i64));
-    let sql =
-        format!("SELECT category, name, min(day), max(day) FROM event_days WHERE product_id = {product} GROUP BY 1, 2");
+    // `client_events` keeps each event's first and last day when retention purges detail data.
+    let sql = format!(
+        "SELECT category, name, min(first_day), max(last_day) FROM client_events WHERE product_id = {product} GROUP BY 1, 2"
+    );
     let rows = q.run(wh, sql).await?;
     let mut all: BTreeMap<(Option<String>, String), KnownEvent> = BTreeMap::new();
     for r in rows.rows {

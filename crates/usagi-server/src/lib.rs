@@ -8,6 +8,7 @@ pub mod callhome;
 pub mod clock;
 pub mod config;
 pub mod ratelimit;
+pub mod retention;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -130,15 +131,23 @@ pub struct Running {
     pub bulk_key_updates: Arc<ConcurrencyCap>,
     /// The export job (tests run it at chosen instants).
     pub exports: Arc<ExportJob>,
+    retention: tokio::task::JoinHandle<()>,
     stop: oneshot::Sender<()>,
     export_task: Option<tokio::task::JoinHandle<()>>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
+    /// Runs a retention pass now, as the daily task does (tests move a pinned clock).
+    pub async fn run_retention(&self) -> Result<Vec<retention::ProductRetention>, retention::RetentionError> {
+        let receipts = self.ingest.receipts();
+        retention::run_once(self.catalog.as_ref(), self.warehouse.as_ref(), &receipts, self.clock.today()).await
+    }
+
     /// Graceful shutdown: stop accepting, finish in-flight requests, then let the loader
     /// drain the ingest log (bounded; the rest loads at the next start).
     pub async fn shutdown(self) {
+        self.retention.abort();
         if let Some(task) = &self.export_task {
             task.abort();
         }
@@ -250,8 +259,21 @@ pub async fn start(
             .await
     });
     tracing::info!(%addr, "usagi listening");
+    let retention = retention::spawn_daily(catalog.clone(), warehouse.clone(), ingest.receipts(), clock.clone());
     let export_task = export_loop(&state);
-    Ok(Running { addr, clock, catalog, ingest, warehouse, bulk_key_updates, exports, stop, served, export_task })
+    Ok(Running {
+        addr,
+        clock,
+        catalog,
+        ingest,
+        warehouse,
+        bulk_key_updates,
+        exports,
+        retention,
+        stop,
+        served,
+        export_task,
+    })
 }
 
 /// Runs the export job every `exports.job_interval_seconds`, once the warehouse has caught up

@@ -3,9 +3,9 @@
 //! [`Fleet`] draws a realistic population of installations from a seed (growth over time,
 //! releases and upgrades, heavy and light users, churn and comebacks, offline queues,
 //! opt-outs, license conversions) and turns each installation's life into the `sync` batches
-//! its SDK would upload. [`run`] replays those batches against a server through the real
-//! call-home protocol: signed, gzip-compressed, retried, concurrently across installations
-//! and in order within each one.
+//! its SDK would upload. [`run`] replays those batches against a server through the SDK's
+//! protocol core (`usagi_sdk::transport`: signing, gzip, the reactions of callhome §4,
+//! full-jitter back-off), concurrently across installations and in order within each one.
 
 #![warn(missing_docs)]
 

@@ -15,7 +15,8 @@ use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
 use usagi_warehouse::schema::MS_PER_DAY;
 use usagi_warehouse::{
-    InputTable, LoadBatch, Param, Rows, TextRow, TextSink, Value, Warehouse, WarehouseError, STREAM_CHUNK_ROWS,
+    InputTable, LoadBatch, Param, PurgeStats, Rows, TextRow, TextSink, Value, Warehouse, WarehouseError,
+    STREAM_CHUNK_ROWS,
 };
 
 fn engine(e: duckdb::Error) -> WarehouseError {
@@ -421,8 +422,37 @@ fn erase_blocking(conn: &mut Connection, product: i64, client: u64) -> duckdb::R
     Ok(removed)
 }
 
+/// Folds and deletes one product's detail data before `cutoff` (see [`schema::purge_before`]).
+fn purge_blocking(conn: &mut Connection, product: i64, cutoff: NaiveDate) -> duckdb::Result<PurgeStats> {
+    let sql = schema::purge_before(product, cutoff);
+    let tx = conn.transaction()?;
+    tx.execute_batch(&sql.prepare)?;
+    let installations: i64 = tx.query_row("SELECT count(*) FROM affected", [], |r| r.get(0))?;
+    let mut stats = PurgeStats { installations: installations as u64, fact_rows: 0 };
+    if installations == 0 {
+        // Nothing older than the cutoff: the daily pass of an up-to-date product ends here.
+        tx.execute_batch("DROP TABLE kept_starts")?;
+        tx.commit()?;
+        return Ok(stats);
+    }
+    tx.execute_batch(&sql.fold)?;
+    for (table, delete) in &sql.fact_deletes {
+        let n = tx.execute(delete, [])? as u64;
+        tracing::debug!(table, rows = n, "purged");
+        stats.fact_rows += n;
+    }
+    tx.execute_batch(&sql.rollups)?;
+    tx.commit()?;
+    Ok(stats)
+}
+
 #[async_trait]
 impl Warehouse for DuckWarehouse {
+    async fn purge_before(&self, product: ProductId, cutoff: NaiveDate) -> Result<PurgeStats, WarehouseError> {
+        let p = product.as_u64() as i64;
+        self.with_writer(move |conn| purge_blocking(conn, p, cutoff).map_err(engine)).await
+    }
+
     async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError> {
         let (p, c) = (product.as_u64() as i64, client.as_u64());
         self.with_writer(move |conn| erase_blocking(conn, p, c).map_err(engine)).await

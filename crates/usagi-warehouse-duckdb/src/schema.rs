@@ -12,7 +12,31 @@ pub fn migrations() -> Vec<String> {
     all.push(PROFILE_COLUMNS_MIGRATION.to_string());
     all.push(PERIOD_FLAGS_MIGRATION.to_string());
     all.push(RECEIVE_COLUMNS_MIGRATION.to_string());
+    all.push(lifetime_base_migration());
     all
+}
+
+/// Migration 9: what retention keeps of purged detail data (semantics §2), so lifetime
+/// aggregates survive it. Per installation, `client_base` holds the sessions, runtime and
+/// exceptions of purged days, the last purged sync, and the end-of-day standard values of its
+/// last purged active day; `purged_days` its purged active days (the set A(c) of §4, which
+/// unions over `groupBy` units need); `client_event_base` its purged occurrences per event.
+/// `clients` gains the lifetime exception count, which the profile reads.
+fn lifetime_base_migration() -> String {
+    let std: String = standard_columns().map(|c| format!(", {} {}", c.column, c.ty.sql())).collect();
+    format!(
+        "CREATE TABLE client_base (
+            product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, purged_before DATE NOT NULL,
+            sessions BIGINT NOT NULL, runtime_ms BIGINT NOT NULL, exceptions BIGINT NOT NULL,
+            last_sync_at BIGINT, last_day DATE{std});
+        CREATE TABLE purged_days (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL);
+        CREATE TABLE client_event_base (
+            product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, category VARCHAR, name VARCHAR NOT NULL,
+            n BIGINT NOT NULL, first_day DATE NOT NULL, last_day DATE NOT NULL);
+        ALTER TABLE clients ADD COLUMN lifetime_exceptions BIGINT;
+        UPDATE clients SET lifetime_exceptions = (SELECT count(*) FROM exceptions x
+            WHERE x.product_id = clients.product_id AND x.client_id = clients.client_id);"
+    )
 }
 
 /// Migration 8: what the export files (reporting-api §13, §16) need to partition records by
@@ -174,7 +198,9 @@ fn wide_rollups_migration() -> String {
 /// Rebuilds the rollups of the installations listed in the table `affected`.
 ///
 /// Written as one from-scratch computation per installation so that late, offline
-/// or out-of-order batches can never leave a rollup that differs from the facts.
+/// or out-of-order batches can never leave a rollup that differs from the facts. Lifetime
+/// values combine that computation with what retention folded into the base tables
+/// (migration 9; [`purge_before`]).
 pub fn refresh_rollups() -> String {
     [SESSIONS, &client_days(true), PROPERTY_DAYS, &clients(true), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
 }
@@ -218,7 +244,10 @@ fn typed_value(expr: &str, ty: ColumnType) -> String {
 }
 
 /// One row per active day, with the end-of-day value of every standard property.
-fn client_days(period_flags: bool) -> String {
+///
+/// `latest` is false for the version migration 3 applied, before the period flags
+/// (migration 7) and the retention base tables (migration 9) existed.
+fn client_days(latest: bool) -> String {
     // Observed values are wrapped in a struct so that an observed NULL (a struct holding
     // NULL) differs from "not observed that day" (a NULL struct), which carries forward.
     let pivot: String = standard_columns()
@@ -235,12 +264,23 @@ fn client_days(period_flags: bool) -> String {
         })
         .collect();
     // Migration 7 adds the last-active-day-of-the-week/-month flags at the end of the table.
-    let flags = if period_flags {
-        ",\n    day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('week', day)) AS week_last,\n    \
-         day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('month', day)) AS month_last"
+    // Days retention folded into `purged_days` stay purged (a session reaching across the
+    // cutoff would re-create them), and no day after a purged one is the installation day.
+    let (kept, flags) = if latest {
+        (
+            ",\npurged AS (SELECT product_id, client_id, day FROM purged_days JOIN affected USING (product_id, client_id)),\n\
+             purged_first AS (SELECT product_id, client_id, min(day) AS day FROM purged GROUP BY product_id, client_id),\n\
+             kept AS (\n    SELECT b.* REPLACE (b.first_day AND (f.day IS NULL OR f.day > b.day) AS first_day) FROM base b\n    \
+             LEFT JOIN purged p ON p.product_id = b.product_id AND p.client_id = b.client_id AND p.day = b.day\n    \
+             LEFT JOIN purged_first f ON f.product_id = b.product_id AND f.client_id = b.client_id\n    \
+             WHERE p.day IS NULL\n)",
+            ",\n    day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('week', day)) AS week_last,\n    \
+             day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('month', day)) AS month_last",
+        )
     } else {
-        ""
+        ("", "")
     };
+    let rows = if latest { "kept" } else { "base" };
     format!(
         r#"
 DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
@@ -288,7 +328,7 @@ observed AS (
 base AS (
 SELECT product_id, client_id, day, runtime_ms, sessions,
     -- The installation day (dateInstalled), so "new" needs no join with `clients`.
-    NOT coalesce(bool_or(active) OVER before, false){carried}
+    NOT coalesce(bool_or(active) OVER before, false) AS first_day{carried}
 FROM (
     SELECT product_id, client_id, day, d.runtime_ms, d.sessions, d.day IS NOT NULL AS active{observed_cols}
     FROM days d FULL JOIN observed o USING (product_id, client_id, day)
@@ -297,8 +337,8 @@ WINDOW w AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUN
        before AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 -- An observation on a day without activity still carries forward (license/set, clamping).
 QUALIFY active
-)
-SELECT *{flags} FROM base;
+){kept}
+SELECT *{flags} FROM {rows};
 "#
     )
 }
@@ -317,7 +357,11 @@ SELECT product_id, client_id, name, day, value FROM (
 /// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,
 /// opt-out state, the latest standard values (those of its last active day) and the
 /// latest value of every current property.
-fn clients(extras: bool) -> String {
+///
+/// `latest` is false for the version migration 3 applied; the latest one also fills the
+/// columns of migrations 6 and 9 and adds what retention folded into `client_base` and
+/// `purged_days` (semantics §2: lifetime aggregates survive purging).
+fn clients(latest: bool) -> String {
     let current: Vec<&PropertyColumn> = PROPERTY_COLUMNS.iter().filter(|c| !c.standard).collect();
     let pivot: String = current
         .iter()
@@ -326,28 +370,87 @@ fn clients(extras: bool) -> String {
             format!(",\n        max(CASE WHEN name = '{}' THEN {v} END) AS {}", c.name, c.column)
         })
         .collect();
-    let std_cols: String = standard_columns().map(|c| format!(", d.{}", c.column)).collect();
     let cur_cols: String = current.iter().map(|c| format!(", cur.{}", c.column)).collect();
     let (opt_out, opt_in) = (ObservationSource::OptOut as u8, ObservationSource::OptIn as u8);
-    // Columns added by migration 6, at the end of the table.
-    let (extra_cte, extra_cols, extra_join) = if extras {
-        (
-            ",\nsyncs AS (\n    SELECT product_id, client_id, max(received_at) AS last_sync_at\n    FROM contacts JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id\n)",
-            ", syncs.last_sync_at, span.active_days",
-            "\nLEFT JOIN syncs ON syncs.product_id = span.product_id AND syncs.client_id = span.client_id",
-        )
-    } else {
-        ("", "", "")
-    };
+    let lifetime = "SELECT product_id, client_id, count(*) AS n, sum(end_t - start_t) AS ms
+    FROM sessions JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id";
+    if !latest {
+        let std_cols: String = standard_columns().map(|c| format!(", d.{}", c.column)).collect();
+        return format!(
+            r#"
+DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
+INSERT INTO clients
+WITH span AS (
+    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day
+    FROM client_days JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
+),
+{LATEST_AND_OPT},
+life AS ({lifetime})
+SELECT span.product_id, span.client_id, span.first_day, span.last_day,
+       coalesce(life.n, 0), coalesce(life.ms, 0),
+       coalesce(opt.historical, false), coalesce(opt.current, false){std_cols}{cur_cols}
+FROM span
+JOIN client_days d ON d.product_id = span.product_id AND d.client_id = span.client_id AND d.day = span.last_day
+LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.client_id
+LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
+LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id;
+"#,
+            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in),
+        );
+    }
+    // The standard values of the last active day: from its `client_days` row, or from the
+    // base when retention purged that day.
+    let std_cols: String = standard_columns()
+        .map(|c| format!(",\n       CASE WHEN d.client_id IS NULL THEN b.{0} ELSE d.{0} END", c.column))
+        .collect();
     format!(
         r#"
 DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
 INSERT INTO clients
 WITH span AS (
-    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day, count(*) AS active_days
-    FROM client_days JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
+    -- Purged and retained active days are disjoint (`client_days` skips purged ones).
+    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day, count(*) AS active_days FROM (
+        SELECT product_id, client_id, day FROM client_days JOIN affected USING (product_id, client_id)
+        UNION ALL SELECT product_id, client_id, day FROM purged_days JOIN affected USING (product_id, client_id)
+    ) AS days GROUP BY product_id, client_id
 ),
-latest AS (
+{LATEST_AND_OPT},
+life AS ({lifetime}),
+syncs AS (
+    SELECT product_id, client_id, max(received_at) AS last_sync_at
+    FROM contacts JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
+),
+xs AS (
+    SELECT product_id, client_id, count(*) AS n
+    FROM exceptions JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
+)
+SELECT span.product_id, span.client_id, span.first_day, span.last_day,
+       coalesce(life.n, 0) + coalesce(b.sessions, 0), coalesce(life.ms, 0) + coalesce(b.runtime_ms, 0),
+       coalesce(opt.historical, false), coalesce(opt.current, false){std_cols}{cur_cols},
+       {last_sync}, span.active_days, coalesce(xs.n, 0) + coalesce(b.exceptions, 0)
+FROM span
+LEFT JOIN client_days d ON d.product_id = span.product_id AND d.client_id = span.client_id AND d.day = span.last_day
+LEFT JOIN client_base b ON b.product_id = span.product_id AND b.client_id = span.client_id
+LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.client_id
+LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
+LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id
+LEFT JOIN syncs ON syncs.product_id = span.product_id AND syncs.client_id = span.client_id
+LEFT JOIN xs ON xs.product_id = span.product_id AND xs.client_id = span.client_id;
+"#,
+        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in),
+        last_sync = greatest("syncs.last_sync_at", "b.last_sync_at"),
+    )
+}
+
+/// `greatest` of two nullable expressions, NULL only when both are.
+fn greatest(a: &str, b: &str) -> String {
+    format!("greatest(coalesce({a}, {b}), coalesce({b}, {a}))")
+}
+
+/// The CTEs `latest`, `cur` (latest value of every current property) and `opt` (opt-out state).
+fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8) -> String {
+    format!(
+        r#"latest AS (
     SELECT product_id, client_id, name, value FROM (
         SELECT product_id, client_id, name, value,
                row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY t DESC, seq DESC, idx DESC) AS rn
@@ -358,26 +461,13 @@ cur AS (
     SELECT product_id, client_id{pivot}
     FROM latest GROUP BY product_id, client_id
 ),
-life AS (
-    SELECT product_id, client_id, count(*) AS n, sum(end_t - start_t) AS ms
-    FROM sessions JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id
-),
 opt AS (
     -- semantics §11: the later of the last opt-out and the last opt-in decides.
     SELECT product_id, client_id, bool_or(source = {opt_out}) AS historical,
            arg_max(source, [t, seq, idx]) = {opt_out} AS current
     FROM observations JOIN affected USING (product_id, client_id)
     WHERE source IN ({opt_out}, {opt_in}) GROUP BY product_id, client_id
-){extra_cte}
-SELECT span.product_id, span.client_id, span.first_day, span.last_day,
-       coalesce(life.n, 0), coalesce(life.ms, 0),
-       coalesce(opt.historical, false), coalesce(opt.current, false){std_cols}{cur_cols}{extra_cols}
-FROM span
-JOIN client_days d ON d.product_id = span.product_id AND d.client_id = span.client_id AND d.day = span.last_day
-LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.client_id
-LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
-LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id{extra_join};
-"#
+)"#
     )
 }
 
@@ -389,11 +479,17 @@ SELECT product_id, client_id, category, name, count(*)
 FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name;
 "#;
 
+/// All-time occurrences per installation and event: the facts plus what retention folded.
 const CLIENT_EVENTS: &str = r#"
 DELETE FROM client_events USING affected a WHERE client_events.product_id = a.product_id AND client_events.client_id = a.client_id;
 INSERT INTO client_events
-SELECT product_id, client_id, category, name, count(*), min(day), max(day)
-FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name;
+SELECT product_id, client_id, category, name, sum(n), min(first_day), max(last_day) FROM (
+    SELECT product_id, client_id, category, name, count(*) AS n, min(day) AS first_day, max(day) AS last_day
+    FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name
+    UNION ALL
+    SELECT product_id, client_id, category, name, n, first_day, last_day
+    FROM client_event_base JOIN affected USING (product_id, client_id)
+) AS all_time GROUP BY product_id, client_id, category, name;
 "#;
 
 const EVENT_DAYS: &str = r#"
@@ -429,3 +525,135 @@ pub const INSTALLATION_TABLES: &[&str] = &[
     "client_events",
     "event_days",
 ];
+
+/// The statements of one retention purge of `product` before `cutoff` (semantics §2,
+/// callhome §9.4), run in one transaction by the backend.
+///
+/// DuckDB has no partitions: a range delete on each table's `day` is its equivalent (the
+/// scale-out backend drops partitions instead). Before deleting, the purged rows are folded
+/// into the base tables of migration 9 and each installation keeps its latest observation of
+/// every source and its latest value of every property leaf, so end-of-day values still carry
+/// forward past the cutoff and opt-out state and the envelope survive. A session that starts
+/// before the cutoff and ends after it keeps its start mark, so it is rebuilt whole from the
+/// remaining records; sessions that ended before the cutoff are folded and final.
+pub struct PurgeSql {
+    /// Lists the installations to fold in `affected` and the sessions reaching across the cutoff.
+    pub prepare: String,
+    /// Folds what is about to be deleted into the base tables.
+    pub fold: String,
+    /// One range delete per fact table, by name, whose row counts are reported.
+    pub fact_deletes: Vec<(&'static str, String)>,
+    /// Range deletes of the rollups, then their refresh for the affected installations.
+    pub rollups: String,
+}
+
+/// Builds [`PurgeSql`] for one product and cutoff day.
+pub fn purge_before(product: i64, cutoff: chrono::NaiveDate) -> PurgeSql {
+    let c = format!("DATE '{}'", cutoff.format("%Y-%m-%d"));
+    let cms = (cutoff - chrono::NaiveDate::default()).num_days() * usagi_warehouse::schema::MS_PER_DAY;
+    let old = format!("product_id = {product} AND day < {c}");
+    let prepare = format!(
+        r#"
+DELETE FROM affected;
+DELETE FROM affected_days;
+INSERT INTO affected
+SELECT DISTINCT product_id, client_id FROM client_days WHERE {old}
+UNION SELECT DISTINCT product_id, client_id FROM contacts WHERE {old}
+UNION SELECT DISTINCT product_id, client_id FROM events WHERE {old}
+UNION SELECT DISTINCT product_id, client_id FROM exceptions WHERE {old}
+UNION SELECT DISTINCT product_id, client_id FROM session_marks WHERE {old}
+UNION SELECT product_id, client_id FROM observations WHERE {old} GROUP BY product_id, client_id, source HAVING count(*) > 1
+UNION SELECT product_id, client_id FROM property_changes WHERE {old} GROUP BY product_id, client_id, name HAVING count(*) > 1;
+CREATE OR REPLACE TEMP TABLE kept_starts AS
+SELECT product_id, client_id, session_key, start_t FROM sessions JOIN affected USING (product_id, client_id)
+WHERE start_day < {c} AND end_t >= {cms};
+"#
+    );
+    // The standard values of the last purged active day: from this purge when it purges a
+    // later active day than earlier ones did.
+    let newer = "coalesce(lr.day > b.last_day OR (b.last_day IS NULL AND lr.day IS NOT NULL), false)";
+    let std_cols: String = standard_columns()
+        .map(|col| format!(",\n       CASE WHEN {newer} THEN lr.{0} ELSE b.{0} END AS {0}", col.column))
+        .collect();
+    let fold = format!(
+        r#"
+CREATE OR REPLACE TEMP TABLE base_next AS
+WITH folded AS (
+    SELECT product_id, client_id, count(*) AS n, sum(end_t - start_t) AS ms
+    FROM sessions JOIN affected USING (product_id, client_id)
+    WHERE start_day < {c} AND end_t < {cms} GROUP BY product_id, client_id
+),
+xs AS (SELECT product_id, client_id, count(*) AS n FROM exceptions WHERE {old} GROUP BY product_id, client_id),
+syncs AS (SELECT product_id, client_id, max(received_at) AS at FROM contacts WHERE {old} GROUP BY product_id, client_id),
+last_row AS (
+    SELECT * FROM client_days WHERE {old}
+    QUALIFY row_number() OVER (PARTITION BY product_id, client_id ORDER BY day DESC) = 1
+)
+SELECT a.product_id, a.client_id, greatest({c}, coalesce(b.purged_before, {c})) AS purged_before,
+       coalesce(b.sessions, 0) + coalesce(f.n, 0) AS sessions,
+       coalesce(b.runtime_ms, 0) + coalesce(f.ms, 0) AS runtime_ms,
+       coalesce(b.exceptions, 0) + coalesce(xs.n, 0) AS exceptions,
+       {last_sync} AS last_sync_at,
+       CASE WHEN {newer} THEN lr.day ELSE b.last_day END AS last_day{std_cols}
+FROM affected a
+LEFT JOIN client_base b ON b.product_id = a.product_id AND b.client_id = a.client_id
+LEFT JOIN folded f ON f.product_id = a.product_id AND f.client_id = a.client_id
+LEFT JOIN xs ON xs.product_id = a.product_id AND xs.client_id = a.client_id
+LEFT JOIN syncs ON syncs.product_id = a.product_id AND syncs.client_id = a.client_id
+LEFT JOIN last_row lr ON lr.product_id = a.product_id AND lr.client_id = a.client_id;
+DELETE FROM client_base USING affected a WHERE client_base.product_id = a.product_id AND client_base.client_id = a.client_id;
+INSERT INTO client_base SELECT * FROM base_next;
+DROP TABLE base_next;
+INSERT INTO purged_days SELECT product_id, client_id, day FROM client_days WHERE {old};
+CREATE OR REPLACE TEMP TABLE event_base_next AS
+SELECT product_id, client_id, category, name, sum(n) AS n, min(first_day) AS first_day, max(last_day) AS last_day FROM (
+    SELECT product_id, client_id, category, name, n, first_day, last_day
+    FROM client_event_base JOIN affected USING (product_id, client_id)
+    UNION ALL
+    SELECT product_id, client_id, category, name, count(*), min(day), max(day)
+    FROM events WHERE {old} GROUP BY product_id, client_id, category, name
+) AS e GROUP BY product_id, client_id, category, name;
+DELETE FROM client_event_base USING affected a
+WHERE client_event_base.product_id = a.product_id AND client_event_base.client_id = a.client_id;
+INSERT INTO client_event_base SELECT * FROM event_base_next;
+DROP TABLE event_base_next;
+"#,
+        last_sync = greatest("syncs.at", "b.last_sync_at"),
+    );
+    // Keeps each installation's latest row per `key` among the old ones.
+    let keep_latest = |table: &str, key: &str| {
+        format!(
+            "DELETE FROM {table} WHERE rowid IN (SELECT rid FROM (
+                SELECT rowid AS rid, row_number() OVER (
+                    PARTITION BY product_id, client_id, {key} ORDER BY t DESC, seq DESC, idx DESC) AS rn
+                FROM {table} WHERE {old}) AS r WHERE rn > 1)"
+        )
+    };
+    let fact_deletes = vec![
+        ("contacts", format!("DELETE FROM contacts WHERE {old}")),
+        ("events", format!("DELETE FROM events WHERE {old}")),
+        ("exceptions", format!("DELETE FROM exceptions WHERE {old}")),
+        (
+            "session_marks",
+            format!(
+                "DELETE FROM session_marks WHERE rowid IN (
+                    SELECT m.rowid FROM session_marks m
+                    LEFT JOIN kept_starts k ON m.kind = 1 AND k.product_id = m.product_id AND k.client_id = m.client_id
+                        AND k.session_key = coalesce(m.session_id, '') AND k.start_t = m.t
+                    WHERE m.product_id = {product} AND m.day < {c} AND k.client_id IS NULL)"
+            ),
+        ),
+        ("observations", keep_latest("observations", "source")),
+        ("property_changes", keep_latest("property_changes", "name")),
+    ];
+    let rollups = format!(
+        "DELETE FROM client_days WHERE {old};
+         DELETE FROM event_days WHERE {old};
+         DELETE FROM event_totals WHERE {old};
+         {refresh}
+         DROP TABLE kept_starts;
+         DELETE FROM affected;",
+        refresh = refresh_rollups(),
+    );
+    PurgeSql { prepare, fold, fact_deletes, rollups }
+}

@@ -12,6 +12,7 @@ pub mod rows;
 pub mod schema;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use usagi_types::{ClientId, ProductId};
 
 pub use dialect::Dialect;
@@ -44,6 +45,16 @@ pub trait Warehouse: Send + Sync + 'static {
     /// Erases every fact and rollup row of one installation and corrects the rollups that
     /// sum over installations; returns how many fact rows were removed.
     async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError>;
+
+    /// Purges the detail data of `product` dated before `cutoff` (retention: semantics §2,
+    /// callhome §9.4), in one transaction.
+    ///
+    /// The lifetime aggregates survive: what is purged is first folded into per-installation
+    /// base values (dateInstalled, dateLastSeen, lifetime sessions, runtime, active days and
+    /// exceptions, all-time counts per event), and later loads combine those with the facts
+    /// they keep. Each installation keeps its latest value of every property, so values still
+    /// carry forward into the first retained day. Purging the same cutoff twice changes nothing.
+    async fn purge_before(&self, product: ProductId, cutoff: NaiveDate) -> Result<PurgeStats, WarehouseError>;
 
     /// Streams the rows of a read-only query into `sink`, in chunks, without ever holding the
     /// whole result: export files are written from it with memory that does not grow with
@@ -80,6 +91,15 @@ pub trait Warehouse: Send + Sync + 'static {
             Err(WarehouseError::Engine("this warehouse does not accept input tables".into()))
         }
     }
+}
+
+/// What one [`Warehouse::purge_before`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeStats {
+    /// Installations whose old data was folded into their lifetime aggregates.
+    pub installations: u64,
+    /// Fact rows deleted (records, contacts and superseded observations).
+    pub fact_rows: u64,
 }
 
 /// One streamed row: nullable text cells.

@@ -9,14 +9,15 @@
 //! - `property_changes(product_id, client_id, t, day, seq, idx, name, value, received_at)` — one row per property leaf
 //!
 //! Rollups (rebuilt for the installations each load touches, so they always equal
-//! a from-scratch computation over the facts):
+//! a from-scratch computation over the facts plus the retention base below):
 //! - `sessions(product_id, client_id, session_key, grp, start_t, end_t, start_day)` — semantics §8
 //! - `client_days(product_id, client_id, day, runtime_ms, sessions, first_day, <standard property columns>)` —
 //!   one row per active day (semantics §4), `first_day` on the installation day, and the end-of-day value of
 //!   every standard property (`columns`)
 //! - `clients(product_id, client_id, date_installed, date_last_seen, lifetime_sessions, lifetime_runtime_ms,
-//!   opt_out_historical, opt_out_current, <every property column>, last_sync_at, active_days)` — semantics
-//!   §4, §8.7, §11; standard properties hold their latest value, current ones their latest known value
+//!   opt_out_historical, opt_out_current, <every property column>, last_sync_at, active_days,
+//!   lifetime_exceptions)` — semantics §4, §8.7, §11; standard properties hold their latest value, current
+//!   ones their latest known value
 //! - `client_events(product_id, client_id, category, name, n, first_day, last_day)` — all-time occurrences per event (§10)
 //! - `event_days(product_id, client_id, day, category, name, n, value_sum)` — occurrences per installation,
 //!   day and event, with the sum of their numeric values (text and null values count 0)
@@ -24,6 +25,17 @@
 //! - `property_days(product_id, client_id, name, day, value)` — the last value of each property on
 //!   each day it was observed (semantics §7.2); the value at the end of day e is the row with the
 //!   greatest `day <= e` (carry-forward), NULL before the first
+//!
+//! Retention base ([`crate::Warehouse::purge_before`]; what purged detail data leaves behind, so
+//! lifetime aggregates survive it, semantics §2):
+//! - `purged_days(product_id, client_id, day)` — purged active days (disjoint from `client_days`)
+//! - `client_base(product_id, client_id, purged_before, sessions, runtime_ms, exceptions, last_sync_at,
+//!   last_day, <standard property columns>)` — purged sessions, runtime, exceptions and syncs, and the
+//!   end-of-day values of the last purged active day
+//! - `client_event_base(product_id, client_id, category, name, n, first_day, last_day)` — purged occurrences
+//!
+//! Below the cutoff the facts keep only each installation's latest observation per source, its
+//! latest value per property leaf, and the start marks of sessions reaching across the cutoff.
 //!
 //! `product_id` is the product id as an integer, `client_id` the 64-bit installation
 //! id, times are epoch milliseconds and `day` the UTC date of the row's time. `received_at` is the

@@ -7,6 +7,7 @@ mod chaos;
 mod demo;
 mod export;
 mod keys;
+mod retention;
 mod serve;
 
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ enum Command {
     /// Import or export the license key registry as CSV.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Purge detail data older than each product's retention (the server does it daily).
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Export files: build a day's files on demand.
     #[command(subcommand)]
     Export(export::ExportCommand),
@@ -73,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             Command::Token(cmd) => admin::token(&cli.data_dir, cmd).await,
             Command::Client(cmd) => admin::client(&cli.data_dir, cmd).await,
             Command::Keys(cmd) => keys::keys(&cli.data_dir, cmd).await,
+            Command::Retention(cmd) => retention::run(&cli.data_dir, cmd).await,
             Command::Export(cmd) => export::export(&cli.data_dir, cmd).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,

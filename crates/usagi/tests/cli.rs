@@ -48,6 +48,7 @@ fn every_subcommand_has_help() {
         vec!["client", "erase", "--help"],
         vec!["keys", "import", "--help"],
         vec!["keys", "export", "--help"],
+        vec!["retention", "run", "--help"],
         vec!["bench", "reports", "--help"],
         vec!["bench", "export", "--help"],
         vec!["export", "build", "--help"],
@@ -119,6 +120,25 @@ async fn admin_commands_work_while_the_server_runs() {
 
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
     assert!(server.wait().unwrap().success(), "SIGTERM shuts down cleanly with exit 0");
+}
+
+#[test]
+fn retention_runs_offline_per_product_and_for_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let id = usagi(p, &["product", "create", "--name", "Kept App"], None)["productId"].as_str().unwrap().to_string();
+    usagi(p, &["product", "create", "--name", "Other App"], None);
+    usagi(p, &["product", "set", "--id", &id, "--retention-days", "30"], None);
+    let one = usagi(p, &["retention", "run", "--product", &id], None);
+    let products = one["products"].as_array().unwrap();
+    assert_eq!(products.len(), 1);
+    let oldest = (chrono::Utc::now().date_naive() - chrono::Duration::days(30)).to_string();
+    assert_eq!(
+        products[0],
+        json!({"productId": id, "oldestReportedDate": oldest, "installations": 0, "factRows": 0, "receipts": 0})
+    );
+    let all = usagi(p, &["retention", "run"], None);
+    assert_eq!(all["products"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -41,6 +41,13 @@ impl Warehouse for Flaky {
     ) -> Result<u64, WarehouseError> {
         self.inner.erase_installation(product, client).await
     }
+    async fn purge_before(
+        &self,
+        product: usagi_types::ProductId,
+        cutoff: chrono::NaiveDate,
+    ) -> Result<usagi_warehouse::PurgeStats, WarehouseError> {
+        self.inner.purge_before(product, cutoff).await
+    }
 }
 
 #[tokio::test]

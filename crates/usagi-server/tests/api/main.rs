@@ -22,3 +22,4 @@ mod meta;
 mod openapi;
 mod previews;
 mod reports_reference;
+mod retention;

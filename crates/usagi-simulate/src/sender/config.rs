@@ -80,8 +80,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Upper bound of the wait after the `n`-th consecutive failure (n from 0).
     pub fn bound(&self, n: u32) -> Duration {
-        let factor = 1u32.checked_shl(n.min(30)).unwrap_or(u32::MAX);
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        usagi_sdk::transport::backoff_bound(self.base_delay, self.max_delay, n)
     }
 }
 

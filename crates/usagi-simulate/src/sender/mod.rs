@@ -1,4 +1,4 @@
-//! Replaying a fleet against a server.
+//! Replaying a fleet against a server, through the SDK's protocol core (`upload`).
 //!
 //! One blocking producer walks the fleet's batches in global receive-time order and hands
 //! each to the worker that owns its installation (`installation % concurrency`). A worker
@@ -12,7 +12,7 @@ mod summary;
 mod upload;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -76,7 +76,7 @@ pub async fn run(cfg: SimulateConfig, progress: Option<ProgressBar>) -> Result<S
         gzip: cfg.gzip,
         simulated_receive_time: cfg.simulated_receive_time,
         retry: cfg.retry,
-        clock_offset_ms: AtomicI64::new(0),
+        clock: usagi_sdk::clock::Clock::default(),
     });
     let abort = Arc::new(AtomicBool::new(false));
     let workers = cfg.concurrency.max(1);

@@ -50,6 +50,16 @@ fn zip_options() -> SimpleFileOptions {
 
 type RowFn = Arc<dyn Fn(&TextRow) -> Vec<String> + Send + Sync>;
 
+/// Turns streamed rows into CSV rows: called with each row, then once with `None` at the
+/// end; each call yields at most one CSV row (a grouping mapper yields a group when the next
+/// one starts, and the last at the end).
+type RowMapper = Box<dyn FnMut(Option<&TextRow>) -> Option<Vec<String>> + Send>;
+
+/// One CSV row per streamed row.
+fn per_row(f: RowFn) -> RowMapper {
+    Box::new(move |r| r.map(|r| f(r)))
+}
+
 /// Writes one CSV entry from a streaming query; returns the zip writer and the row count.
 async fn write_csv_entry(
     wh: &dyn Warehouse,
@@ -57,7 +67,7 @@ async fn write_csv_entry(
     entry: String,
     header: Vec<&'static str>,
     query: (Query, String),
-    row: RowFn,
+    mut row: RowMapper,
 ) -> Result<(ZipWriter<File>, u64), ExportError> {
     // A few chunks in flight at most: the query waits for the writer.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TextRow>>(4);
@@ -69,9 +79,15 @@ async fn write_csv_entry(
             csv.write_record(&header)?;
             for chunk in rx {
                 for r in &chunk {
-                    csv.write_record(row(r))?;
-                    rows += 1;
+                    if let Some(out) = row(Some(r)) {
+                        csv.write_record(out)?;
+                        rows += 1;
+                    }
                 }
+            }
+            if let Some(out) = row(None) {
+                csv.write_record(out)?;
+                rows += 1;
             }
             csv.flush()?;
         }
@@ -122,15 +138,39 @@ fn latest_sql(product: &str, to: &str, names: Option<&[&str]>) -> String {
 }
 
 /// `machineId` and `appName` of every sender at the end of the day, for the record files.
-fn identity_ctes(product: &str, from: &str, to: &str) -> String {
-    format!(
-        "WITH senders AS ({senders}), latest AS ({latest}), \
-         ident AS (SELECT client_id, max(value) FILTER (WHERE name = 'machineId') AS machine_id, \
-                          max(value) FILTER (WHERE name = 'appName') AS app_name FROM latest GROUP BY client_id) ",
-        senders = senders_sql(product, from, to),
-        latest = latest_sql(product, to, Some(&["machineId", "appName"])),
-    )
+///
+/// Read once into memory (one entry per installation that sent anything that day) and looked
+/// up per row, so the record queries are plain scans that stream: joined in SQL, the engine may
+/// build its hash table on the big side and hold a day's records in memory.
+async fn identities(
+    wh: &dyn Warehouse,
+    product: ProductId,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Identities, ExportError> {
+    let mut q = Query::new(wh.dialect());
+    let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
+    let sql = format!(
+        "WITH senders AS ({senders}), latest AS ({latest}) \
+         SELECT client_id, max(value) FILTER (WHERE name = 'machineId'), max(value) FILTER (WHERE name = 'appName') \
+         FROM latest GROUP BY client_id",
+        senders = senders_sql(&p, &from, &to),
+        latest = latest_sql(&p, &to, Some(&["machineId", "appName"])),
+    );
+    let rows = q.run(wh, sql).await.map_err(|e| ExportError::Warehouse(e.reason))?;
+    Ok(rows
+        .rows
+        .into_iter()
+        .filter_map(|r| {
+            let client = r.first()?.as_u64()?;
+            let text = |i: usize| r.get(i).and_then(|v| v.as_str()).map(str::to_string);
+            Some((client, (text(1), text(2))))
+        })
+        .collect())
 }
+
+/// Installation → (`machineId`, `appName`).
+type Identities = HashMap<u64, (Option<String>, Option<String>)>;
 
 /// The record CSVs of a raw data zip (reporting-api §16.4): entry, fact table, and the columns
 /// after the shared `receivedAt,timestamp,clientId,machineId,appName` (header, SQL over `r`).
@@ -282,50 +322,63 @@ impl Exporter {
         let mut zip = ZipWriter::new(File::create(&pending.path)?);
         let mut counts = serde_json::Map::new();
 
+        let ident = Arc::new(identities(wh, product, from_ms, to_ms).await?);
         for (entry, table, own) in RECORD_FILES {
             let mut q = Query::new(wh.dialect());
             let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
             let own_sql: String = own.iter().map(|(_, expr)| format!(", {expr}")).collect();
             let sql = format!(
-                "{ctes}SELECT CAST(r.received_at AS VARCHAR), CAST(r.t AS VARCHAR), CAST(r.client_id AS VARCHAR), \
-                        i.machine_id, i.app_name{own_sql} \
-                 FROM {table} r LEFT JOIN ident i ON i.client_id = r.client_id \
-                 WHERE r.product_id = {p} AND r.received_at >= {from} AND r.received_at < {to}",
-                ctes = identity_ctes(&p, &from, &to)
+                "SELECT CAST(r.received_at AS VARCHAR), CAST(r.t AS VARCHAR), CAST(r.client_id AS VARCHAR){own_sql} \
+                 FROM {table} r WHERE r.product_id = {p} AND r.received_at >= {from} AND r.received_at < {to}"
             );
             let mut header = vec!["receivedAt", "timestamp", "clientId", "machineId", "appName"];
             header.extend(own.iter().map(|(h, _)| *h));
             let width = header.len();
+            let ident = ident.clone();
             let row: RowFn = Arc::new(move |r: &TextRow| {
-                let mut out = vec![iso(r, 0), iso(r, 1), client_hex(r, 2)];
-                out.extend((3..width).map(|i| text(r, i)));
+                let (machine, app) = cell(r, 2)
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .and_then(|c| ident.get(&c))
+                    .map(|(m, a)| (m.clone().unwrap_or_default(), a.clone().unwrap_or_default()))
+                    .unwrap_or_default();
+                let mut out = vec![iso(r, 0), iso(r, 1), client_hex(r, 2), machine, app];
+                out.extend((3..width - 2).map(|i| text(r, i)));
                 out
             });
-            let (z, n) = write_csv_entry(wh, zip, entry.to_string(), header, (q, sql), row).await?;
+            let (z, n) = write_csv_entry(wh, zip, entry.to_string(), header, (q, sql), per_row(row)).await?;
             zip = z;
             counts.insert(entry.to_string(), json!({ "rows": n }));
         }
 
-        // clientProperties.csv
+        // clientProperties.csv: one sorted stream of (installation, name, value) — property
+        // leaves plus `~`-named fixed values — pivoted here, so memory holds one installation.
         let (q, sql) = {
             let mut q = Query::new(wh.dialect());
             let (p, from, to) = bind_window(&mut q, product, from_ms, to_ms);
-            let leaves: Vec<&str> =
-                ["machineId", "appName"].into_iter().chain(PROPERTY_CSV_COLUMNS.iter().copied()).collect();
-            let pivot: String = leaves.iter().map(|n| format!(", {} AS \"{n}\"", pivot_expr(n))).collect();
-            let select: String = leaves.iter().map(|n| format!(", CAST(pr.\"{n}\" AS VARCHAR)")).collect();
+            let fixed: String = [
+                ("~sdk", "sdk.payload"),
+                ("~installed", "CAST(c.date_installed AS VARCHAR)"),
+                ("~lastSeen", "CAST(c.date_last_seen AS VARCHAR)"),
+                ("~optOut", "CAST(c.opt_out_current AS VARCHAR)"),
+                ("~sessions", "CAST(c.lifetime_sessions AS VARCHAR)"),
+                ("~runtime", "CAST(c.lifetime_runtime_ms // 60000 AS VARCHAR)"),
+            ]
+            .iter()
+            .map(|(name, expr)| {
+                format!(
+                    " UNION ALL SELECT c.client_id, '{name}', {expr} FROM clients c \
+                     JOIN senders s ON s.client_id = c.client_id LEFT JOIN sdk ON sdk.client_id = c.client_id \
+                     WHERE c.product_id = {p}"
+                )
+            })
+            .collect();
             let sql = format!(
                 "WITH senders AS ({senders}), latest AS ({latest}), \
-                 props AS (SELECT s.client_id{pivot} FROM senders s LEFT JOIN latest l ON l.client_id = s.client_id \
-                           GROUP BY s.client_id), \
                  sdk AS (SELECT o.client_id, arg_max(o.payload, o.t) AS payload FROM observations o \
                          JOIN senders s ON s.client_id = o.client_id \
                          WHERE o.product_id = {p} AND o.source = 5 AND o.t < {to} GROUP BY o.client_id) \
-                 SELECT CAST(s.client_id AS VARCHAR){select}, sdk.payload, CAST(c.date_installed AS VARCHAR), \
-                        CAST(c.date_last_seen AS VARCHAR), CAST(c.opt_out_current AS VARCHAR), \
-                        CAST(c.lifetime_sessions AS VARCHAR), CAST(c.lifetime_runtime_ms // 60000 AS VARCHAR) \
-                 FROM senders s JOIN clients c ON c.product_id = {p} AND c.client_id = s.client_id \
-                 LEFT JOIN props pr ON pr.client_id = s.client_id LEFT JOIN sdk ON sdk.client_id = s.client_id",
+                 SELECT CAST(client_id AS VARCHAR), name, value FROM \
+                 (SELECT client_id, name, value FROM latest{fixed}) ORDER BY client_id",
                 senders = senders_sql(&p, &from, &to),
                 latest = latest_sql(&p, &to, None),
             );
@@ -333,32 +386,30 @@ impl Exporter {
         };
         let back_off: HashMap<u64, bool> = {
             let end = DateTime::from_timestamp_millis(to_ms).unwrap_or(generated_at);
-            let mut m: HashMap<u64, bool> = inputs.back_offs.at(end).into_iter().map(|(c, _, cur)| (c, cur)).collect();
-            let wide = inputs.back_offs.product_wide(end);
-            m.insert(u64::MAX, wide);
-            m
+            inputs.back_offs.at(end).into_iter().map(|(c, _, cur)| (c, cur)).collect()
         };
+        let product_wide =
+            inputs.back_offs.product_wide(DateTime::from_timestamp_millis(to_ms).unwrap_or(generated_at));
         let snapshot = day.format("%Y-%m-%d").to_string();
-        let row: RowFn = Arc::new(move |r: &TextRow| {
-            let leaves = 2 + PROPERTY_CSV_COLUMNS.len();
-            let client = cell(r, 0).and_then(|v| v.parse::<u64>().ok());
-            let sdk: serde_json::Value =
-                cell(r, 1 + leaves).and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
-            let sdk_field = |k: &str| sdk.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let mut out = vec![snapshot.clone(), client_hex(r, 0), text(r, 1), text(r, 2)];
-            out.push(sdk_field("sdkName"));
-            out.push(sdk_field("sdkVersion"));
-            out.push(text(r, 2 + leaves));
-            out.push(text(r, 3 + leaves));
-            out.extend((3..1 + leaves).map(|i| text(r, i)));
-            out.push(text(r, 4 + leaves));
-            let backed_off = client
-                .and_then(|c| back_off.get(&c).copied())
-                .unwrap_or_else(|| back_off.get(&u64::MAX).copied().unwrap_or(false));
-            out.push(backed_off.to_string());
-            out.push(text(r, 5 + leaves));
-            out.push(text(r, 6 + leaves));
-            out
+        let mut group: Option<(String, HashMap<String, Option<String>>)> = None;
+        let row: RowMapper = Box::new(move |r: Option<&TextRow>| {
+            let next = r.map(|r| (text(r, 0), text(r, 1), r.get(2).cloned().flatten()));
+            let same = matches!((&group, &next), (Some((c, _)), Some((n, _, _))) if c == n);
+            if same {
+                if let (Some((_, values)), Some((_, name, value))) = (group.as_mut(), next) {
+                    values.insert(name, value);
+                }
+                return None;
+            }
+            let done = group.take();
+            if let Some((client, name, value)) = next {
+                group = Some((client, HashMap::from([(name, value)])));
+            }
+            let (client, values) = done?;
+            // Installations without a `clients` row (no activity yet) are not listed.
+            values
+                .contains_key("~installed")
+                .then(|| client_properties_row(&snapshot, &client, &values, &back_off, product_wide))
         });
         let (z, n) =
             write_csv_entry(wh, zip, "clientProperties.csv".into(), client_properties_header(), (q, sql), row).await?;
@@ -411,24 +462,49 @@ impl Exporter {
         let mut q = Query::new(wh.dialect());
         let sql = previews::records_sql(&mut q, name.product.as_u64(), family, RecordSource::Received(from_ms, to_ms));
         let row: RowFn = Arc::new(move |r: &TextRow| previews::file_row(family, r));
-        let (zip, _) = write_csv_entry(wh, zip, name.csv_name(), previews::file_header(family), (q, sql), row).await?;
+        let (zip, _) =
+            write_csv_entry(wh, zip, name.csv_name(), previews::file_header(family), (q, sql), per_row(row)).await?;
         zip.finish()?;
         Ok(self.store.publish(pending, kind)?)
     }
 }
 
-/// The latest value of one leaf among a sender's `latest` rows; a leaf never observed takes
-/// the default reports use (semantics §7), an observed NULL stays NULL.
-fn pivot_expr(name: &str) -> String {
-    let latest = format!("max(l.value) FILTER (WHERE l.name = '{name}')");
-    match property_column(name).and_then(|c| c.default) {
-        Some(default) => {
-            format!(
-                "CASE WHEN count(l.name) FILTER (WHERE l.name = '{name}') = 0 THEN CAST({default} AS VARCHAR) ELSE {latest} END"
-            )
-        }
-        None => latest,
+/// One `clientProperties.csv` row from an installation's pivoted values.
+fn client_properties_row(
+    snapshot: &str,
+    client: &str,
+    values: &HashMap<String, Option<String>>,
+    back_off: &HashMap<u64, bool>,
+    product_wide: bool,
+) -> Vec<String> {
+    let get = |k: &str| values.get(k).cloned().flatten().unwrap_or_default();
+    let id = client.parse::<u64>().ok();
+    let sdk: serde_json::Value =
+        values.get("~sdk").and_then(|p| p.as_deref()).and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+    let sdk_field = |k: &str| sdk.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let mut out = vec![
+        snapshot.to_string(),
+        id.map(|c| format!("{c:016X}")).unwrap_or_default(),
+        get("machineId"),
+        get("appName"),
+        sdk_field("sdkName"),
+        sdk_field("sdkVersion"),
+        get("~installed"),
+        get("~lastSeen"),
+    ];
+    for name in PROPERTY_CSV_COLUMNS {
+        out.push(match values.get(*name) {
+            Some(v) => v.clone().unwrap_or_default(),
+            // Never observed: the default reports use (semantics §7); an observed NULL stays empty.
+            None => property_column(name).and_then(|c| c.default).unwrap_or("").trim_matches('\'').to_string(),
+        });
     }
+    out.push(get("~optOut"));
+    let backed_off = id.and_then(|c| back_off.get(&c).copied()).unwrap_or(product_wide);
+    out.push(backed_off.to_string());
+    out.push(get("~sessions"));
+    out.push(get("~runtime"));
+    out
 }
 
 fn bind_window(q: &mut Query, product: ProductId, from_ms: i64, to_ms: i64) -> (String, String, String) {

@@ -34,6 +34,9 @@ pub struct ExportArgs {
     /// DuckDB memory limit of the export process.
     #[arg(long, default_value = "1GB")]
     memory_limit: String,
+    /// The day to export (another day than the generated one measures the baseline).
+    #[arg(long, default_value = DAY)]
+    date: NaiveDate,
 }
 
 const PRODUCT: &str = "2376158762";
@@ -47,7 +50,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let open_path = path.clone();
     let wh = tokio::task::spawn_blocking(move || DuckWarehouse::open(&open_path, &config)).await??;
     let product = ProductId::parse(PRODUCT)?;
-    let day = NaiveDate::parse_from_str(DAY, "%Y-%m-%d")?;
+    let day = if args.generate { NaiveDate::parse_from_str(DAY, "%Y-%m-%d")? } else { args.date };
     let spinner = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
     spinner.enable_steady_tick(Duration::from_millis(120));
     if args.generate {

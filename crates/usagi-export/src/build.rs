@@ -96,8 +96,19 @@ async fn write_csv_entry(
     let (q, sql) = query;
     let streamed = q.stream(wh, sql, tx).await;
     let written = writer.await.map_err(|e| ExportError::Task(e.to_string()))?;
+    if let Ok((_, rows)) = &written {
+        tracing::debug!(rows, rss_kib = status_kib("VmRSS:"), peak_kib = status_kib("VmHWM:"), "export entry written");
+    }
     streamed.map_err(|e| ExportError::Warehouse(e.to_string()))?;
     written
+}
+
+/// A memory figure of this process in KiB (`VmRSS:`, `VmHWM:`; Linux, 0 elsewhere), for debug logs.
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
 }
 
 fn cell(r: &TextRow, i: usize) -> Option<&str> {

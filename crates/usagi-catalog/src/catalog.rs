@@ -14,6 +14,9 @@ use crate::session::SessionLookup;
 use crate::token::{TokenInfo, TokenLookup};
 use crate::user::{NewUser, Permission, ProductAccess, Role, User};
 
+/// Name of the CSRF cookie key in the catalog's shared server keys.
+pub(crate) const CSRF_KEY_NAME: &str = "csrf";
+
 /// The catalog store, shared by the server as `Arc<dyn Catalog>`.
 ///
 /// Methods that depend on the current time take `now`/`today`, so that the server's
@@ -237,4 +240,11 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// Forgets erasures recorded before `before` (once no export file can need them); returns how many.
     async fn prune_erasures(&self, product: ProductId, before: DateTime<Utc>) -> Result<u64>;
+
+    // ---- server keys ----------------------------------------------------------------------
+
+    /// The key that signs CSRF cookies, the same for every server on this catalog (so that a
+    /// cookie issued by one is accepted by all): the stored key, or `candidate` once stored
+    /// when there is none yet (the first server to ask decides).
+    async fn shared_server_key(&self, candidate: [u8; 32]) -> Result<[u8; 32]>;
 }

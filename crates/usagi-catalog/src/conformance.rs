@@ -657,3 +657,10 @@ pub(crate) async fn erasures(cat: &dyn Catalog) {
     assert_eq!(cat.prune_erasures(p.id, t0() + Duration::hours(1)).await.unwrap(), 1);
     assert_eq!(cat.erasures(q.id, t0(), t0() + Duration::days(1)).await.unwrap().len(), 1, "other products untouched");
 }
+
+/// The CSRF key: the first candidate is kept, later servers get it.
+pub(crate) async fn server_key(cat: &dyn Catalog) {
+    let first = [7u8; 32];
+    assert_eq!(cat.shared_server_key(first).await.unwrap(), first);
+    assert_eq!(cat.shared_server_key([9u8; 32]).await.unwrap(), first, "the stored key wins");
+}

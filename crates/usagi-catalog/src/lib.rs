@@ -3,7 +3,8 @@
 //! Products (with settings and call-home secrets), users and their password hashes,
 //! cookie sessions, bearer API tokens, per-product grants, a minimal license-key registry
 //! and installation controls, all behind the backend-independent [`Catalog`] trait.
-//! [`SqliteCatalog`] is the embedded implementation.
+//! [`SqliteCatalog`] is the embedded implementation, [`PostgresCatalog`] the shared one for
+//! several server processes.
 
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ mod error;
 mod event_setting;
 mod installation;
 mod license_key;
+mod postgres;
 mod product;
 mod session;
 mod sqlite;
@@ -29,6 +31,7 @@ pub use error::{CatalogError, Result};
 pub use event_setting::EventSetting;
 pub use installation::{BackOffStates, InstallationControl};
 pub use license_key::{LicenseKeyPatch, LicenseKeyRecord, LicenseType, MAX_LICENSE_KEY_CHARS, MAX_NOTES_CHARS};
+pub use postgres::{is_postgres_url, PostgresCatalog};
 pub use product::{
     Product, ProductSettings, ProductSettingsPatch, BACK_OFF_DAYS, CUSTOM_PROPERTY_SLOTS, DAYS_UNTIL_DECLARED_LOST,
     EXPORT_RETENTION_DAYS, MAX_NAME_CHARS, NEXT_SYNC_SECONDS, RETENTION_DAYS,

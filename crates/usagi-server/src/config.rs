@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub freeware_limit: u32,
     /// Export files and their download URLs.
     pub exports: ExportSettings,
+    /// Where the catalog lives.
+    pub catalog: CatalogSettings,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             warehouse: WarehouseSettings::default(),
             freeware_limit: 100,
             exports: ExportSettings::default(),
+            catalog: CatalogSettings::default(),
         }
     }
 }
@@ -137,6 +140,31 @@ pub struct ExportSettings {
 impl Default for ExportSettings {
     fn default() -> Self {
         Self { dir: None, download_expiry_hours: 24, job_interval_seconds: 60 }
+    }
+}
+
+/// Where the catalog lives (issue 9).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogSettings {
+    /// `postgres://user[:password]@host[:port]/database`: a PostgreSQL catalog that several
+    /// `usagi serve` processes can share. Unset: the embedded SQLite file in the data directory.
+    pub url: Option<String>,
+}
+
+/// A catalog URL for logs and errors: replaces the password of `scheme://user:password@host…` by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -289,6 +317,15 @@ mod tests {
             v6.own_origins(),
             vec!["http://[::1]".to_string(), "http://127.0.0.1".to_string(), "http://localhost".to_string()]
         );
+    }
+
+    #[test]
+    fn catalog_url() {
+        let c = ServerConfig::from_toml("[catalog]\nurl = \"postgres://usagi@127.0.0.1:5432/usagi\"").unwrap();
+        assert_eq!(c.catalog.url.as_deref(), Some("postgres://usagi@127.0.0.1:5432/usagi"));
+        assert_eq!(ServerConfig::default().catalog.url, None);
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db?x=1"), "postgres://u:***@h:5432/db?x=1");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
-use usagi_catalog::{Catalog, SqliteCatalog};
+use usagi_catalog::{is_postgres_url, Catalog, PostgresCatalog, SqliteCatalog};
 use usagi_export::{ExportJob, ExportStore, Exporter};
 use usagi_ingest::{Ingest, IngestConfig};
 use usagi_warehouse::Warehouse;
@@ -83,8 +83,32 @@ impl DataDir {
     }
 }
 
-/// Opens just the catalog (admin commands; safe while a server runs on the same directory).
+/// Opens the catalog for admin commands (safe while servers run on the same catalog): the
+/// PostgreSQL catalog named by `USAGI_CATALOG_URL` when it is set, else the SQLite file of the
+/// data directory.
 pub async fn open_catalog(data_dir: &Path) -> Result<Arc<dyn Catalog>, StartError> {
+    let url = std::env::var(CATALOG_URL_VAR).ok().filter(|u| !u.trim().is_empty());
+    open_catalog_at(data_dir, url.as_deref()).await
+}
+
+/// The environment variable naming a PostgreSQL catalog (`catalog.url` in the server's TOML).
+pub const CATALOG_URL_VAR: &str = "USAGI_CATALOG_URL";
+
+/// Opens the catalog at `url` (`postgres://…`), or with `None` the SQLite file of the data directory.
+pub async fn open_catalog_at(data_dir: &Path, url: Option<&str>) -> Result<Arc<dyn Catalog>, StartError> {
+    if let Some(url) = url {
+        if !is_postgres_url(url) {
+            return Err(StartError::Store(format!(
+                "catalog url {}: only postgres:// URLs are supported (leave it unset for the embedded SQLite catalog)",
+                config::redact_url(url)
+            )));
+        }
+        let catalog = PostgresCatalog::connect(url)
+            .await
+            .map_err(|e| StartError::Store(format!("catalog {}: {e}", config::redact_url(url))))?;
+        tracing::info!(url = %config::redact_url(url), "catalog on PostgreSQL");
+        return Ok(Arc::new(catalog));
+    }
     std::fs::create_dir_all(data_dir)?;
     let path = DataDir(data_dir.to_path_buf()).catalog();
     let catalog = tokio::task::spawn_blocking(move || SqliteCatalog::open(&path))
@@ -181,7 +205,7 @@ fn normalize(mut req: Request) -> Request {
     req
 }
 
-/// Opens the catalog and ingest log of `data_dir`, binds `config.listen` and serves
+/// Opens the catalog (`config.catalog.url`, or the data directory's) and the ingest log of `data_dir`, binds `config.listen` and serves
 /// until shut down. The warehouse backend is opened by the caller (the binary picks it
 /// from configuration), so this crate knows no backend.
 pub async fn start(
@@ -190,7 +214,7 @@ pub async fn start(
     warehouse: Arc<dyn Warehouse>,
 ) -> Result<Running, StartError> {
     let dirs = DataDir(data_dir.to_path_buf());
-    let catalog = open_catalog(data_dir).await?;
+    let catalog = open_catalog_at(data_dir, config.catalog.url.as_deref()).await?;
     let mut ingest_config = IngestConfig::new(dirs.ingest());
     ingest_config.max_backlog_bytes = config.ingest.max_backlog_mb << 20;
     let ingest =
@@ -205,7 +229,12 @@ pub async fn start(
         Some(at) => Clock::fixed(at),
         None => Clock::system(),
     };
-    let key = load_or_create_key(&dirs.server_key())?;
+    // The data directory's key seeds the catalog's shared key, so every server on one catalog
+    // accepts the CSRF cookies of the others (behind a load balancer).
+    let key = catalog
+        .shared_server_key(load_or_create_key(&dirs.server_key())?)
+        .await
+        .map_err(|e| StartError::Store(format!("catalog: {e}")))?;
     let limits = config.limits.clone();
     let bulk_key_updates = Arc::new(ConcurrencyCap::new(1));
     let export_dir = config.exports.dir.clone().unwrap_or_else(|| dirs.exports());

@@ -112,7 +112,8 @@ pub async fn demo(data_dir: &Path, args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)?;
     std::fs::write(data_dir.join(DEMO_MARKER), "created by `usagi demo`; deleted by the next `usagi demo`\n")?;
 
-    let catalog = usagi_server::open_catalog(data_dir).await?;
+    // The demo is self-contained: always the embedded catalog of its fresh directory.
+    let catalog = usagi_server::open_catalog_at(data_dir, None).await?;
     let product_id = ProductId::parse(DEMO_PRODUCT).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (product, secret) = catalog.create_product("Demo App", Some(product_id), Utc::now()).await?;
     let password: String = {

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// MaxMind-format database for call-home geography.
     #[arg(long, env = "USAGI_GEOIP_DATABASE")]
     pub geoip_database: Option<PathBuf>,
+    /// PostgreSQL catalog shared by several servers (`postgres://user@host:5432/db`) [default:
+    /// SQLite in the data directory]. Admin commands read the same environment variable.
+    #[arg(long, env = "USAGI_CATALOG_URL")]
+    pub catalog_url: Option<String>,
 }
 
 /// Builds the configuration: file, then environment/flags.
@@ -53,6 +57,9 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(db) = &args.geoip_database {
         config.geoip_database = Some(db.clone());
+    }
+    if let Some(url) = args.catalog_url.as_ref().filter(|u| !u.trim().is_empty()) {
+        config.catalog.url = Some(url.clone());
     }
     Ok(config)
 }

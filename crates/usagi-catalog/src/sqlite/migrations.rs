@@ -155,6 +155,13 @@ CREATE TABLE erasures (
     PRIMARY KEY (product_id, erased_at, client_id)
 ) STRICT, WITHOUT ROWID;
 "#,
+    // 4: keys shared by every server on the catalog (the CSRF cookie key, by name 'csrf').
+    r#"
+CREATE TABLE server_keys (
+    name  TEXT NOT NULL PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build migrates to.

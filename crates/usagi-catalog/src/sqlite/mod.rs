@@ -13,6 +13,7 @@ mod installations;
 mod license_keys;
 mod migrations;
 mod products;
+mod server_keys;
 mod sessions;
 mod tokens;
 mod users;
@@ -26,7 +27,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, OpenFlags};
 use usagi_types::{ClientId, ProductId};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CSRF_KEY_NAME};
 use crate::download::{DownloadGrant, Erasure, IssuedDownload};
 use crate::error::{CatalogError, Result};
 use crate::event_setting::EventSetting;
@@ -431,6 +432,10 @@ impl Catalog for SqliteCatalog {
     async fn prune_erasures(&self, product: ProductId, before: DateTime<Utc>) -> Result<u64> {
         self.run(move |c| downloads::prune_erasures(c, product, before)).await
     }
+
+    async fn shared_server_key(&self, candidate: [u8; 32]) -> Result<[u8; 32]> {
+        self.run(move |c| server_keys::shared(c, CSRF_KEY_NAME, &candidate)).await
+    }
 }
 
 #[cfg(test)]
@@ -476,6 +481,7 @@ mod tests {
         back_off_states,
         downloads,
         erasures,
+        server_key,
     );
 
     fn raw(dir: &TempDir) -> Connection {

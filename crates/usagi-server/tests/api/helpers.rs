@@ -29,6 +29,21 @@ pub fn ms(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
     at(y, mo, d, h, mi, 0).timestamp_millis()
 }
 
+/// The catalog each test server gets: with `USAGI_TEST_CATALOG=postgres`, a fresh schema of
+/// the PostgreSQL database `USAGI_TEST_POSTGRES_URL` (`.ci/run` runs the suite both ways);
+/// otherwise (or `sqlite`) the embedded SQLite file of the test's data directory.
+async fn catalog_url() -> Option<String> {
+    match std::env::var("USAGI_TEST_CATALOG").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => None,
+        Ok("postgres") => {
+            let base = std::env::var("USAGI_TEST_POSTGRES_URL")
+                .expect("USAGI_TEST_CATALOG=postgres needs USAGI_TEST_POSTGRES_URL");
+            Some(usagi_catalog::PostgresCatalog::scratch_schema(&base).await.expect("test schema"))
+        }
+        Ok(other) => panic!("USAGI_TEST_CATALOG must be sqlite or postgres, not {other:?}"),
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub server: Option<Running>,
@@ -66,6 +81,12 @@ impl TestApp {
         if config.clock.fixed_now.is_none() {
             config.clock.fixed_now = Some(at(2024, 3, 20, 12, 0, 0));
         }
+        if config.catalog.url.is_none() {
+            config.catalog.url = catalog_url().await;
+        }
+        // Reports wait for acknowledged data (read-your-writes) as long as a loaded CI machine
+        // may need: tests assert numbers, not the 2 s production bound.
+        config.limits.read_your_writes_ms = config.limits.read_your_writes_ms.max(30_000);
         // Tests run the export job at chosen instants (`Running::exports`).
         if !setup.config_keeps_export_job {
             config.exports.job_interval_seconds = 0;

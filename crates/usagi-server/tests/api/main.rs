@@ -1,4 +1,5 @@
-//! API tests: the real server on a random port, real SQLite and DuckDB files.
+//! API tests: the real server on a random port, real SQLite (or PostgreSQL, with
+//! `USAGI_TEST_CATALOG=postgres`) and DuckDB files.
 
 mod auth;
 mod bad_input;
@@ -18,6 +19,7 @@ mod geo;
 mod helpers;
 mod history;
 mod license_keys;
+mod load_balancer;
 mod meta;
 mod openapi;
 mod previews;

@@ -15,7 +15,7 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The public base URL clients use; decides the default Origin and the cookies' `Secure` flag.
     pub public_url: String,
-    /// Origins allowed on `/v3` (default: the public origin and `https://analytics.revenera.com`).
+    /// Origins allowed on `/v3` besides the server's own (default: `https://analytics.revenera.com`).
     pub allowed_origins: Option<Vec<String>>,
     /// Proxies whose `X-Forwarded-For` is believed for call-home geography.
     pub trusted_proxies: Vec<IpNet>,
@@ -190,16 +190,44 @@ impl ServerConfig {
         toml_parse(text)
     }
 
-    /// The allowlisted origins, normalised.
+    /// The allowlisted origins, normalised: the server's own origins (see [`Self::own_origins`])
+    /// followed by `allowed_origins`, or by `https://analytics.revenera.com` when that is unset.
     pub fn origins(&self) -> Vec<String> {
+        let mut v = self.own_origins();
         match &self.allowed_origins {
-            Some(list) => list.iter().filter_map(|o| normalize_origin(o)).collect(),
-            None => {
-                let mut v: Vec<String> = normalize_origin(&self.public_url).into_iter().collect();
-                v.push("https://analytics.revenera.com".into());
-                v
-            }
+            Some(list) => v.extend(list.iter().filter_map(|o| normalize_origin(o))),
+            None => v.push("https://analytics.revenera.com".into()),
         }
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|o| seen.insert(o.clone()));
+        v
+    }
+
+    /// The origins the dashboard is served from, always allowed whatever `allowed_origins`
+    /// says: the public origin, and when its host is a loopback name (`127.0.0.1`, `localhost`,
+    /// `[::1]`) the other loopback spellings with the same scheme and port, so `usagi demo`
+    /// works whether the browser is pointed at `localhost` or `127.0.0.1`.
+    pub fn own_origins(&self) -> Vec<String> {
+        let Some(public) = normalize_origin(&self.public_url) else {
+            return Vec::new();
+        };
+        let (scheme, authority) = public.split_once("://").unwrap_or(("http", &public));
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((h, rest)) => (format!("[{h}]"), rest.to_string()),
+                None => (authority.to_string(), String::new()),
+            },
+            None => match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), format!(":{p}")),
+                None => (authority.to_string(), String::new()),
+            },
+        };
+        const LOOPBACK: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];
+        let mut v = vec![public.clone()];
+        if LOOPBACK.contains(&host.as_str()) {
+            v.extend(LOOPBACK.iter().filter(|h| **h != host).map(|h| format!("{scheme}://{h}{port}")));
+        }
+        v
     }
 
     /// True when cookies must carry `Secure`.
@@ -255,7 +283,39 @@ mod tests {
         let c = ServerConfig::default();
         assert_eq!(
             c.origins(),
-            vec!["http://127.0.0.1:8080".to_string(), "https://analytics.revenera.com".to_string()]
+            vec![
+                "http://127.0.0.1:8080".to_string(),
+                "http://localhost:8080".to_string(),
+                "http://[::1]:8080".to_string(),
+                "https://analytics.revenera.com".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn own_origin_survives_an_explicit_allowlist() {
+        let c = ServerConfig {
+            public_url: "https://ui.example.com".into(),
+            allowed_origins: Some(vec!["https://other.example.com:8443/".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.origins(),
+            vec!["https://ui.example.com".to_string(), "https://other.example.com:8443".to_string()]
+        );
+        let local = ServerConfig { public_url: "http://localhost:9000".into(), ..Default::default() };
+        assert_eq!(
+            local.own_origins(),
+            vec![
+                "http://localhost:9000".to_string(),
+                "http://127.0.0.1:9000".to_string(),
+                "http://[::1]:9000".to_string()
+            ]
+        );
+        let v6 = ServerConfig { public_url: "http://[::1]".into(), ..Default::default() };
+        assert_eq!(
+            v6.own_origins(),
+            vec!["http://[::1]".to_string(), "http://127.0.0.1".to_string(), "http://localhost".to_string()]
         );
     }
 

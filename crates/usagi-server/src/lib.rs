@@ -272,7 +272,9 @@ pub async fn start(
                 // Export zips are compressed already and must keep their Content-Length.
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/zip"))),
         );
-    let app: Router = Router::new().merge(callhome::router()).merge(v3).with_state(state.clone());
+    // The dashboard (`/`, `/static/…`) is static files; it reaches the data through `/v3` like any client.
+    let app: Router =
+        Router::new().merge(callhome::router()).merge(usagi_dashboard::router()).merge(v3).with_state(state.clone());
     let app = tower::util::MapRequestLayer::new(normalize).layer(app);
 
     let listener = TcpListener::bind(state.config.listen).await?;

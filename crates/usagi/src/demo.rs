@@ -160,6 +160,8 @@ pub async fn demo(data_dir: &Path, args: DemoArgs) -> anyhow::Result<()> {
 A fleet of {installs} installations over {days} days is loading in the background, oldest
 history first (about a minute and a half); recent days fill in last.
 
+Dashboard: open {url}/ in a browser and sign in with the user above.
+
 Try it (cookie login, then a daily active-users series):
   curl -s -c /tmp/usagi.jar -b /tmp/usagi.jar -H 'Origin: {url}' -H 'Content-Type: application/json' \
     -d '{{"userName":"{DEMO_EMAIL}","password":"{password}"}}' {url}/v3/auth/web; echo

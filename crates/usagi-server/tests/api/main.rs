@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod callhome;
 mod client_profile;
+mod dashboard;
 mod durability;
 mod engagement;
 mod erasure;

@@ -138,15 +138,12 @@ pub fn records_sql(q: &mut Query, product: u64, family: Family, source: RecordSo
         .iter()
         .map(|n| format!(", d.{}", property_column(n).map_or("prod_version", |c| c.column)))
         .collect();
-    let current: String = CURRENT_AT_DAY
-        .iter()
-        .map(|n| {
-            format!(
-                ", (SELECT h.value FROM property_days h WHERE h.product_id = r.product_id AND h.client_id = r.client_id \
-                 AND h.name = '{n}' AND h.day <= r.day ORDER BY h.day DESC LIMIT 1)"
-            )
-        })
-        .collect();
+    // Current properties as of each record's day: one lookup per distinct (installation, day)
+    // of the selected records, not one correlated subquery per record and property.
+    let names: String = CURRENT_AT_DAY.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
+    let pivot: String =
+        CURRENT_AT_DAY.iter().map(|n| format!(", max(value) FILTER (WHERE name = '{n}') AS \"{n}\"")).collect();
+    let current: String = CURRENT_AT_DAY.iter().map(|n| format!(", c.\"{n}\"")).collect();
     let (inner, order) = match source {
         RecordSource::Newest(n) => (
             format!("ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC LIMIT {n}"),
@@ -158,9 +155,17 @@ pub fn records_sql(q: &mut Query, product: u64, family: Family, source: RecordSo
         }
     };
     format!(
-        "SELECT r.t, r.client_id, r.session_id, {own}{std_cols}{current} \
-         FROM (SELECT * FROM {table} r WHERE r.product_id = {product} {filter} {inner}) r \
+        "WITH r AS (SELECT * FROM {table} r WHERE r.product_id = {product} {filter} {inner}), \
+         pairs AS (SELECT DISTINCT client_id, day FROM r), \
+         latest AS (SELECT p.client_id, p.day, h.name, h.value FROM pairs p \
+                    JOIN property_days h ON h.product_id = {product} AND h.client_id = p.client_id AND h.day <= p.day \
+                    WHERE h.name IN ({names}) \
+                    QUALIFY row_number() OVER (PARTITION BY p.client_id, p.day, h.name ORDER BY h.day DESC) = 1), \
+         cur AS (SELECT client_id, day{pivot} FROM latest GROUP BY client_id, day) \
+         SELECT r.t, r.client_id, r.session_id, {own}{std_cols}{current} \
+         FROM r \
          LEFT JOIN client_days d ON d.product_id = r.product_id AND d.client_id = r.client_id AND d.day = r.day \
+         LEFT JOIN cur c ON c.client_id = r.client_id AND c.day = r.day \
          ORDER BY {order}"
     )
 }

@@ -227,6 +227,14 @@ test('explore: a filter and two levels, as stacked bars, pie and table, match th
   await shot(page, '04-explore-pie');
   await page.click('.controls button[data-value="table"]');
   await settled('explore');
+  // The card keeps its previous data-state while the table view renders: wait for its rows.
+  await page
+    .waitForFunction(
+      (n) => document.querySelectorAll('table[data-table="explore"] tbody tr').length === n,
+      shown.length,
+      { timeout: 20_000 },
+    )
+    .catch(() => {});
   assert.equal((await rows('explore')).length, shown.length);
   await shot(page, '05-explore-table');
 });

@@ -29,3 +29,23 @@ impl Dialect for DuckDialect {
         format!("CAST({day} + CAST({days} AS INTEGER) AS DATE)")
     }
 }
+
+/// ClickHouse's dialect (18.16 and later). Placeholders are `{pN}` markers that the ClickHouse
+/// backend replaces with escaped literals before sending the query: 18.16 has no server-side
+/// query parameters, and a marker may be used more than once, unlike the client crate's `?`.
+pub struct ClickHouseDialect;
+
+impl Dialect for ClickHouseDialect {
+    fn placeholder(&self, n: usize) -> String {
+        format!("{{p{n}}}")
+    }
+    fn week_start(&self, day: &str) -> String {
+        format!("toMonday({day})")
+    }
+    fn month_start(&self, day: &str) -> String {
+        format!("toStartOfMonth({day})")
+    }
+    fn add_days(&self, day: &str, days: &str) -> String {
+        format!("addDays({day}, {days})")
+    }
+}

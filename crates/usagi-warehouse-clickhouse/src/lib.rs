@@ -1,0 +1,353 @@
+//! The scale-out warehouse: a ClickHouse cluster of one or more shards.
+//!
+//! Facts live in `MergeTree` tables on every shard (`<table>_local`, partitioned by product and
+//! month, sorted by product, installation and time) behind `Distributed` tables of the logical
+//! names, sharded by installation ([`schema`]). The loader inserts each batch's rows straight
+//! into the owning shard's local tables, one large `RowBinary` insert per table and shard.
+//!
+//! **Exactly once.** Every fact row carries the ingest log it came from (`origin`, one per
+//! Usagi process) and the log position of its load (`lsn`). A load is committed by one row in
+//! the `loads` table of the first shard, written after every shard took its rows. A load that
+//! failed half-way (a shard down, the process killed) leaves rows beyond the committed
+//! position; before the next load, and on open, they are deleted by mutation on every shard
+//! and the mutations waited for, so the loader's retry of the same log range inserts them once.
+//! Several Usagi processes may load into one cluster: each rolls back only its own origin.
+//!
+//! Erasure deletes an installation's rows by mutation on its shard; retention drops whole
+//! `(product, month)` partitions and deletes the remaining days of the cutoff's month by mutation.
+
+pub mod load;
+pub mod schema;
+pub mod sql;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{Datelike, NaiveDate};
+use clickhouse::Client;
+use tokio::sync::Mutex;
+use usagi_types::{ClientId, ProductId};
+use usagi_warehouse::dialect::ClickHouseDialect;
+use usagi_warehouse::{Dialect, LoadBatch, Param, PurgeStats, Rows, Warehouse, WarehouseError};
+
+use crate::schema::FACT_TABLES;
+
+/// Where the cluster is and who this process is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickHouseConfig {
+    /// HTTP URL of every shard, in the order of the cluster's `remote_servers` entry.
+    pub shards: Vec<String>,
+    /// The cluster name in `remote_servers` (default `usagi`).
+    pub cluster: String,
+    /// Database holding Usagi's tables, created if missing.
+    pub database: String,
+    /// User, if not `default`.
+    pub user: Option<String>,
+    /// Password of `user`.
+    pub password: Option<String>,
+    /// This process's ingest log: a stable name, unique among the processes sharing the
+    /// cluster (each rolls back only its own half-applied loads).
+    pub origin: String,
+}
+
+fn engine(e: impl std::fmt::Display) -> WarehouseError {
+    WarehouseError::Engine(e.to_string())
+}
+
+/// A warehouse on a ClickHouse cluster.
+pub struct ClickHouseWarehouse {
+    shards: Vec<Client>,
+    database: String,
+    origin: String,
+    /// Held by a load from start to commit; `true` while rows of a failed load may remain.
+    dirty: Mutex<bool>,
+}
+
+impl ClickHouseWarehouse {
+    /// Connects to every shard, creates missing databases and tables, and rolls back any load
+    /// of this origin that did not commit.
+    pub async fn open(config: &ClickHouseConfig) -> Result<Self, WarehouseError> {
+        if config.shards.is_empty() {
+            return Err(engine("the ClickHouse warehouse needs at least one shard URL"));
+        }
+        if !is_identifier(&config.database) || !is_identifier(&config.cluster) {
+            return Err(engine("database and cluster names must be plain identifiers"));
+        }
+        let shards = config
+            .shards
+            .iter()
+            .map(|url| {
+                let mut c = Client::default().with_url(url.trim_end_matches('/')).with_validation(false);
+                if let Some(user) = &config.user {
+                    c = c.with_user(user);
+                }
+                if let Some(password) = &config.password {
+                    c = c.with_password(password);
+                }
+                c
+            })
+            .collect::<Vec<_>>();
+        for shard in &shards {
+            for stmt in schema::create_statements(&config.database, &config.cluster) {
+                shard.query_raw(&stmt).execute().await.map_err(engine)?;
+            }
+        }
+        // Report SQL names the logical tables unqualified.
+        let shards = shards.into_iter().map(|c| c.with_database(&config.database)).collect();
+        let wh = Self { shards, database: config.database.clone(), origin: config.origin.clone(), dirty: Mutex::new(true) };
+        {
+            let mut dirty = wh.dirty.lock().await;
+            wh.roll_back(&mut dirty).await?;
+        }
+        Ok(wh)
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Runs one statement on one shard (tests and tools: per-shard inspection).
+    pub async fn query_shard(&self, shard: usize, sql: &str) -> Result<Rows, WarehouseError> {
+        let client = self.shards.get(shard).ok_or_else(|| engine(format!("no shard {shard}")))?;
+        fetch(client, sql).await
+    }
+
+    async fn committed(&self) -> Result<u64, WarehouseError> {
+        let rows = fetch(
+            &self.shards[0],
+            &format!("SELECT max(lsn) FROM {}.loads WHERE origin = {}", self.database, sql::quote(&self.origin)),
+        )
+        .await?;
+        Ok(rows.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()).unwrap_or(0))
+    }
+
+    /// Deletes the rows of loads of this origin beyond the committed position, on every shard,
+    /// and waits until the mutations are done.
+    async fn roll_back(&self, dirty: &mut bool) -> Result<(), WarehouseError> {
+        if !*dirty {
+            return Ok(());
+        }
+        let applied = self.committed().await?;
+        let origin = sql::quote(&self.origin);
+        for (i, shard) in self.shards.iter().enumerate() {
+            for t in FACT_TABLES {
+                let table = format!("{}.{}_local", self.database, t.name);
+                let cond = format!("origin = {origin} AND lsn > {applied}");
+                let left = fetch(shard, &format!("SELECT count() FROM {table} WHERE {cond}")).await?;
+                let n = left.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()).unwrap_or(0);
+                if n > 0 {
+                    tracing::warn!(shard = i, table = t.name, rows = n, applied, "rolling back an uncommitted load");
+                    shard.query_raw(&format!("ALTER TABLE {table} DELETE WHERE {cond}")).execute().await.map_err(engine)?;
+                }
+            }
+            self.wait_for_mutations(shard).await?;
+        }
+        *dirty = false;
+        Ok(())
+    }
+
+    /// Waits until no mutation of this database is pending on `shard` (18.16 has no
+    /// `mutations_sync`).
+    async fn wait_for_mutations(&self, shard: &Client) -> Result<(), WarehouseError> {
+        let sql = format!("SELECT count() FROM system.mutations WHERE database = {} AND is_done = 0", sql::quote(&self.database));
+        for attempt in 0u32.. {
+            let rows = fetch(shard, &sql).await?;
+            if rows.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()) == Some(0) {
+                return Ok(());
+            }
+            if attempt >= 6000 {
+                return Err(engine("a ClickHouse mutation did not finish within 10 minutes"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    async fn insert_shard(&self, shard: &Client, rows: &load::ShardRows<'_>) -> Result<(), WarehouseError> {
+        async fn put<T: clickhouse::RowWrite + clickhouse::Row>(
+            client: &Client,
+            table: &str,
+            rows: &[T::Value<'_>],
+        ) -> Result<(), WarehouseError> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut insert = client.insert::<T>(table).await.map_err(engine)?;
+            for r in rows {
+                insert.write(r).await.map_err(engine)?;
+            }
+            insert.end().await.map_err(engine)
+        }
+        // Unqualified: the clients' database is set (the crate quotes the name as one identifier).
+        put::<load::Contact>(shard, "contacts_local", &rows.contacts).await?;
+        put::<load::Event>(shard, "events_local", &rows.events).await?;
+        put::<load::SessionMark>(shard, "session_marks_local", &rows.session_marks).await?;
+        put::<load::Exception>(shard, "exceptions_local", &rows.exceptions).await?;
+        put::<load::Observation>(shard, "observations_local", &rows.observations).await?;
+        put::<load::PropertyChange>(shard, "property_changes_local", &rows.properties).await?;
+        Ok(())
+    }
+
+    async fn load_locked(&self, batch: &LoadBatch) -> Result<(), WarehouseError> {
+        let split = load::split(batch, &self.origin, self.shards.len());
+        let total: usize = split.iter().map(load::ShardRows::len).sum();
+        for (shard, rows) in self.shards.iter().zip(&split) {
+            self.insert_shard(shard, rows).await?;
+        }
+        self.shards[0]
+            .query_raw(&format!(
+                "INSERT INTO {}.loads VALUES ({}, {}, {}, now())",
+                self.database,
+                sql::quote(&self.origin),
+                batch.last_lsn,
+                total
+            ))
+            .execute()
+            .await
+            .map_err(engine)
+    }
+
+    /// Deletes the facts of `product` dated before `cutoff`: whole months by dropping their
+    /// `(product, month)` partitions, the rest of the cutoff's month by mutation. Returns the
+    /// number of rows removed.
+    ///
+    /// This is the storage half of retention; folding the purged data into lifetime aggregates
+    /// ([`Warehouse::purge_before`]) needs the rollups, which this backend does not hold yet.
+    pub async fn drop_facts_before(&self, product: ProductId, cutoff: NaiveDate) -> Result<u64, WarehouseError> {
+        let pid = product.as_u64() as i64;
+        let month = cutoff.year() * 100 + cutoff.month() as i32;
+        let mut removed = 0u64;
+        for shard in &self.shards {
+            for t in FACT_TABLES {
+                let table = format!("{}.{}_local", self.database, t.name);
+                let count = fetch(
+                    shard,
+                    &format!("SELECT count() FROM {table} WHERE product_id = {pid} AND day < toDate('{cutoff}')"),
+                )
+                .await?;
+                removed += count.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()).unwrap_or(0);
+                let parts = fetch(
+                    shard,
+                    &format!(
+                        "SELECT DISTINCT partition FROM system.parts WHERE active AND database = {} AND table = {}",
+                        sql::quote(&self.database),
+                        sql::quote(&format!("{}_local", t.name))
+                    ),
+                )
+                .await?;
+                for p in parts.rows.iter().filter_map(|r| r.first().and_then(|v| v.as_str())) {
+                    // Partition ids print as "(product, yyyymm)".
+                    let Some((p_product, p_month)) = parse_partition(p) else { continue };
+                    if p_product == pid && p_month < month {
+                        shard
+                            .query_raw(&format!("ALTER TABLE {table} DROP PARTITION {p}"))
+                            .execute()
+                            .await
+                            .map_err(engine)?;
+                    }
+                }
+                shard
+                    .query_raw(&format!(
+                        "ALTER TABLE {table} DELETE WHERE product_id = {pid} AND day < toDate('{cutoff}')"
+                    ))
+                    .execute()
+                    .await
+                    .map_err(engine)?;
+            }
+            self.wait_for_mutations(shard).await?;
+        }
+        Ok(removed)
+    }
+}
+
+fn parse_partition(p: &str) -> Option<(i64, i32)> {
+    let inner = p.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let (a, b) = inner.split_once(',')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+async fn fetch(client: &Client, sql: &str) -> Result<Rows, WarehouseError> {
+    let mut cursor = client.query_raw(sql).fetch_bytes("JSONCompact").map_err(engine)?;
+    let body = cursor.collect().await.map_err(engine)?;
+    sql::parse_compact(&body)
+}
+
+#[async_trait]
+impl Warehouse for ClickHouseWarehouse {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &ClickHouseDialect
+    }
+
+    async fn load(&self, batch: LoadBatch) -> Result<(), WarehouseError> {
+        let mut dirty = self.dirty.lock().await;
+        self.roll_back(&mut dirty).await?;
+        if batch.last_lsn <= self.committed().await? {
+            tracing::debug!(last_lsn = batch.last_lsn, "load batch already applied; skipped");
+            return Ok(());
+        }
+        *dirty = true;
+        self.load_locked(&batch).await?;
+        *dirty = false;
+        Ok(())
+    }
+
+    async fn applied_lsn(&self) -> Result<u64, WarehouseError> {
+        self.committed().await
+    }
+
+    async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
+        let bound = sql::bind(&sql, &params)?;
+        fetch(&self.shards[0], &bound).await
+    }
+
+    async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError> {
+        let shard = &self.shards[load::shard_of(client.as_u64(), self.shards.len())];
+        let cond = format!("product_id = {} AND client_id = {}", product.as_u64() as i64, client.as_u64());
+        let mut removed = 0u64;
+        for t in FACT_TABLES {
+            let table = format!("{}.{}_local", self.database, t.name);
+            let n = fetch(shard, &format!("SELECT count() FROM {table} WHERE {cond}")).await?;
+            let n = n.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()).unwrap_or(0);
+            if n > 0 {
+                shard.query_raw(&format!("ALTER TABLE {table} DELETE WHERE {cond}")).execute().await.map_err(engine)?;
+                removed += n;
+            }
+        }
+        self.wait_for_mutations(shard).await?;
+        Ok(removed)
+    }
+
+    async fn purge_before(&self, _product: ProductId, _cutoff: NaiveDate) -> Result<PurgeStats, WarehouseError> {
+        Err(engine(
+            "retention on ClickHouse needs the lifetime rollups, which this backend does not hold yet \
+             (ClickHouseWarehouse::drop_facts_before is the storage half)",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_ids_are_read_back() {
+        assert_eq!(parse_partition("(3, 202601)"), Some((3, 202601)));
+        assert_eq!(parse_partition("(-1,202612)"), Some((-1, 202612)));
+        assert_eq!(parse_partition("202601"), None);
+    }
+
+    #[test]
+    fn names_must_be_identifiers() {
+        assert!(is_identifier("usagi_2"));
+        assert!(!is_identifier("usagi; DROP"));
+        assert!(!is_identifier("1abc"));
+        assert!(!is_identifier(""));
+    }
+}

@@ -1,0 +1,294 @@
+//! The ClickHouse warehouse against a real cluster.
+//!
+//! They run when `USAGI_TEST_CLICKHOUSE` lists the HTTP URLs of the shards of a cluster named
+//! `usagi` (`.ci/run` starts two `clickhouse-server` processes with
+//! `scripts/clickhouse-cluster.sh`). Each test gets a fresh database, dropped when it passes.
+//! Without the variable every test prints a SKIPPED line to stderr and returns.
+
+use std::io::Write;
+
+use chrono::NaiveDate;
+use usagi_types::{ClientId, ProductId};
+use usagi_warehouse::{
+    ContactRow, EventRow, LoadBatch, MarkKind, Param, PropertyRow, SessionMarkRow, Value, Warehouse,
+};
+use usagi_warehouse_clickhouse::{ClickHouseConfig, ClickHouseWarehouse};
+use uuid::Uuid;
+
+const VAR: &str = "USAGI_TEST_CLICKHOUSE";
+
+struct TestDb {
+    config: ClickHouseConfig,
+    wh: ClickHouseWarehouse,
+}
+
+impl TestDb {
+    async fn create(test: &str) -> Option<TestDb> {
+        let urls = match std::env::var(VAR) {
+            Ok(v) if !v.trim().is_empty() => v,
+            _ => {
+                let _ = writeln!(std::io::stderr(), "SKIPPED clickhouse::{test}: {VAR} is not set");
+                return None;
+            }
+        };
+        let config = ClickHouseConfig {
+            shards: urls.split(',').map(|s| s.trim().to_string()).collect(),
+            cluster: "usagi".into(),
+            database: format!("t_{}", Uuid::new_v4().simple()),
+            user: None,
+            password: None,
+            origin: "test-origin".into(),
+        };
+        let wh = ClickHouseWarehouse::open(&config).await.expect("warehouse opens");
+        Some(TestDb { config, wh })
+    }
+
+    async fn reopen(&self, origin: &str) -> ClickHouseWarehouse {
+        let config = ClickHouseConfig { origin: origin.into(), ..self.config.clone() };
+        ClickHouseWarehouse::open(&config).await.expect("warehouse reopens")
+    }
+
+    /// Rows in `table` per shard, read from each shard's local table.
+    async fn per_shard(&self, table: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        for s in 0..self.wh.shard_count() {
+            let rows = self.wh.query_shard(s, &format!("SELECT count() FROM {table}_local")).await.expect("count");
+            out.push(rows.rows[0][0].as_u64().expect("count is a number"));
+        }
+        out
+    }
+
+    async fn count(&self, sql: &str) -> u64 {
+        let rows = self.wh.query(sql.into(), vec![]).await.expect("query");
+        rows.rows[0][0].as_u64().expect("a count")
+    }
+
+    async fn drop(self) {
+        for s in 0..self.wh.shard_count() {
+            self.wh.query_shard(s, &format!("DROP DATABASE {}", self.config.database)).await.ok();
+        }
+    }
+}
+
+const P: u64 = 7;
+
+fn day_ms(y: i32, m: u32, d: u32) -> i64 {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis()
+}
+
+/// One sync of `client`: a contact, a session start, `events` events at `t` and a property.
+fn sync(batch: &mut LoadBatch, client: u64, t: i64, events: usize) {
+    let product = pid(P);
+    let c = ClientId::from_u64(client);
+    let batch_id = Uuid::new_v4();
+    batch.contacts.push(ContactRow { product, client: c, received_at: t + 1000, batch_id, seq: 1, lsn: batch.last_lsn });
+    batch.session_marks.push(SessionMarkRow {
+        product,
+        client: c,
+        t,
+        seq: 1,
+        idx: 0,
+        kind: MarkKind::Start,
+        session_id: None,
+        received_at: t + 1000,
+        batch_id,
+    });
+    for i in 0..events {
+        batch.events.push(EventRow {
+            product,
+            client: c,
+            t: t + i as i64,
+            seq: 1,
+            idx: i as u32 + 1,
+            session_id: None,
+            category: if i % 2 == 0 { Some("File".into()) } else { None },
+            name: "it's \"quoted\" \\ and ünïcode".into(),
+            num_value: if i % 3 == 0 { Some(0.1 + i as f64) } else { None },
+            text_value: None,
+            custom_json: None,
+            received_at: t + 1000,
+            batch_id,
+        });
+    }
+    batch.properties.push(PropertyRow {
+        product,
+        client: c,
+        t,
+        seq: 1,
+        idx: 0,
+        name: "prodVersion".into(),
+        value: Some("1.0".into()),
+        received_at: t + 1000,
+    });
+}
+
+fn batch(lsn: u64, clients: std::ops::Range<u64>, t: i64, events: usize) -> LoadBatch {
+    let mut b = LoadBatch { last_lsn: lsn, ..Default::default() };
+    for c in clients {
+        sync(&mut b, c, t, events);
+    }
+    b
+}
+
+#[tokio::test]
+async fn facts_land_on_the_installations_shard_and_read_back_through_the_cluster() {
+    let Some(db) = TestDb::create("facts_land_on_the_installations_shard").await else { return };
+    let shards = db.wh.shard_count() as u64;
+    db.wh.load(batch(10, 1..11, day_ms(2026, 3, 5), 4)).await.expect("load");
+
+    // 10 installations, 4 events each; installation c lives on shard c % shards.
+    let per_shard = db.per_shard("events").await;
+    for (s, n) in per_shard.iter().enumerate() {
+        let owned = (1..11u64).filter(|c| c % shards == s as u64).count() as u64;
+        assert_eq!(*n, owned * 4, "shard {s}");
+    }
+    assert_eq!(db.count("SELECT count() FROM events").await, 40, "the Distributed table reads every shard");
+    assert_eq!(db.count("SELECT uniqExact(client_id) FROM contacts").await, 10);
+    assert_eq!(db.wh.applied_lsn().await.unwrap(), 10);
+
+    // Values round-trip: quotes, backslash, non-ASCII, NULLs, floats, dates, UUIDs.
+    let rows = db
+        .wh
+        .query(
+            "SELECT name, category, num_value, day, toString(batch_id) FROM events \
+             WHERE client_id = {p1} AND idx = {p2} AND day = {p3}"
+                .into(),
+            vec![Param::UInt(3), Param::Int(1), Param::Date(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())],
+        )
+        .await
+        .expect("query");
+    assert_eq!(rows.rows.len(), 1);
+    let r = &rows.rows[0];
+    assert_eq!(r[0], Value::Text("it's \"quoted\" \\ and ünïcode".into()));
+    assert_eq!(r[1], Value::Text("File".into()));
+    assert_eq!(r[2], Value::Float(0.1));
+    assert_eq!(r[3], Value::Date(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap()));
+    assert!(Uuid::parse_str(r[4].as_str().unwrap()).is_ok());
+    let nulls = db.count("SELECT count() FROM events WHERE category IS NULL AND num_value IS NULL").await;
+    // Per installation: idx 2 and 4 (i = 1, 3) have no category; of those only i = 3 has a value.
+    assert_eq!(nulls, 10);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_batch_is_applied_once_however_often_it_is_loaded() {
+    let Some(db) = TestDb::create("a_batch_is_applied_once").await else { return };
+    let b = batch(5, 1..4, day_ms(2026, 1, 10), 3);
+    db.wh.load(b.clone()).await.expect("first load");
+    db.wh.load(b.clone()).await.expect("the same batch again");
+    db.wh.load(batch(4, 1..4, day_ms(2026, 1, 10), 3)).await.expect("an older batch");
+    assert_eq!(db.count("SELECT count() FROM events").await, 9);
+    // A second process (another ingest log) has its own positions.
+    let other = db.reopen("other-origin").await;
+    assert_eq!(other.applied_lsn().await.unwrap(), 0);
+    other.load(batch(5, 10..12, day_ms(2026, 1, 10), 3)).await.expect("other origin loads");
+    assert_eq!(db.count("SELECT count() FROM events").await, 15);
+    // Reopening after a clean stop rolls nothing back.
+    let again = db.reopen("test-origin").await;
+    assert_eq!(again.applied_lsn().await.unwrap(), 5);
+    assert_eq!(db.count("SELECT count() FROM events").await, 15);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn an_uncommitted_load_is_rolled_back_and_its_retry_counts_once() {
+    let Some(db) = TestDb::create("an_uncommitted_load_is_rolled_back").await else { return };
+    db.wh.load(batch(3, 1..5, day_ms(2026, 2, 1), 2)).await.expect("committed load");
+    // A process that died after inserting a load's facts on one shard, before its commit row:
+    // the same rows, tagged with a position beyond the committed one.
+    let crashed = db.config.database.clone();
+    db.wh
+        .query_shard(
+            0,
+            &format!(
+                "INSERT INTO {crashed}.events_local SELECT product_id, client_id, t, day, seq, idx, session_id, \
+                 category, name, num_value, text_value, custom, received_at, batch_id, origin, 9 \
+                 FROM {crashed}.events_local"
+            ),
+        )
+        .await
+        .ok();
+    // Another process's uncommitted rows are not this origin's to roll back.
+    db.wh
+        .query_shard(
+            0,
+            &format!(
+                "INSERT INTO {crashed}.events_local SELECT product_id, client_id, t, day, seq, idx, session_id, \
+                 category, name, num_value, text_value, custom, received_at, batch_id, 'someone-else', 9 \
+                 FROM {crashed}.events_local WHERE lsn = 3"
+            ),
+        )
+        .await
+        .ok();
+    let stray = db.count("SELECT count() FROM events").await;
+    assert!(stray > 8, "the simulated crash left rows behind ({stray})");
+
+    let restarted = db.reopen("test-origin").await;
+    assert_eq!(restarted.applied_lsn().await.unwrap(), 3);
+    let own = db.count("SELECT count() FROM events WHERE origin = 'test-origin'").await;
+    assert_eq!(own, 8, "only the committed load's rows remain");
+    assert!(db.count("SELECT count() FROM events WHERE origin = 'someone-else'").await > 0);
+    // The loader's retry of the log range applies it once.
+    restarted.load(batch(9, 5..7, day_ms(2026, 2, 2), 2)).await.expect("retry");
+    assert_eq!(db.count("SELECT count() FROM events WHERE origin = 'test-origin'").await, 12);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn erasure_removes_one_installation_from_its_shard() {
+    let Some(db) = TestDb::create("erasure_removes_one_installation").await else { return };
+    db.wh.load(batch(1, 1..5, day_ms(2026, 4, 1), 3)).await.expect("load");
+    let removed = db.wh.erase_installation(pid(P), ClientId::from_u64(2)).await.expect("erase");
+    // 1 contact + 1 session mark + 3 events + 1 property change.
+    assert_eq!(removed, 6);
+    assert_eq!(db.count("SELECT count() FROM events WHERE client_id = 2").await, 0);
+    assert_eq!(db.count("SELECT count() FROM contacts WHERE client_id = 2").await, 0);
+    assert_eq!(db.count("SELECT count() FROM events").await, 9);
+    assert_eq!(db.wh.erase_installation(pid(P), ClientId::from_u64(2)).await.expect("again"), 0);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn retention_drops_whole_months_and_deletes_the_rest_of_the_cutoff_month() {
+    let Some(db) = TestDb::create("retention_drops_whole_months").await else { return };
+    db.wh.load(batch(1, 1..3, day_ms(2026, 1, 20), 1)).await.expect("january");
+    db.wh.load(batch(2, 1..3, day_ms(2026, 2, 3), 1)).await.expect("early february");
+    db.wh.load(batch(3, 1..3, day_ms(2026, 2, 20), 1)).await.expect("late february");
+    // Another product's January stays.
+    let mut other = batch(4, 1..3, day_ms(2026, 1, 20), 1);
+    let p2 = pid(P + 1);
+    other.contacts.iter_mut().for_each(|r| r.product = p2);
+    other.session_marks.iter_mut().for_each(|r| r.product = p2);
+    other.events.iter_mut().for_each(|r| r.product = p2);
+    other.properties.iter_mut().for_each(|r| r.product = p2);
+    db.wh.load(other).await.expect("other product");
+
+    let cutoff = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
+    let removed = db.wh.drop_facts_before(pid(P), cutoff).await.expect("purge");
+    // Two batches of two syncs before the cutoff: 2 × (contact + mark + event + property) each.
+    assert_eq!(removed, 16);
+    let left = db.count(&format!("SELECT count() FROM events WHERE product_id = {P}")).await;
+    assert_eq!(left, 2, "only the late February events remain");
+    assert_eq!(db.count(&format!("SELECT count() FROM events WHERE product_id = {}", P + 1)).await, 2);
+    // January's partition of the product is gone, not just emptied.
+    for s in 0..db.wh.shard_count() {
+        let parts = db
+            .wh
+            .query_shard(
+                s,
+                &format!(
+                    "SELECT count() FROM system.parts WHERE active AND database = '{}' AND table = 'events_local' \
+                     AND partition = '({P}, 202601)'",
+                    db.config.database
+                ),
+            )
+            .await
+            .expect("parts");
+        assert_eq!(parts.rows[0][0].as_u64(), Some(0), "shard {s}");
+    }
+    db.drop().await;
+}
+
+fn pid(n: u64) -> ProductId {
+    ProductId::from_u64(n).expect("a valid product id")
+}

@@ -17,6 +17,7 @@
 //! `(product, month)` partitions and deletes the remaining days of the cutoff's month by mutation.
 
 pub mod load;
+pub mod rollups;
 pub mod schema;
 pub mod sql;
 
@@ -29,6 +30,9 @@ use tokio::sync::Mutex;
 use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::dialect::ClickHouseDialect;
 use usagi_warehouse::{Dialect, LoadBatch, Param, PurgeStats, Rows, Warehouse, WarehouseError};
+use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
+
+use crate::rollups::{RollupSchema, REFRESH_CHUNK};
 
 use crate::schema::FACT_TABLES;
 
@@ -59,6 +63,7 @@ pub struct ClickHouseWarehouse {
     shards: Vec<Client>,
     database: String,
     origin: String,
+    rollup_schema: RollupSchema,
     /// Held by a load from start to commit; `true` while rows of a failed load may remain.
     dirty: Mutex<bool>,
 }
@@ -87,14 +92,25 @@ impl ClickHouseWarehouse {
                 c
             })
             .collect::<Vec<_>>();
+        let duck = DuckWarehouse::open_in_memory(&DuckConfig { threads: 1, memory_limit: "64MB".into() })?;
+        let rollup_schema = RollupSchema::read(&duck).await?;
+        drop(duck);
+        let mut ddl = schema::create_statements(&config.database, &config.cluster);
+        ddl.extend(rollup_schema.create_statements(&config.database, &config.cluster));
         for shard in &shards {
-            for stmt in schema::create_statements(&config.database, &config.cluster) {
-                shard.query_raw(&stmt).execute().await.map_err(engine)?;
+            for stmt in &ddl {
+                shard.query_raw(stmt).execute().await.map_err(engine)?;
             }
         }
         // Report SQL names the logical tables unqualified.
         let shards = shards.into_iter().map(|c| c.with_database(&config.database)).collect();
-        let wh = Self { shards, database: config.database.clone(), origin: config.origin.clone(), dirty: Mutex::new(true) };
+        let wh = Self {
+            shards,
+            database: config.database.clone(),
+            origin: config.origin.clone(),
+            rollup_schema,
+            dirty: Mutex::new(true),
+        };
         {
             let mut dirty = wh.dirty.lock().await;
             wh.roll_back(&mut dirty).await?;
@@ -194,6 +210,17 @@ impl ClickHouseWarehouse {
         let total: usize = split.iter().map(load::ShardRows::len).sum();
         for (shard, rows) in self.shards.iter().zip(&split) {
             self.insert_shard(shard, rows).await?;
+        }
+        // Versions order refreshes of one installation: taken after the facts are in, so the
+        // newest refresh has read them all (also across processes, with clocks in step).
+        let version = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or_default();
+        for (shard, rows) in self.shards.iter().zip(&split) {
+            for chunk in rows.installations().chunks(REFRESH_CHUNK) {
+                rollups::refresh(shard, &self.rollup_schema, chunk, version).await?;
+            }
         }
         self.shards[0]
             .query_raw(&format!(
@@ -320,6 +347,7 @@ impl Warehouse for ClickHouseWarehouse {
                 removed += n;
             }
         }
+        rollups::erase(shard, product.as_u64() as i64, client.as_u64()).await?;
         self.wait_for_mutations(shard).await?;
         Ok(removed)
     }

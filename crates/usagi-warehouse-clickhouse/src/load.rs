@@ -130,6 +130,23 @@ pub(crate) struct ShardRows<'a> {
 }
 
 impl ShardRows<'_> {
+    /// The distinct `(product, installation)` pairs these rows touch.
+    pub fn installations(&self) -> Vec<(i64, u64)> {
+        let mut all: Vec<(i64, u64)> = self
+            .contacts
+            .iter()
+            .map(|r| (r.product_id, r.client_id))
+            .chain(self.events.iter().map(|r| (r.product_id, r.client_id)))
+            .chain(self.session_marks.iter().map(|r| (r.product_id, r.client_id)))
+            .chain(self.exceptions.iter().map(|r| (r.product_id, r.client_id)))
+            .chain(self.observations.iter().map(|r| (r.product_id, r.client_id)))
+            .chain(self.properties.iter().map(|r| (r.product_id, r.client_id)))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     pub fn len(&self) -> usize {
         self.contacts.len()
             + self.events.len()

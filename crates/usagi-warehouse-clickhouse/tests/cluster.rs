@@ -243,6 +243,9 @@ async fn erasure_removes_one_installation_from_its_shard() {
     assert_eq!(removed, 6);
     assert_eq!(db.count("SELECT count() FROM events WHERE client_id = 2").await, 0);
     assert_eq!(db.count("SELECT count() FROM contacts WHERE client_id = 2").await, 0);
+    assert_eq!(db.count("SELECT count() FROM clients WHERE client_id = 2").await, 0, "rollups too");
+    assert_eq!(db.count("SELECT count() FROM client_days WHERE client_id = 2").await, 0);
+    assert_eq!(db.count("SELECT count() FROM clients").await, 3);
     assert_eq!(db.count("SELECT count() FROM events").await, 9);
     assert_eq!(db.wh.erase_installation(pid(P), ClientId::from_u64(2)).await.expect("again"), 0);
     db.drop().await;
@@ -292,3 +295,84 @@ async fn retention_drops_whole_months_and_deletes_the_rest_of_the_cutoff_month()
 fn pid(n: u64) -> ProductId {
     ProductId::from_u64(n).expect("a valid product id")
 }
+
+/// Cells compared across backends: DuckDB's BOOLEAN is ClickHouse's UInt8, and small
+/// unsigned integers may come back either way.
+fn normal(rows: usagi_warehouse::Rows) -> Vec<Vec<Value>> {
+    rows.rows
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| match v {
+                    Value::Bool(b) => Value::Int(i64::from(b)),
+                    Value::UInt(u) if u <= i64::MAX as u64 => Value::Int(u as i64),
+                    other => other,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn mark(batch: &mut LoadBatch, client: u64, t: i64, kind: MarkKind, seq: u64) {
+    batch.session_marks.push(SessionMarkRow {
+        product: pid(P),
+        client: ClientId::from_u64(client),
+        t,
+        seq,
+        idx: 0,
+        kind,
+        session_id: None,
+        received_at: t,
+        batch_id: Uuid::new_v4(),
+    });
+}
+
+#[tokio::test]
+async fn rollups_equal_the_embedded_backends_including_regrouped_sessions() {
+    let Some(db) = TestDb::create("rollups_equal_the_embedded_backends").await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let duck = usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("w.duckdb"), &Default::default())
+        .expect("duckdb");
+    let t0 = day_ms(2026, 5, 4) + 3_600_000;
+    let mut loads = vec![batch(1, 1..7, t0, 5), batch(2, 3..9, t0 + 2 * MS, 3)];
+    // Installation 1: sessions starting at +1 h and +5 h, stopped; a late batch then brings a
+    // start at +3 h, which splits a session: the later groups are renumbered.
+    let mut b = LoadBatch { last_lsn: 3, ..Default::default() };
+    mark(&mut b, 1, t0 + 3_600_000, MarkKind::Start, 5);
+    mark(&mut b, 1, t0 + 3_700_000, MarkKind::Stop, 5);
+    mark(&mut b, 1, t0 + 5 * 3_600_000, MarkKind::Start, 5);
+    loads.push(b);
+    let mut late = LoadBatch { last_lsn: 4, ..Default::default() };
+    mark(&mut late, 1, t0 + 3 * 3_600_000, MarkKind::Start, 6);
+    mark(&mut late, 1, t0 + 3 * 3_600_000 + 10, MarkKind::Stop, 6);
+    loads.push(late);
+    loads.push(batch(5, 2..4, t0 + 40 * MS, 2));
+    for l in loads {
+        duck.load(l.clone()).await.expect("duckdb load");
+        db.wh.load(l).await.expect("clickhouse load");
+    }
+    for (table, order) in [
+        ("sessions", "product_id, client_id, session_key, grp"),
+        ("client_days", "product_id, client_id, day"),
+        ("clients", "product_id, client_id"),
+        ("client_events", "product_id, client_id, category, name"),
+        ("event_days", "product_id, client_id, day, category, name"),
+        ("property_days", "product_id, client_id, name, day"),
+    ] {
+        let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+        let want = normal(duck.query(sql.clone(), vec![]).await.expect("duckdb rows"));
+        let got = normal(db.wh.query(sql, vec![]).await.expect("clickhouse rows"));
+        assert!(!want.is_empty(), "{table} has rows");
+        assert_eq!(got, want, "{table}");
+    }
+    // Totals over installations: float sums may differ in the last bit by summation order.
+    let sql = "SELECT product_id, day, category, name, n, round(value_sum, 9) FROM event_totals \
+               ORDER BY product_id, day, category, name";
+    let want = normal(duck.query(sql.into(), vec![]).await.expect("duckdb totals"));
+    assert_eq!(normal(db.wh.query(sql.into(), vec![]).await.expect("clickhouse totals")), want, "event_totals");
+    let sessions = db.count("SELECT count() FROM sessions WHERE client_id = 1").await;
+    assert_eq!(sessions, 4, "the implicit session of the syncs and three explicit ones");
+    db.drop().await;
+}
+
+const MS: i64 = 86_400_000;

@@ -52,7 +52,16 @@ impl DuckWarehouse {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let conn = Connection::open(path).map_err(engine)?;
+        Self::on(Connection::open(path).map_err(engine)?, config)
+    }
+
+    /// A private in-memory warehouse with the full schema: the ClickHouse backend computes the
+    /// rollups of the installations a load touches in one, with the same SQL as this backend.
+    pub fn open_in_memory(config: &DuckConfig) -> Result<Self, WarehouseError> {
+        Self::on(Connection::open_in_memory().map_err(engine)?, config)
+    }
+
+    fn on(conn: Connection, config: &DuckConfig) -> Result<Self, WarehouseError> {
         conn.execute_batch(&format!(
             "SET threads = {}; SET memory_limit = '{}'; SET preserve_insertion_order = false;",
             config.threads.max(1),

@@ -1,0 +1,415 @@
+//! Rollups on ClickHouse, written by the loader.
+//!
+//! After a load's facts are on their shards, the loader reads the whole history of every
+//! installation the load touched from that installation's shard, computes the installation's
+//! rollups in a private in-memory DuckDB with exactly the embedded backend's SQL
+//! (`usagi_warehouse_duckdb::schema::refresh_rollups`), and writes the resulting rows back
+//! to the shard. So the numbers of both backends come from one definition.
+//!
+//! Each rollup table is a `ReplacingMergeTree(version)` per shard, keyed by its natural key,
+//! behind a `Distributed` table `<name>_all` and a view `<name>` that reads it `FINAL`: a
+//! refresh writes every row of an installation with a newer version. Keys never disappear on a
+//! refresh (new records only add active days, sessions, events or property days; a late
+//! `sessionStart` renumbers later groups, which all still exist), so no tombstones are needed;
+//! erasure and retention delete rows by mutation. The `deleted` column is kept for them in
+//! case a later rollup needs tombstones. `event_totals`, the one rollup summed over
+//! installations, is a view over `event_days`.
+//!
+//! The column lists and types come from the in-memory DuckDB's own schema, so a new DuckDB
+//! migration that adds a rollup column reaches ClickHouse without a second list to keep.
+
+use std::fmt::Write as _;
+
+use clickhouse::Client;
+use usagi_types::{ClientId, ProductId};
+use usagi_warehouse::facts::*;
+use usagi_warehouse::{Rows, Value, Warehouse, WarehouseError};
+use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
+use uuid::Uuid;
+
+use crate::{engine, fetch};
+
+/// One rollup table of the logical schema.
+pub struct RollupTable {
+    /// Logical name (the view reports read).
+    pub name: &'static str,
+    /// The natural key: ReplacingMergeTree keeps the newest row per key.
+    pub order_by: &'static str,
+    /// Partition expression.
+    pub partition_by: &'static str,
+}
+
+/// The per-installation rollups, as the embedded backend computes them.
+pub const ROLLUP_TABLES: &[RollupTable] = &[
+    RollupTable {
+        name: "sessions",
+        order_by: "(product_id, client_id, session_key, grp)",
+        partition_by: "product_id",
+    },
+    RollupTable {
+        name: "client_days",
+        order_by: "(product_id, client_id, day)",
+        partition_by: "(product_id, toYYYYMM(day))",
+    },
+    RollupTable { name: "clients", order_by: "(product_id, client_id)", partition_by: "product_id" },
+    RollupTable {
+        name: "client_events",
+        order_by: "(product_id, client_id, ifNull(category, '\\0'), name)",
+        partition_by: "product_id",
+    },
+    RollupTable {
+        name: "event_days",
+        order_by: "(product_id, client_id, day, ifNull(category, '\\0'), name)",
+        partition_by: "(product_id, toYYYYMM(day))",
+    },
+    RollupTable {
+        name: "property_days",
+        order_by: "(product_id, client_id, name, day)",
+        partition_by: "(product_id, toYYYYMM(day))",
+    },
+];
+
+/// A column of a rollup table: name, ClickHouse type.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// ClickHouse type, `Nullable(…)` where DuckDB allows NULL.
+    pub ty: String,
+}
+
+/// The columns of every rollup table, read from DuckDB's schema.
+#[derive(Debug, Clone)]
+pub struct RollupSchema {
+    /// Per table of [`ROLLUP_TABLES`], in the same order.
+    pub tables: Vec<Vec<Column>>,
+}
+
+fn clickhouse_type(duck: &str) -> Result<&'static str, WarehouseError> {
+    Ok(match duck {
+        "BIGINT" => "Int64",
+        "UBIGINT" => "UInt64",
+        "INTEGER" => "Int32",
+        "UINTEGER" => "UInt32",
+        "SMALLINT" => "Int16",
+        "USMALLINT" => "UInt16",
+        "TINYINT" => "Int8",
+        "UTINYINT" | "BOOLEAN" => "UInt8",
+        "DOUBLE" => "Float64",
+        "FLOAT" => "Float32",
+        "DATE" => "Date",
+        "VARCHAR" => "String",
+        "UUID" => "UUID",
+        other => return Err(engine(format!("no ClickHouse type for DuckDB's {other}"))),
+    })
+}
+
+impl RollupSchema {
+    /// Reads the rollup columns from a DuckDB warehouse with the current schema.
+    pub async fn read(duck: &DuckWarehouse) -> Result<Self, WarehouseError> {
+        let mut tables = Vec::new();
+        for t in ROLLUP_TABLES {
+            let rows = duck
+                .query(
+                    format!(
+                        "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+                         WHERE table_name = '{}' ORDER BY ordinal_position",
+                        t.name
+                    ),
+                    vec![],
+                )
+                .await?;
+            let mut cols = Vec::new();
+            for r in rows.rows {
+                let (Some(name), Some(ty), Some(nullable)) = (r[0].as_str(), r[1].as_str(), r[2].as_str()) else {
+                    return Err(engine("unexpected information_schema row"));
+                };
+                let base = clickhouse_type(ty)?;
+                let ty = if nullable == "YES" { format!("Nullable({base})") } else { base.to_string() };
+                cols.push(Column { name: name.to_string(), ty });
+            }
+            if cols.is_empty() {
+                return Err(engine(format!("DuckDB has no rollup table {}", t.name)));
+            }
+            tables.push(cols);
+        }
+        Ok(Self { tables })
+    }
+
+    /// DDL for the rollup tables, their `Distributed` tables and views; idempotent.
+    pub fn create_statements(&self, database: &str, cluster: &str) -> Vec<String> {
+        let mut all = Vec::new();
+        for (t, cols) in ROLLUP_TABLES.iter().zip(&self.tables) {
+            let defs: Vec<String> = cols.iter().map(|c| format!("{} {}", c.name, c.ty)).collect();
+            let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+            all.push(format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{n}_local ({defs}, version UInt64, deleted UInt8) \
+                 ENGINE = ReplacingMergeTree(version) PARTITION BY {p} ORDER BY {o}",
+                n = t.name,
+                defs = defs.join(", "),
+                p = t.partition_by,
+                o = t.order_by
+            ));
+            all.push(format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{n}_all AS {database}.{n}_local \
+                 ENGINE = Distributed({cluster}, {database}, {n}_local, client_id)",
+                n = t.name
+            ));
+            all.push(format!(
+                "CREATE VIEW IF NOT EXISTS {database}.{n} AS SELECT {cols} FROM {database}.{n}_all FINAL \
+                 WHERE deleted = 0",
+                n = t.name,
+                cols = names.join(", ")
+            ));
+        }
+        all.push(format!(
+            "CREATE VIEW IF NOT EXISTS {database}.event_totals AS \
+             SELECT product_id, day, category, name, sum(n) AS n, sum(value_sum) AS value_sum \
+             FROM {database}.event_days GROUP BY product_id, day, category, name"
+        ));
+        all
+    }
+}
+
+/// `(product_id, client_id) IN (…)` for a list of installations.
+fn in_list(clients: &[(i64, u64)]) -> String {
+    let mut s = String::from("(product_id, client_id) IN (");
+    for (i, (p, c)) in clients.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "({p}, {c})");
+    }
+    s.push(')');
+    s
+}
+
+/// Installations per refresh round: keeps the `IN` list well under 18.16's 256 KiB
+/// `max_query_size` and the in-memory DuckDB small.
+pub const REFRESH_CHUNK: usize = 2000;
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+fn int(v: &Value, what: &str) -> Result<i64, WarehouseError> {
+    v.as_i64().ok_or_else(|| engine(format!("{what}: not an integer")))
+}
+fn uint(v: &Value, what: &str) -> Result<u64, WarehouseError> {
+    v.as_u64().ok_or_else(|| engine(format!("{what}: not an unsigned integer")))
+}
+fn uuid(v: &Value) -> Result<Uuid, WarehouseError> {
+    v.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| engine("batch_id: not a UUID"))
+}
+fn ids(r: &[Value]) -> Result<(ProductId, ClientId), WarehouseError> {
+    let p = ProductId::from_u64(uint(&r[0], "product_id")?).map_err(|e| engine(format!("product_id: {e}")))?;
+    Ok((p, ClientId::from_u64(uint(&r[1], "client_id")?)))
+}
+fn source(v: &Value) -> Result<ObservationSource, WarehouseError> {
+    use ObservationSource::*;
+    Ok(match int(v, "source")? {
+        1 => Product,
+        2 => Machine,
+        3 => Custom,
+        4 => License,
+        5 => Envelope,
+        6 => Geo,
+        7 => LicenseKey,
+        8 => OptOut,
+        9 => OptIn,
+        10 => Touch,
+        n => return Err(engine(format!("unknown observation source {n}"))),
+    })
+}
+fn mark(v: &Value) -> Result<MarkKind, WarehouseError> {
+    Ok(match int(v, "kind")? {
+        1 => MarkKind::Start,
+        2 => MarkKind::Stop,
+        3 => MarkKind::Heartbeat,
+        n => return Err(engine(format!("unknown session mark kind {n}"))),
+    })
+}
+
+/// Reads the complete facts of `clients` from one shard as a load batch.
+async fn history(shard: &Client, clients: &[(i64, u64)]) -> Result<LoadBatch, WarehouseError> {
+    let cond = in_list(clients);
+    let get = |sql: String| async move { fetch(shard, &sql).await };
+    let mut b = LoadBatch { last_lsn: 1, ..Default::default() };
+    let rows: Rows = get(format!(
+        "SELECT product_id, client_id, received_at, toString(batch_id), seq, lsn FROM contacts_local WHERE {cond}"
+    ))
+    .await?;
+    for r in rows.rows {
+        let (product, client) = ids(&r)?;
+        b.contacts.push(ContactRow {
+            product,
+            client,
+            received_at: int(&r[2], "received_at")?,
+            batch_id: uuid(&r[3])?,
+            seq: int(&r[4], "seq")? as u64,
+            lsn: uint(&r[5], "lsn")?,
+        });
+    }
+    let rows = get(format!(
+        "SELECT product_id, client_id, t, seq, idx, session_id, category, name, num_value, text_value, custom, \
+         received_at, toString(batch_id) FROM events_local WHERE {cond}"
+    ))
+    .await?;
+    for r in rows.rows {
+        let (product, client) = ids(&r)?;
+        b.events.push(EventRow {
+            product,
+            client,
+            t: int(&r[2], "t")?,
+            seq: int(&r[3], "seq")? as u64,
+            idx: int(&r[4], "idx")? as u32,
+            session_id: text(&r[5]),
+            category: text(&r[6]),
+            name: text(&r[7]).unwrap_or_default(),
+            num_value: r[8].as_f64(),
+            text_value: text(&r[9]),
+            custom_json: text(&r[10]),
+            received_at: int(&r[11], "received_at")?,
+            batch_id: uuid(&r[12])?,
+        });
+    }
+    let rows = get(format!(
+        "SELECT product_id, client_id, t, seq, idx, kind, session_id, received_at, toString(batch_id) \
+         FROM session_marks_local WHERE {cond}"
+    ))
+    .await?;
+    for r in rows.rows {
+        let (product, client) = ids(&r)?;
+        b.session_marks.push(SessionMarkRow {
+            product,
+            client,
+            t: int(&r[2], "t")?,
+            seq: int(&r[3], "seq")? as u64,
+            idx: int(&r[4], "idx")? as u32,
+            kind: mark(&r[5])?,
+            session_id: text(&r[6]),
+            received_at: int(&r[7], "received_at")?,
+            batch_id: uuid(&r[8])?,
+        });
+    }
+    let rows = get(format!(
+        "SELECT product_id, client_id, t, seq, idx, session_id, class_name, method_name, message, stack_trace, \
+         received_at, toString(batch_id) FROM exceptions_local WHERE {cond}"
+    ))
+    .await?;
+    for r in rows.rows {
+        let (product, client) = ids(&r)?;
+        b.exceptions.push(ExceptionRow {
+            product,
+            client,
+            t: int(&r[2], "t")?,
+            seq: int(&r[3], "seq")? as u64,
+            idx: int(&r[4], "idx")? as u32,
+            session_id: text(&r[5]),
+            class_name: text(&r[6]).unwrap_or_default(),
+            method_name: text(&r[7]).unwrap_or_default(),
+            message: text(&r[8]),
+            stack_trace: text(&r[9]),
+            received_at: int(&r[10], "received_at")?,
+            batch_id: uuid(&r[11])?,
+        });
+    }
+    let rows = get(format!(
+        "SELECT product_id, client_id, t, seq, idx, source, evidence, session_id, payload \
+         FROM observations_local WHERE {cond}"
+    ))
+    .await?;
+    for r in rows.rows {
+        let (product, client) = ids(&r)?;
+        b.observations.push(ObservationRow {
+            product,
+            client,
+            t: int(&r[2], "t")?,
+            seq: int(&r[3], "seq")? as u64,
+            idx: int(&r[4], "idx")? as u32,
+            source: source(&r[5])?,
+            evidence: int(&r[6], "evidence")? != 0,
+            session_id: text(&r[7]),
+            payload: text(&r[8]).unwrap_or_default(),
+        });
+    }
+    let rows = get(format!(
+        "SELECT product_id, client_id, t, seq, idx, name, value, received_at FROM property_changes_local WHERE {cond}"
+    ))
+    .await?;
+    for r in rows.rows {
+        let (product, client) = ids(&r)?;
+        b.properties.push(PropertyRow {
+            product,
+            client,
+            t: int(&r[2], "t")?,
+            seq: int(&r[3], "seq")? as u64,
+            idx: int(&r[4], "idx")? as u32,
+            name: text(&r[5]).unwrap_or_default(),
+            value: text(&r[6]),
+            received_at: int(&r[7], "received_at")?,
+        });
+    }
+    Ok(b)
+}
+
+/// One cell as JSON for `JSONEachRow` (dates as text, booleans as 0/1).
+fn json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Int(i) => (*i).into(),
+        Value::UInt(u) => (*u).into(),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number).unwrap_or_default(),
+        Value::Text(s) => s.clone().into(),
+        Value::Date(d) => d.format("%Y-%m-%d").to_string().into(),
+        Value::Bool(b) => u8::from(*b).into(),
+    }
+}
+
+/// Recomputes the rollups of `clients` (all on `shard`) and writes them with `version`.
+pub async fn refresh(
+    shard: &Client,
+    schema: &RollupSchema,
+    clients: &[(i64, u64)],
+    version: u64,
+) -> Result<(), WarehouseError> {
+    let facts = history(shard, clients).await?;
+    let duck = DuckWarehouse::open_in_memory(&DuckConfig { threads: 1, memory_limit: "512MB".into() })?;
+    duck.load(facts).await?;
+    for (t, cols) in ROLLUP_TABLES.iter().zip(&schema.tables) {
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        let rows = duck.query(format!("SELECT {} FROM {}", names.join(", "), t.name), vec![]).await?;
+        let mut body = String::new();
+        for r in &rows.rows {
+            let mut obj = serde_json::Map::new();
+            for (name, v) in names.iter().zip(r) {
+                obj.insert((*name).to_string(), json(v));
+            }
+            obj.insert("version".into(), version.into());
+            obj.insert("deleted".into(), 0.into());
+            body.push_str(&serde_json::Value::Object(obj).to_string());
+            body.push('\n');
+        }
+        if body.is_empty() {
+            continue;
+        }
+        let mut insert = shard.insert_formatted_with(format!("INSERT INTO {}_local FORMAT JSONEachRow", t.name));
+        insert.send(body.into()).await.map_err(engine)?;
+        insert.end().await.map_err(engine)?;
+    }
+    Ok(())
+}
+
+/// Deletes every rollup row of one installation (erasure), by mutation on its shard.
+pub async fn erase(shard: &Client, product: i64, client: u64) -> Result<(), WarehouseError> {
+    for t in ROLLUP_TABLES {
+        shard
+            .query_raw(&format!(
+                "ALTER TABLE {}_local DELETE WHERE product_id = {product} AND client_id = {client}",
+                t.name
+            ))
+            .execute()
+            .await
+            .map_err(engine)?;
+    }
+    Ok(())
+}

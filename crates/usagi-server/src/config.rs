@@ -168,7 +168,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Embedded warehouse tuning.
+/// Warehouse selection and embedded warehouse tuning.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarehouseSettings {
@@ -176,12 +176,46 @@ pub struct WarehouseSettings {
     pub threads: usize,
     /// DuckDB memory limit, e.g. "1GB".
     pub memory_limit: String,
+    /// A ClickHouse cluster instead of the embedded DuckDB file (issue 9).
+    pub clickhouse: Option<ClickHouseSettings>,
 }
 
 impl Default for WarehouseSettings {
     fn default() -> Self {
-        Self { threads: 0, memory_limit: "1GB".into() }
+        Self { threads: 0, memory_limit: "1GB".into(), clickhouse: None }
     }
+}
+
+/// `[warehouse.clickhouse]`: the scale-out warehouse.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseSettings {
+    /// HTTP URL of every shard, in the order of the cluster's `remote_servers` entry.
+    pub shards: Vec<String>,
+    /// Cluster name in `remote_servers`.
+    #[serde(default = "default_cluster")]
+    pub cluster: String,
+    /// Database for Usagi's tables (created if missing).
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// ClickHouse user (default `default`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Its password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// This process's name among those sharing the cluster; unset: a random id kept in the
+    /// data directory (`warehouse-origin`), so a restart resumes as the same loader.
+    #[serde(default)]
+    pub origin: Option<String>,
+}
+
+fn default_cluster() -> String {
+    "usagi".into()
+}
+
+fn default_database() -> String {
+    "usagi".into()
 }
 
 impl ServerConfig {

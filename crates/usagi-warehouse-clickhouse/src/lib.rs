@@ -16,6 +16,7 @@
 //! Erasure deletes an installation's rows by mutation on its shard; retention drops whole
 //! `(product, month)` partitions and deletes the remaining days of the cutoff's month by mutation.
 
+pub mod dialect;
 pub mod load;
 pub mod rollups;
 pub mod schema;
@@ -102,8 +103,10 @@ impl ClickHouseWarehouse {
                 shard.query_raw(stmt).execute().await.map_err(engine)?;
             }
         }
-        // Report SQL names the logical tables unqualified.
-        let shards = shards.into_iter().map(|c| c.with_database(&config.database)).collect();
+        // Report SQL names the logical tables unqualified; unmatched outer-join rows get NULLs,
+        // not type defaults, as in standard SQL.
+        let shards =
+            shards.into_iter().map(|c| c.with_database(&config.database).with_setting("join_use_nulls", "1")).collect();
         let wh = Self {
             shards,
             database: config.database.clone(),
@@ -330,8 +333,22 @@ impl Warehouse for ClickHouseWarehouse {
     }
 
     async fn query(&self, sql: String, params: Vec<Param>) -> Result<Rows, WarehouseError> {
-        let bound = sql::bind(&sql, &params)?;
-        fetch(&self.shards[0], &bound).await
+        self.query_with(sql, params, Vec::new()).await
+    }
+
+    async fn query_with(
+        &self,
+        sql: String,
+        params: Vec<Param>,
+        inputs: Vec<usagi_warehouse::InputTable>,
+    ) -> Result<Rows, WarehouseError> {
+        let bound = sql::bind(&dialect::normalize(&sql::inline_inputs(&sql, &inputs)), &params)?;
+        let result = fetch(&self.shards[0], &bound).await;
+        if let Err(e) = &result {
+            // The SQL before binding: values (which may be user data) stay out of the log.
+            tracing::warn!(error = %e, sql = %sql.chars().take(4000).collect::<String>(), "ClickHouse query failed");
+        }
+        result
     }
 
     async fn erase_installation(&self, product: ProductId, client: ClientId) -> Result<u64, WarehouseError> {

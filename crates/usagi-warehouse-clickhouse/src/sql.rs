@@ -36,17 +36,18 @@ fn literal(p: &Param) -> String {
     }
 }
 
-/// Replaces `{p1}` … `{pN}` with the literals of `params`; a placeholder without a parameter is
-/// an error, so a malformed query never reaches the server half-bound.
+/// Replaces `$1` … `$N` with the literals of `params`; a placeholder without a parameter is
+/// an error, so a malformed query never reaches the server half-bound. Report SQL carries
+/// every value as a parameter, so a `$` followed by digits is always a placeholder.
 pub fn bind(sql: &str, params: &[Param]) -> Result<String, WarehouseError> {
     let mut out = String::with_capacity(sql.len() + params.len() * 8);
     let mut rest = sql;
-    while let Some(open) = rest.find("{p") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || after.as_bytes().get(digits) != Some(&b'}') {
-            out.push_str("{p");
+        if digits == 0 {
+            out.push('$');
             rest = after;
             continue;
         }
@@ -54,12 +55,67 @@ pub fn bind(sql: &str, params: &[Param]) -> Result<String, WarehouseError> {
         let p = n
             .checked_sub(1)
             .and_then(|i| params.get(i))
-            .ok_or_else(|| WarehouseError::Engine(format!("placeholder {{p{n}}} has no parameter")))?;
+            .ok_or_else(|| WarehouseError::Engine(format!("placeholder ${n} has no parameter")))?;
         out.push_str(&literal(p));
-        rest = &after[digits + 1..];
+        rest = &after[digits..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Inlines input tables: each `usagi_in_N` reference becomes a subquery over an array of
+/// tuples (18.16 has neither `VALUES` as a table nor external tables in this client).
+pub fn inline_inputs(sql: &str, inputs: &[usagi_warehouse::InputTable]) -> String {
+    let mut out = sql.to_string();
+    // Longest names first, so usagi_in_1 never replaces the start of usagi_in_10.
+    let mut sorted: Vec<&usagi_warehouse::InputTable> = inputs.iter().collect();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.name.len()));
+    for t in sorted {
+        out = replace_word(&out, &t.name, &input_subquery(t));
+    }
+    out
+}
+
+fn input_subquery(t: &usagi_warehouse::InputTable) -> String {
+    let cell = |v: &Option<String>| match v {
+        Some(s) => format!("toNullable({})", quote(s)),
+        None => "CAST(NULL AS Nullable(String))".to_string(),
+    };
+    let cols: Vec<String> =
+        t.columns.iter().enumerate().map(|(i, c)| format!("tupleElement(usagi_row, {}) AS {c}", i + 1)).collect();
+    let rows: Vec<String> = if t.rows.is_empty() {
+        // One typed row, filtered out below, so the column types are still known.
+        vec![format!("tuple({})", vec!["CAST(NULL AS Nullable(String))"; t.columns.len()].join(", "))]
+    } else {
+        t.rows.iter().map(|r| format!("tuple({})", r.iter().map(cell).collect::<Vec<_>>().join(", "))).collect()
+    };
+    let filter = if t.rows.is_empty() { " WHERE 0" } else { "" };
+    format!(
+        "(SELECT {} FROM (SELECT arrayJoin([{}]) AS usagi_row){filter})",
+        cols.join(", "),
+        rows.join(", ")
+    )
+}
+
+/// Replaces whole-word occurrences of `word` (not inside a longer identifier).
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before_ok = rest[..i].chars().next_back().is_none_or(|c| !is_ident(c))
+            && (i > 0 || !out.chars().next_back().is_some_and(is_ident));
+        let after_ok = rest[i + word.len()..].chars().next().is_none_or(|c| !is_ident(c));
+        out.push_str(&rest[..i]);
+        if before_ok && after_ok {
+            out.push_str(with);
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Deserialize)]
@@ -143,18 +199,39 @@ mod tests {
             Param::Float(0.1),
             Param::Bool(true),
         ];
-        let sql = bind("SELECT {p1}, {p2}, {p3}, {p4}, {p5}, {p6}, {p1} WHERE x = '{pz}'", &params).unwrap();
+        let sql = bind("SELECT $1, $2, $3, $4, $5, $6, $1 WHERE x = '$'", &params).unwrap();
         assert_eq!(
             sql,
             "SELECT -5, 'it\\'s a \\\\ test', toDate('2026-02-03'), toUInt64(18446744073709551615), 0.1, 1, -5 \
-             WHERE x = '{pz}'"
+             WHERE x = '$'"
         );
     }
 
     #[test]
     fn a_placeholder_without_a_parameter_is_an_error() {
-        assert!(bind("SELECT {p2}", &[Param::Int(1)]).is_err());
-        assert!(bind("SELECT {p0}", &[Param::Int(1)]).is_err());
+        assert!(bind("SELECT $2", &[Param::Int(1)]).is_err());
+        assert!(bind("SELECT $0", &[Param::Int(1)]).is_err());
+        assert_eq!(bind("SELECT $10", &(1..=10).map(Param::Int).collect::<Vec<_>>()).unwrap(), "SELECT 10");
+    }
+
+    #[test]
+    fn input_tables_become_subqueries_by_whole_name() {
+        let t = |name: &str, rows: Vec<Vec<Option<String>>>| usagi_warehouse::InputTable {
+            name: name.into(),
+            columns: vec!["a", "b"],
+            rows,
+        };
+        let one = t("usagi_in_1", vec![vec![Some("x'y".into()), None]]);
+        let ten = t("usagi_in_10", vec![]);
+        let sql = inline_inputs("SELECT * FROM usagi_in_1 m JOIN usagi_in_10 n ON 1 WHERE my_usagi_in_1 = 0", &[one, ten]);
+        assert_eq!(
+            sql,
+            "SELECT * FROM (SELECT tupleElement(usagi_row, 1) AS a, tupleElement(usagi_row, 2) AS b FROM \
+             (SELECT arrayJoin([tuple(toNullable('x\\'y'), CAST(NULL AS Nullable(String)))]) AS usagi_row)) m \
+             JOIN (SELECT tupleElement(usagi_row, 1) AS a, tupleElement(usagi_row, 2) AS b FROM \
+             (SELECT arrayJoin([tuple(CAST(NULL AS Nullable(String)), CAST(NULL AS Nullable(String)))]) AS usagi_row) \
+             WHERE 0) n ON 1 WHERE my_usagi_in_1 = 0"
+        );
     }
 
     #[test]

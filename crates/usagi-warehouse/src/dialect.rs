@@ -30,14 +30,16 @@ impl Dialect for DuckDialect {
     }
 }
 
-/// ClickHouse's dialect (18.16 and later). Placeholders are `{pN}` markers that the ClickHouse
-/// backend replaces with escaped literals before sending the query: 18.16 has no server-side
-/// query parameters, and a marker may be used more than once, unlike the client crate's `?`.
+/// ClickHouse's dialect (18.16 and later). Placeholders are `$n`, as DuckDB's: the ClickHouse
+/// backend replaces them with escaped literals before sending the query (18.16 has no
+/// server-side query parameters, and a placeholder may be used more than once, unlike the
+/// client crate's `?`). Report SQL holds no user data outside parameters, so `$` only ever
+/// starts a placeholder.
 pub struct ClickHouseDialect;
 
 impl Dialect for ClickHouseDialect {
     fn placeholder(&self, n: usize) -> String {
-        format!("{{p{n}}}")
+        format!("${n}")
     }
     fn week_start(&self, day: &str) -> String {
         format!("toMonday({day})")

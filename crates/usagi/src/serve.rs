@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use usagi_server::ServerConfig;
 use usagi_warehouse::Warehouse;
+use usagi_warehouse_clickhouse::{ClickHouseConfig, ClickHouseWarehouse};
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
 /// Flags of `usagi serve`; they win over environment variables, which win over the file.
@@ -86,8 +87,28 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Opens the configured warehouse backend of a data directory.
+/// Opens the configured warehouse backend of a data directory: the ClickHouse cluster of
+/// `[warehouse.clickhouse]`, or the embedded DuckDB file.
 pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::Result<Arc<dyn Warehouse>> {
+    if let Some(ch) = &config.warehouse.clickhouse {
+        std::fs::create_dir_all(data_dir)?;
+        let origin = match &ch.origin {
+            Some(o) => o.clone(),
+            None => warehouse_origin(data_dir)?,
+        };
+        let settings = ClickHouseConfig {
+            shards: ch.shards.clone(),
+            cluster: ch.cluster.clone(),
+            database: ch.database.clone(),
+            user: ch.user.clone(),
+            password: ch.password.clone(),
+            origin,
+        };
+        let warehouse = ClickHouseWarehouse::open(&settings)
+            .await
+            .with_context(|| format!("opening the ClickHouse warehouse ({} shards)", settings.shards.len()))?;
+        return Ok(Arc::new(warehouse));
+    }
     let duck = DuckConfig {
         threads: if config.warehouse.threads == 0 { DuckConfig::default().threads } else { config.warehouse.threads },
         memory_limit: config.warehouse.memory_limit.clone(),
@@ -96,6 +117,22 @@ pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::R
     let path = usagi_server::DataDir(data_dir.to_path_buf()).warehouse();
     let warehouse = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &duck)).await??;
     Ok(Arc::new(warehouse))
+}
+
+/// The data directory's name as a ClickHouse loader: created once, kept in `warehouse-origin`.
+fn warehouse_origin(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("warehouse-origin");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let tmp = data_dir.join("warehouse-origin.tmp");
+            std::fs::write(&tmp, &id)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(id)
+        }
+    }
 }
 
 /// Starts a server on a data directory with its configured backends.

@@ -44,6 +44,36 @@ async fn catalog_url() -> Option<String> {
     }
 }
 
+/// The warehouse each test server gets: with `USAGI_TEST_WAREHOUSE=clickhouse`, a fresh
+/// database on the cluster whose shards `USAGI_TEST_CLICKHOUSE` lists (`.ci/run` starts two);
+/// otherwise (or `duckdb`) the embedded DuckDB file of the test's data directory.
+pub async fn test_warehouse(dir: &std::path::Path) -> Arc<dyn Warehouse> {
+    // `USAGI_TEST_LOG=warn` (an env-filter) shows the servers' logs, e.g. failed warehouse queries.
+    if let Ok(filter) = std::env::var("USAGI_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+    match std::env::var("USAGI_TEST_WAREHOUSE").as_deref() {
+        Err(_) | Ok("") | Ok("duckdb") => Arc::new(
+            usagi_warehouse_duckdb::DuckWarehouse::open(&dir.join("warehouse.duckdb"), &Default::default())
+                .expect("warehouse opens"),
+        ),
+        Ok("clickhouse") => {
+            let shards = std::env::var("USAGI_TEST_CLICKHOUSE")
+                .expect("USAGI_TEST_WAREHOUSE=clickhouse needs USAGI_TEST_CLICKHOUSE");
+            let config = usagi_warehouse_clickhouse::ClickHouseConfig {
+                shards: shards.split(',').map(|s| s.trim().to_string()).collect(),
+                cluster: "usagi".into(),
+                database: format!("api_{}", uuid::Uuid::new_v4().simple()),
+                user: None,
+                password: None,
+                origin: "api-test".into(),
+            };
+            Arc::new(usagi_warehouse_clickhouse::ClickHouseWarehouse::open(&config).await.expect("warehouse opens"))
+        }
+        Ok(other) => panic!("USAGI_TEST_WAREHOUSE must be duckdb or clickhouse, not {other:?}"),
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub server: Option<Running>,
@@ -91,10 +121,7 @@ impl TestApp {
         if !setup.config_keeps_export_job {
             config.exports.job_interval_seconds = 0;
         }
-        let duck =
-            usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("warehouse.duckdb"), &Default::default())
-                .expect("warehouse opens");
-        let mut warehouse: Arc<dyn Warehouse> = Arc::new(duck);
+        let mut warehouse = test_warehouse(dir.path()).await;
         if let Some(wrap) = setup.wrap_warehouse {
             warehouse = wrap(warehouse);
         }

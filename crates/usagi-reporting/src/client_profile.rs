@@ -156,11 +156,19 @@ pub async fn run(
     // Sessions, newest first; open = the last of its key, ended by no stop.
     let sessions = run(
         format!(
-            "SELECT s.session_key, s.start_t, s.end_t, \
-                    EXISTS (SELECT 1 FROM session_marks m WHERE m.product_id = s.product_id AND m.client_id = s.client_id \
-                            AND coalesce(m.session_id, '') = s.session_key AND m.kind = 2 AND m.t = s.end_t) \
-                    OR s.grp < max(s.grp) OVER (PARTITION BY s.session_key) \
-             FROM sessions s WHERE s.product_id = {{p}} AND s.client_id = {{c}} ORDER BY s.start_t DESC LIMIT {RECENT_SESSIONS}"
+            // Closed: a stop mark at its end, or a later group of the same key. Portable SQL
+            // (no window function or correlated subquery; one join per SELECT).
+            "SELECT x.session_key, x.start_t, x.end_t, (x.stopped = 1 OR x.grp < g.max_grp) \
+             FROM (SELECT s.session_key AS session_key, s.grp AS grp, s.start_t AS start_t, s.end_t AS end_t, \
+                          max(coalesce(m.hit, 0)) AS stopped \
+                   FROM (SELECT * FROM sessions WHERE product_id = {{p}} AND client_id = {{c}}) s \
+                   LEFT JOIN (SELECT coalesce(session_id, '') AS session_key, t, 1 AS hit FROM session_marks \
+                              WHERE product_id = {{p}} AND client_id = {{c}} AND kind = 2) m \
+                     ON m.session_key = s.session_key AND m.t = s.end_t \
+                   GROUP BY s.session_key, s.grp, s.start_t, s.end_t) x \
+             JOIN (SELECT session_key, max(grp) AS max_grp FROM sessions \
+                   WHERE product_id = {{p}} AND client_id = {{c}} GROUP BY session_key) g ON g.session_key = x.session_key \
+             ORDER BY x.start_t DESC LIMIT {RECENT_SESSIONS}"
         )
     )
     .await?;

@@ -232,11 +232,11 @@ pub async fn usage_distribution(
     let [days, sessions, runtime] = Metric::ALL.map(|m| m.bucket_sql(&format!("x.{}", m.name())));
     let sql = format!(
         "SELECT {days}, {sessions}, {runtime}, count(*) FROM (\
-           SELECT cd.client_id, count(*) AS activeDays, sum(cd.sessions) AS sessions, \
+           SELECT pop.client_id, count(*) AS activeDays, sum(cd.sessions) AS sessions, \
                   sum(cd.runtime_ms) // 60000 AS runtime \
            FROM ({pop}) pop JOIN client_days cd ON cd.client_id = pop.client_id \
            WHERE cd.product_id = {product} AND cd.day BETWEEN {first} AND {last} \
-           GROUP BY cd.client_id) x \
+           GROUP BY pop.client_id) x \
          GROUP BY 1, 2, 3"
     );
     let rows = q.run(wh, sql).await?;
@@ -347,15 +347,17 @@ pub async fn churn_and_engagement(
     let today = q.bind(Param::Date(ctx.today));
     let period = q.bind(Param::Int(u));
     let span = q.bind(Param::Int(u * periods as i64));
-    let offset = "date_diff('day', c.date_installed, cd.day)";
+    let offset = "date_diff('day', pc.date_installed, cd.day)";
     let k = format!("(({offset} - 1) // {period} + 1)");
+    // One join per SELECT (ClickHouse 18.16): the install day is joined onto the cohort first.
     let sql = format!(
         "SELECT {cells}x.k, count(*) FROM (\
-           SELECT DISTINCT pop.*, {k} AS k \
-           FROM ({pop}) pop JOIN clients c ON c.product_id = {product} AND c.client_id = pop.client_id \
-           JOIN client_days cd ON cd.product_id = {product} AND cd.client_id = pop.client_id \
+           SELECT DISTINCT pc.*, {k} AS k \
+           FROM (SELECT pop.*, c.date_installed AS date_installed FROM ({pop}) pop \
+                 JOIN clients c ON c.product_id = {product} AND c.client_id = pop.client_id) pc \
+           JOIN client_days cd ON cd.product_id = {product} AND cd.client_id = pc.client_id \
            WHERE {offset} BETWEEN 1 AND {span} \
-             AND {k} * {period} < date_diff('day', c.date_installed, {today})) x \
+             AND {k} * {period} < date_diff('day', pc.date_installed, {today})) x \
          GROUP BY {}",
         positions(width + 1)
     );

@@ -127,13 +127,18 @@ pub async fn full_report(
         String::new()
     } else {
         let t = q.table(vec!["item", "category", "name"], mapping);
+        // One join per SELECT (ClickHouse 18.16): the population's cells are joined on first.
+        let inner_cells: String = (0..width).map(|i| format!(", u.g{i} AS g{i}")).collect();
+        let outer_cells: String = (0..width).map(|i| format!(", ue.g{i}")).collect();
         format!(
-            " UNION ALL SELECT 1, CAST(ue.item AS INTEGER), ue.n, count(*), coalesce(sum(us.s), 0){cells} \
-             FROM (SELECT ev.client_id, m.item, sum(ev.n) AS n FROM event_days ev \
-                   JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category \
-                   WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2) ue \
-             JOIN u ON ue.client_id = u.client_id LEFT JOIN us ON us.client_id = ue.client_id \
-             GROUP BY 2, 3{cells}"
+            " UNION ALL SELECT 1, CAST(ue.item AS INTEGER), ue.n, count(*), coalesce(sum(us.s), 0){outer_cells} \
+             FROM (SELECT ue.client_id AS client_id, ue.item AS item, ue.n AS n{inner_cells} \
+                   FROM (SELECT ev.client_id AS client_id, m.item AS item, sum(ev.n) AS n FROM event_days ev \
+                         JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category \
+                         WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2) ue \
+                   JOIN u ON ue.client_id = u.client_id) ue \
+             LEFT JOIN us ON us.client_id = ue.client_id \
+             GROUP BY 2, 3{outer_cells}"
         )
     };
     let sql = format!(

@@ -127,11 +127,14 @@ async fn units(
             .to_string()
     } else {
         let t = q.table(vec!["item", "category", "name"], mapping);
+        // One join per SELECT (ClickHouse 18.16): the units are joined onto the events first.
         format!(
-            "SELECT m.unit, CAST(t.item AS INTEGER) AS item, sum(ce.n) AS n FROM client_events ce \
+            "SELECT ce.unit, CAST(t.item AS INTEGER) AS item, sum(ce.n) AS n \
+             FROM (SELECT ce.category AS category, ce.name AS name, ce.n AS n, m.unit AS unit FROM client_events ce \
+                   JOIN (SELECT DISTINCT client_id, unit FROM uu) m ON ce.client_id = m.client_id \
+                   WHERE ce.product_id = {product}) ce \
              JOIN {t} t ON ce.name = t.name AND ce.category IS NOT DISTINCT FROM t.category \
-             JOIN (SELECT DISTINCT client_id, unit FROM uu) m ON ce.client_id = m.client_id \
-             WHERE ce.product_id = {product} GROUP BY 1, 2"
+             GROUP BY 1, 2"
         )
     };
     let sql = format!(

@@ -159,11 +159,12 @@ pub async fn data_table(
     let sql = format!(
         "WITH u AS ({u}), \
          totals AS (SELECT (SELECT count(*) FROM u) AS users, \
-                (SELECT coalesce(sum(cd.sessions), 0) FROM client_days cd JOIN u ON cd.client_id = u.client_id \
-                 WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e}) AS sessions) \
+                (SELECT CAST(coalesce(sum(cd.sessions), 0) AS DOUBLE) FROM client_days cd JOIN u \
+                 ON cd.client_id = u.client_id WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e}) AS sessions) \
          SELECT NULL AS category, '' AS name, users, sessions, NULL AS flag FROM totals \
          UNION ALL \
-         SELECT ev.category, ev.name, sum(ev.n), sum(ev.value_sum), true FROM event_days ev JOIN u ON ev.client_id = u.client_id \
+         SELECT ev.category, ev.name, sum(ev.n), CAST(sum(ev.value_sum) AS DOUBLE), true FROM event_days ev \
+         JOIN u ON ev.client_id = u.client_id \
          WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2"
     );
     let rows = q.run(wh, sql).await?;
@@ -329,14 +330,25 @@ pub async fn timeline(
         (String::new(), String::new())
     };
     let events_sql = if rows.is_empty() {
-        "SELECT CAST(NULL AS DATE), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 0, 0.0, true WHERE false".to_string()
+        "SELECT CAST(NULL AS DATE), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(0 AS BIGINT), \
+         CAST(0 AS DOUBLE), true WHERE false"
+            .to_string()
     } else {
         let t = q.table(vec!["category", "name"], rows);
         // Unfiltered, the per-day totals of all installations are the answer.
-        let table = if filtered { "event_days" } else { "event_totals" };
+        // Filtered, the installations of U_P are joined on first (one join per SELECT, as
+        // ClickHouse 18.16 requires).
+        let table = if filtered {
+            format!(
+                "(SELECT ev.* FROM event_days ev {join_u} \
+                  WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e})"
+            )
+        } else {
+            "event_totals".to_string()
+        };
         format!(
-            "SELECT {k}, ev.category, ev.name, sum(ev.n), sum(ev.value_sum), true FROM {table} ev \
-             JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category {join_u} \
+            "SELECT {k}, ev.category, ev.name, sum(ev.n), CAST(sum(ev.value_sum) AS DOUBLE), true FROM {table} ev \
+             JOIN {t} m ON ev.name = m.name AND ev.category IS NOT DISTINCT FROM m.category \
              WHERE ev.product_id = {product} AND ev.day BETWEEN {s} AND {e} GROUP BY 1, 2, 3",
             k = key("ev.day")
         )
@@ -345,7 +357,7 @@ pub async fn timeline(
         format!(
             "SELECT u.k, NULL, NULL, count(*), NULL, NULL FROM u GROUP BY 1 \
              UNION ALL \
-             SELECT u.k, NULL, NULL, sum(cd.sessions), sum(cd.runtime_ms), false FROM client_days cd \
+             SELECT u.k, NULL, NULL, sum(cd.sessions), CAST(sum(cd.runtime_ms) AS DOUBLE), false FROM client_days cd \
              JOIN u ON cd.client_id = u.client_id AND u.k = {k} \
              WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1",
             k = key("cd.day")
@@ -356,7 +368,7 @@ pub async fn timeline(
             "SELECT {k}, NULL, NULL, {users}, NULL, NULL FROM client_days cd \
              WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1 \
              UNION ALL \
-             SELECT {k}, NULL, NULL, sum(cd.sessions), sum(cd.runtime_ms), false FROM client_days cd \
+             SELECT {k}, NULL, NULL, sum(cd.sessions), CAST(sum(cd.runtime_ms) AS DOUBLE), false FROM client_days cd \
              WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1",
             k = key("cd.day")
         )

@@ -123,18 +123,37 @@ pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &PropertyValuesS
         // into the window; current: each installation's latest value. Installations active
         // without any observation of the property hold NULL.
         let oldest = ctx.today - Duration::days(i64::from(ctx.retention_days));
-        let window =
-            if spec.standard { format!("AND (day >= {p3} OR rn_before = 1)") } else { "AND rn_all = 1".to_string() };
+        // Each installation's last value (before the window, for standard properties), found
+        // with max(day) and joined back so a NULL value counts; values are deduplicated below.
+        let (in_window, before) = if spec.standard {
+            (
+                format!(
+                    "SELECT value FROM property_days WHERE product_id = {p1} AND name = {p2} AND day >= {p3} \
+                     UNION ALL "
+                ),
+                format!("AND day < {p3}"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         let sql = format!(
-            "SELECT DISTINCT value FROM (SELECT value, day, \
-               row_number() OVER (PARTITION BY client_id ORDER BY day DESC) AS rn_all, \
-               row_number() OVER (PARTITION BY client_id, day < {p3} ORDER BY day DESC) AS rn_before \
-             FROM property_days WHERE product_id = {p1} AND name = {p2}) AS h WHERE true {window} \
-             UNION SELECT NULL FROM clients c WHERE c.product_id = {p1} AND NOT EXISTS \
-               (SELECT 1 FROM property_days p WHERE p.product_id = c.product_id AND p.client_id = c.client_id AND p.name = {p2})"
+            "{in_window}\
+             SELECT h.value FROM (SELECT client_id, max(day) AS last_day FROM property_days \
+                                  WHERE product_id = {p1} AND name = {p2} {before} GROUP BY client_id) l \
+             JOIN (SELECT client_id, day, value FROM property_days WHERE product_id = {p1} AND name = {p2}) h \
+               ON h.client_id = l.client_id AND h.day = l.last_day \
+             UNION ALL \
+             SELECT CAST(NULL AS VARCHAR) FROM clients c WHERE c.product_id = {p1} AND c.client_id NOT IN \
+               (SELECT client_id FROM property_days WHERE product_id = {p1} AND name = {p2})"
         );
         let rows = wh
-            .query(sql, vec![product, Param::Text(spec.name.clone()), Param::Date(oldest)])
+            .query(sql, {
+                let mut params = vec![product, Param::Text(spec.name.clone())];
+                if spec.standard {
+                    params.push(Param::Date(oldest));
+                }
+                params
+            })
             .await
             .map_err(warehouse_error)?;
         rows.rows.iter().map(|r| r[0].as_str().unwrap_or(usagi_types::NULL_TEXT).to_string()).collect()

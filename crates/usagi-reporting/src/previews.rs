@@ -131,41 +131,50 @@ fn standard_fields() -> Vec<&'static str> {
 pub fn records_sql(q: &mut Query, product: u64, family: Family, source: RecordSource) -> String {
     let product = q.bind(Param::Int(product as i64));
     let (table, own, filter) = match family {
-        Family::CustomEvents => ("events", "r.category, r.name, r.custom", "AND r.custom IS NOT NULL"),
-        Family::Exceptions => ("exceptions", "r.class_name, r.method_name, r.message, r.stack_trace", ""),
+        Family::CustomEvents => ("events", "rd.category, rd.name, rd.custom", "AND r.custom IS NOT NULL"),
+        Family::Exceptions => ("exceptions", "rd.class_name, rd.method_name, rd.message, rd.stack_trace", ""),
     };
-    let std_cols: String = standard_fields()
-        .iter()
-        .map(|n| format!(", d.{}", property_column(n).map_or("prod_version", |c| c.column)))
-        .collect();
+    let std_names: Vec<&str> =
+        standard_fields().iter().map(|n| property_column(n).map_or("prod_version", |c| c.column)).collect();
+    let std_cols: String = std_names.iter().map(|c| format!(", rd.{c}")).collect();
+    let std_joined: String = std_names.iter().map(|c| format!(", d.{c} AS {c}")).collect();
     // Current properties as of each record's day: one lookup per distinct (installation, day)
-    // of the selected records, not one correlated subquery per record and property.
+    // of the selected records, not one correlated subquery per record and property. The value
+    // at the end of day e is that of the latest history day <= e (found with max, then joined
+    // back, so a NULL value is kept); one join per SELECT, as ClickHouse 18.16 requires.
     let names: String = CURRENT_AT_DAY.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
     let pivot: String =
         CURRENT_AT_DAY.iter().map(|n| format!(", max(value) FILTER (WHERE name = '{n}') AS \"{n}\"")).collect();
     let current: String = CURRENT_AT_DAY.iter().map(|n| format!(", c.\"{n}\"")).collect();
     let (inner, order) = match source {
+        // The installation breaks ties, so every use of `r` selects the same records.
         RecordSource::Newest(n) => (
-            format!("ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC LIMIT {n}"),
-            "r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC",
+            format!("ORDER BY r.received_at DESC, r.t DESC, r.seq DESC, r.idx DESC, r.client_id DESC LIMIT {n}"),
+            "rd.received_at DESC, rd.t DESC, rd.seq DESC, rd.idx DESC, rd.client_id DESC",
         ),
         RecordSource::Received(from, to) => {
             let (from, to) = (q.bind(Param::Int(from)), q.bind(Param::Int(to)));
-            (format!("AND r.received_at >= {from} AND r.received_at < {to}"), "r.received_at, r.t, r.seq, r.idx")
+            (
+                format!("AND r.received_at >= {from} AND r.received_at < {to}"),
+                "rd.received_at, rd.t, rd.seq, rd.idx, rd.client_id",
+            )
         }
     };
     format!(
         "WITH r AS (SELECT * FROM {table} r WHERE r.product_id = {product} {filter} {inner}), \
          pairs AS (SELECT DISTINCT client_id, day FROM r), \
-         latest AS (SELECT p.client_id, p.day, h.name, h.value FROM pairs p \
-                    JOIN property_days h ON h.product_id = {product} AND h.client_id = p.client_id AND h.day <= p.day \
-                    WHERE h.name IN ({names}) \
-                    QUALIFY row_number() OVER (PARTITION BY p.client_id, p.day, h.name ORDER BY h.day DESC) = 1), \
-         cur AS (SELECT client_id, day{pivot} FROM latest GROUP BY client_id, day) \
-         SELECT r.t, r.client_id, r.session_id, {own}{std_cols}{current} \
-         FROM r \
-         LEFT JOIN client_days d ON d.product_id = r.product_id AND d.client_id = r.client_id AND d.day = r.day \
-         LEFT JOIN cur c ON c.client_id = r.client_id AND c.day = r.day \
+         hist AS (SELECT client_id, name, day, value FROM property_days \
+                  WHERE product_id = {product} AND name IN ({names})), \
+         latest_day AS (SELECT p.client_id AS client_id, p.day AS day, h.name AS name, max(h.day) AS h_day \
+                        FROM pairs p JOIN hist h ON h.client_id = p.client_id WHERE h.day <= p.day \
+                        GROUP BY p.client_id, p.day, h.name), \
+         latest AS (SELECT l.client_id AS client_id, l.day AS day, l.name AS name, h.value AS value \
+                    FROM latest_day l JOIN hist h ON h.client_id = l.client_id AND h.name = l.name AND h.day = l.h_day), \
+         cur AS (SELECT client_id, day{pivot} FROM latest GROUP BY client_id, day), \
+         rd AS (SELECT r.*{std_joined} FROM r LEFT JOIN client_days d \
+                ON d.product_id = r.product_id AND d.client_id = r.client_id AND d.day = r.day) \
+         SELECT rd.t, rd.client_id, rd.session_id, {own}{std_cols}{current} \
+         FROM rd LEFT JOIN cur c ON c.client_id = rd.client_id AND c.day = rd.day \
          ORDER BY {order}"
     )
 }

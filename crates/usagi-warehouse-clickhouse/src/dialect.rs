@@ -22,7 +22,118 @@ pub fn normalize(sql: &str) -> String {
     let sql = inline_ctes(sql);
     let sql = rewrite_filters(&sql);
     let sql = rewrite_tokens(&sql);
-    positional_group_by(&sql)
+    let sql = positional_group_by(&sql);
+    let sql = rewrite_calls(&sql);
+    rewrite_int_div(&sql)
+}
+
+/// Calls respelled whole: counts become signed (`toInt64(count(…))`: ClickHouse's UInt64
+/// counts have no common type with Int64 sums in a `UNION ALL`), `printf('%016X', x)` (the
+/// hexadecimal installation id) becomes a padded `hex`, `date_diff` becomes `dateDiff`.
+fn rewrite_calls(sql: &str) -> String {
+    let toks = lex(sql);
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let open = next_solid(&toks, i + 1).filter(|&o| toks[o] == Tok::Punct('('));
+        match (t, open) {
+            (Tok::Word(w), Some(o)) if w.eq_ignore_ascii_case("count") || w == "countIf" => {
+                if let Some(c) = closing(&toks, o) {
+                    out.push_str(&format!("toInt64({})", join(&toks[i..=c])));
+                    i = c + 1;
+                    continue;
+                }
+            }
+            (Tok::Word(w), Some(o)) if w.eq_ignore_ascii_case("printf") => {
+                let fmt = next_solid(&toks, o + 1);
+                let comma = fmt.and_then(|f| next_solid(&toks, f + 1));
+                if let (Some(f), Some(comma), Some(c)) = (fmt, comma, closing(&toks, o)) {
+                    if toks[f] == Tok::Str("'%016X'".into()) && toks[comma] == Tok::Punct(',') {
+                        let x = join(&toks[comma + 1..c]).trim().to_string();
+                        out.push_str(&format!(
+                            "substring(concat('0000000000000000', hex({x})), length(hex({x})) + 1, 16)"
+                        ));
+                        i = c + 1;
+                        continue;
+                    }
+                }
+            }
+            (Tok::Word(w), Some(_)) if w.eq_ignore_ascii_case("date_diff") => {
+                out.push_str("dateDiff");
+                i += 1;
+                continue;
+            }
+            // strftime(date, '%Y-%m'): the same format letters for dates.
+            (Tok::Word(w), Some(_)) if w.eq_ignore_ascii_case("strftime") => {
+                out.push_str("formatDateTime");
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push_str(&t.text());
+        i += 1;
+    }
+    out
+}
+
+/// `a // b` (DuckDB's integer division; a comment in ClickHouse) → `intDiv(a, b)`, where each
+/// operand is one primary: a (qualified) name, a number or placeholder, a call or a
+/// parenthesised expression, so `x - a // b` stays `x - intDiv(a, b)` as precedence wants.
+fn rewrite_int_div(sql: &str) -> String {
+    let mut toks = lex(sql);
+    while let Some(at) = (0..toks.len().saturating_sub(1))
+        .find(|&i| toks[i] == Tok::Punct('/') && toks[i + 1] == Tok::Punct('/'))
+    {
+        // Left primary.
+        let Some(l_end) = (0..at).rev().find(|&i| !matches!(toks[i], Tok::Space(_))) else { break };
+        let mut l_start = l_end;
+        if toks[l_end] == Tok::Punct(')') {
+            let mut depth = 0;
+            for i in (0..=l_end).rev() {
+                match toks[i] {
+                    Tok::Punct(')') => depth += 1,
+                    Tok::Punct('(') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            l_start = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if l_start > 0 && matches!(toks[l_start - 1], Tok::Word(_)) {
+                l_start -= 1;
+            }
+        } else {
+            while l_start >= 2 && toks[l_start - 1] == Tok::Punct('.') && matches!(toks[l_start - 2], Tok::Word(_)) {
+                l_start -= 2;
+            }
+        }
+        // Right primary.
+        let Some(r_start) = next_solid(&toks, at + 2) else { break };
+        let mut r_end = r_start;
+        if toks[r_start] == Tok::Punct('(') {
+            r_end = closing(&toks, r_start).unwrap_or(r_start);
+        } else {
+            while r_end + 2 < toks.len() && toks[r_end + 1] == Tok::Punct('.') && matches!(toks[r_end + 2], Tok::Word(_)) {
+                r_end += 2;
+            }
+            if let Some(o) = next_solid(&toks, r_end + 1).filter(|&o| toks[o] == Tok::Punct('(')) {
+                if o == r_end + 1 {
+                    r_end = closing(&toks, o).unwrap_or(o);
+                }
+            }
+        }
+        let call = format!("intDiv({}, {})", join(&toks[l_start..=l_end]).trim(), join(&toks[r_start..=r_end]).trim());
+        let mut next = toks[..l_start].to_vec();
+        next.push(Tok::Word(call));
+        next.extend_from_slice(&toks[r_end + 1..]);
+        toks = lex(&join(&next));
+    }
+    join(&toks)
 }
 
 /// A lexical token: identifiers/keywords/numbers, strings, punctuation, whitespace.
@@ -276,7 +387,7 @@ fn rewrite_tokens(sql: &str) -> String {
                     && matches!(toks[ty], Tok::Word(_))
                     && toks[c] == Tok::Punct(')')
                 {
-                    out.push(Tok::Word(format!("CAST(NULL AS Nullable({}))", toks[ty].text())));
+                    out.push(Tok::Word(format!("CAST(NULL AS Nullable({}))", type_name(&toks[ty].text()))));
                     i = c + 1;
                     continue;
                 }
@@ -316,6 +427,16 @@ fn rewrite_tokens(sql: &str) -> String {
         i += 1;
     }
     join(&out)
+}
+
+/// A standard type name as ClickHouse 18.16 spells it (it knows VARCHAR, BIGINT, INTEGER,
+/// DOUBLE and DATE, but not BOOLEAN).
+fn type_name(t: &str) -> String {
+    if t.eq_ignore_ascii_case("BOOLEAN") {
+        "UInt8".into()
+    } else {
+        t.to_string()
+    }
 }
 
 fn nth_solid(toks: &[Tok], from: usize, n: usize) -> Option<usize> {
@@ -463,7 +584,8 @@ mod tests {
         let sql = "SELECT a.k AS k, toMonday(day), count(*) FROM (SELECT x, y FROM t GROUP BY 2, 1) a GROUP BY 1, 2";
         assert_eq!(
             normalize(sql),
-            "SELECT a.k AS k, toMonday(day), count(*) FROM (SELECT x, y FROM t GROUP BY y, x) a GROUP BY a.k, toMonday(day)"
+            "SELECT a.k AS k, toMonday(day), toInt64(count(*)) FROM (SELECT x, y FROM t GROUP BY y, x) a GROUP BY a.k, \
+             toMonday(day)"
         );
     }
 
@@ -472,8 +594,21 @@ mod tests {
         assert_eq!(
             normalize("SELECT TRUE, CAST(NULL AS DATE), bool_or(first_day), count(*) FILTER (WHERE kind = 2), \
                        min(t) FILTER (WHERE (kind = 2)) FROM x WHERE FALSE OR 'TRUE' = s"),
-            "SELECT 1, CAST(NULL AS Nullable(DATE)), max(first_day), countIf(kind = 2), minIf(t, (kind = 2)) FROM x \
+            "SELECT 1, CAST(NULL AS Nullable(DATE)), max(first_day), toInt64(countIf(kind = 2)), minIf(t, (kind = 2)) FROM x \
              WHERE 0 OR 'TRUE' = s"
+        );
+    }
+
+    #[test]
+    fn integer_division_counts_hex_ids_and_date_diff() {
+        assert_eq!(
+            normalize("SELECT sum(cd.runtime_ms) // 60000, x - (date_diff('day', a, $4) - 1) // $5, c.t // 7 AS w"),
+            "SELECT intDiv(sum(cd.runtime_ms), 60000), x - intDiv((dateDiff('day', a, $4) - 1), $5), intDiv(c.t, 7) AS w"
+        );
+        assert_eq!(
+            normalize("SELECT count(*) AS n, count(DISTINCT c) FROM t WHERE printf('%016X', c.client_id) IN ($1)"),
+            "SELECT toInt64(count(*)) AS n, toInt64(count(DISTINCT c)) FROM t WHERE \
+             substring(concat('0000000000000000', hex(c.client_id)), length(hex(c.client_id)) + 1, 16) IN ($1)"
         );
     }
 

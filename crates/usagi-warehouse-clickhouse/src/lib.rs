@@ -132,6 +132,29 @@ impl ClickHouseWarehouse {
         fetch(client, sql).await
     }
 
+    /// ClickHouse 18.16 has no boolean type: result columns named like a boolean rollup
+    /// column (`ls_activated`, `c.touch_screen`, `first_day`, …) come back as booleans, as
+    /// DuckDB returns them.
+    fn booleans(&self, mut rows: Rows) -> Rows {
+        let flags: Vec<bool> = rows
+            .columns
+            .iter()
+            .map(|c| self.rollup_schema.booleans.contains(c.rsplit('.').next().unwrap_or(c)))
+            .collect();
+        if flags.iter().any(|f| *f) {
+            for row in &mut rows.rows {
+                for (cell, flag) in row.iter_mut().zip(&flags) {
+                    if *flag {
+                        if let Some(b) = cell.as_bool() {
+                            *cell = usagi_warehouse::Value::Bool(b);
+                        }
+                    }
+                }
+            }
+        }
+        rows
+    }
+
     async fn committed(&self) -> Result<u64, WarehouseError> {
         let rows = fetch(
             &self.shards[0],
@@ -343,7 +366,7 @@ impl Warehouse for ClickHouseWarehouse {
         inputs: Vec<usagi_warehouse::InputTable>,
     ) -> Result<Rows, WarehouseError> {
         let bound = sql::bind(&dialect::normalize(&sql::inline_inputs(&sql, &inputs)), &params)?;
-        let result = fetch(&self.shards[0], &bound).await;
+        let result = fetch(&self.shards[0], &bound).await.map(|rows| self.booleans(rows));
         if let Err(e) = &result {
             // The SQL before binding: values (which may be user data) stay out of the log.
             tracing::warn!(error = %e, sql = %sql.chars().take(4000).collect::<String>(), "ClickHouse query failed");

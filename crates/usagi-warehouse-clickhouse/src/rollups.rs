@@ -67,6 +67,15 @@ pub const ROLLUP_TABLES: &[RollupTable] = &[
         order_by: "(product_id, client_id, name, day)",
         partition_by: "(product_id, toYYYYMM(day))",
     },
+    // The retention base (what purged detail data leaves behind): reports read it beside the
+    // rollups; a refresh copies no rows of it (the in-memory computation starts without one).
+    RollupTable { name: "purged_days", order_by: "(product_id, client_id, day)", partition_by: "product_id" },
+    RollupTable { name: "client_base", order_by: "(product_id, client_id)", partition_by: "product_id" },
+    RollupTable {
+        name: "client_event_base",
+        order_by: "(product_id, client_id, ifNull(category, '\\0'), name)",
+        partition_by: "product_id",
+    },
 ];
 
 /// A column of a rollup table: name, ClickHouse type.
@@ -83,6 +92,9 @@ pub struct Column {
 pub struct RollupSchema {
     /// Per table of [`ROLLUP_TABLES`], in the same order.
     pub tables: Vec<Vec<Column>>,
+    /// Names of the columns that are BOOLEAN in DuckDB (UInt8 here): query results with
+    /// these names are turned back into booleans.
+    pub booleans: std::collections::HashSet<String>,
 }
 
 fn clickhouse_type(duck: &str) -> Result<&'static str, WarehouseError> {
@@ -108,6 +120,7 @@ impl RollupSchema {
     /// Reads the rollup columns from a DuckDB warehouse with the current schema.
     pub async fn read(duck: &DuckWarehouse) -> Result<Self, WarehouseError> {
         let mut tables = Vec::new();
+        let mut booleans = std::collections::HashSet::new();
         for t in ROLLUP_TABLES {
             let rows = duck
                 .query(
@@ -124,6 +137,9 @@ impl RollupSchema {
                 let (Some(name), Some(ty), Some(nullable)) = (r[0].as_str(), r[1].as_str(), r[2].as_str()) else {
                     return Err(engine("unexpected information_schema row"));
                 };
+                if ty == "BOOLEAN" {
+                    booleans.insert(name.to_string());
+                }
                 let base = clickhouse_type(ty)?;
                 let ty = if nullable == "YES" { format!("Nullable({base})") } else { base.to_string() };
                 cols.push(Column { name: name.to_string(), ty });
@@ -133,7 +149,7 @@ impl RollupSchema {
             }
             tables.push(cols);
         }
-        Ok(Self { tables })
+        Ok(Self { tables, booleans })
     }
 
     /// DDL for the rollup tables, their `Distributed` tables and views; idempotent.

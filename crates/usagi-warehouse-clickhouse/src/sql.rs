@@ -25,7 +25,8 @@ pub fn quote(s: &str) -> String {
 
 fn literal(p: &Param) -> String {
     match p {
-        Param::Int(v) => v.to_string(),
+        // Typed, so a constant join key (`ON c.product_id = $1 AND …`) matches Int64 columns.
+        Param::Int(v) => format!("toInt64({v})"),
         Param::UInt(v) => format!("toUInt64({v})"),
         // `{:?}` prints the shortest text that reads back as the same f64, always with a dot.
         Param::Float(v) if v.is_finite() => format!("{v:?}"),
@@ -202,7 +203,7 @@ mod tests {
         let sql = bind("SELECT $1, $2, $3, $4, $5, $6, $1 WHERE x = '$'", &params).unwrap();
         assert_eq!(
             sql,
-            "SELECT -5, 'it\\'s a \\\\ test', toDate('2026-02-03'), toUInt64(18446744073709551615), 0.1, 1, -5 \
+            "SELECT toInt64(-5), 'it\\'s a \\\\ test', toDate('2026-02-03'), toUInt64(18446744073709551615), 0.1, 1, toInt64(-5) \
              WHERE x = '$'"
         );
     }
@@ -211,7 +212,7 @@ mod tests {
     fn a_placeholder_without_a_parameter_is_an_error() {
         assert!(bind("SELECT $2", &[Param::Int(1)]).is_err());
         assert!(bind("SELECT $0", &[Param::Int(1)]).is_err());
-        assert_eq!(bind("SELECT $10", &(1..=10).map(Param::Int).collect::<Vec<_>>()).unwrap(), "SELECT 10");
+        assert_eq!(bind("SELECT $10", &(1..=10).map(Param::Int).collect::<Vec<_>>()).unwrap(), "SELECT toInt64(10)");
     }
 
     #[test]

@@ -76,10 +76,13 @@ impl Value {
         }
     }
 
-    /// The value as a boolean.
+    /// The value as a boolean; 0 and 1 count too, for backends without a boolean type
+    /// (ClickHouse 18.16 stores flags as UInt8).
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
+            Value::Int(0) | Value::UInt(0) => Some(false),
+            Value::Int(1) | Value::UInt(1) => Some(true),
             _ => None,
         }
     }

@@ -123,13 +123,13 @@ async fn units(
     let u_cells: String = (0..width).map(|i| format!(", u.g{i}")).collect();
     let mapping = item_rows(&matched);
     let counts = if mapping.is_empty() {
-        "SELECT CAST(NULL AS VARCHAR) AS unit, CAST(NULL AS INTEGER) AS item, CAST(NULL AS BIGINT) AS n WHERE false"
+        "SELECT CAST(NULL AS VARCHAR) AS unit, CAST(NULL AS INTEGER) AS item_no, CAST(NULL AS BIGINT) AS n WHERE false"
             .to_string()
     } else {
         let t = q.table(vec!["item", "category", "name"], mapping);
         // One join per SELECT (ClickHouse 18.16): the units are joined onto the events first.
         format!(
-            "SELECT ce.unit, CAST(t.item AS INTEGER) AS item, sum(ce.n) AS n \
+            "SELECT ce.unit, CAST(t.item AS INTEGER) AS item_no, sum(ce.n) AS n \
              FROM (SELECT ce.category AS category, ce.name AS name, ce.n AS n, m.unit AS unit FROM client_events ce \
                    JOIN (SELECT DISTINCT client_id, unit FROM uu) m ON ce.client_id = m.client_id \
                    WHERE ce.product_id = {product}) ce \
@@ -150,7 +150,7 @@ async fn units(
          cnt AS ({counts}) \
          SELECT DISTINCT uu.unit, act.days, act.weeks, act.months, CAST(NULL AS INTEGER), CAST(NULL AS BIGINT){cells} \
          FROM uu JOIN act ON act.unit = uu.unit \
-         UNION ALL SELECT cnt.unit, NULL, NULL, NULL, cnt.item, cnt.n{null_cells} FROM cnt",
+         UNION ALL SELECT cnt.unit, NULL, NULL, NULL, cnt.item_no, cnt.n{null_cells} FROM cnt",
         week = d.week_start("cd.day"),
         month = d.month_start("cd.day"),
         null_cells = ", NULL".repeat(width),

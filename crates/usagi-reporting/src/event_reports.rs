@@ -357,7 +357,7 @@ pub async fn timeline(
         format!(
             "SELECT u.k, NULL, NULL, count(*), NULL, NULL FROM u GROUP BY 1 \
              UNION ALL \
-             SELECT u.k, NULL, NULL, sum(cd.sessions), CAST(sum(cd.runtime_ms) AS DOUBLE), false FROM client_days cd \
+             SELECT {k}, NULL, NULL, sum(cd.sessions), CAST(sum(cd.runtime_ms) AS DOUBLE), false FROM client_days cd \
              JOIN u ON cd.client_id = u.client_id AND u.k = {k} \
              WHERE cd.product_id = {product} AND cd.day BETWEEN {s} AND {e} GROUP BY 1",
             k = key("cd.day")

@@ -17,7 +17,50 @@
 //! joins in one `SELECT`, joins on inequalities) is kept out of report SQL that must run on
 //! ClickHouse.
 
-/// Rewrites portable report SQL for ClickHouse 18.16.
+/// Rewrites portable report SQL for ClickHouse 18.16. `booleans` names the columns that are
+/// BOOLEAN in the logical schema (UInt8 here): their text form is `true`/`false`, as DuckDB's.
+pub fn normalize_with(sql: &str, booleans: &std::collections::HashSet<String>) -> String {
+    bool_text(&normalize(sql), booleans)
+}
+
+/// `CAST(x.flag AS VARCHAR)` of a boolean column → `'true'`/`'false'` (NULL stays NULL):
+/// ClickHouse would print the UInt8 as `1`/`0`.
+fn bool_text(sql: &str, booleans: &std::collections::HashSet<String>) -> String {
+    if booleans.is_empty() {
+        return sql.to_string();
+    }
+    let toks = lex(sql);
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < toks.len() {
+        if toks[i].is_word("CAST") {
+            if let Some(o) = next_solid(&toks, i + 1).filter(|&o| toks[o] == Tok::Punct('(')) {
+                if let Some(c) = closing(&toks, o) {
+                    let inner: Vec<&Tok> = toks[o + 1..c].iter().filter(|t| !matches!(t, Tok::Space(_))).collect();
+                    let n = inner.len();
+                    let is_text = n >= 3
+                        && inner[n - 2].is_word("AS")
+                        && (inner[n - 1].is_word("VARCHAR") || inner[n - 1].is_word("String"));
+                    let expr: Vec<&Tok> = if is_text { inner[..n - 2].to_vec() } else { Vec::new() };
+                    let plain = !expr.is_empty()
+                        && expr.iter().all(|t| matches!(t, Tok::Word(_) | Tok::Punct('.')))
+                        && matches!(expr.last(), Some(Tok::Word(w)) if booleans.contains(w.as_str()));
+                    if plain {
+                        let x: String = expr.iter().map(|t| t.text()).collect();
+                        out.push_str(&format!("multiIf(isNull({x}), NULL, {x} = 1, 'true', 'false')"));
+                        i = c + 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push_str(&toks[i].text());
+        i += 1;
+    }
+    out
+}
+
+/// Rewrites portable report SQL for ClickHouse 18.16 (without schema knowledge).
 pub fn normalize(sql: &str) -> String {
     let sql = inline_ctes(sql);
     let sql = rewrite_filters(&sql);
@@ -609,6 +652,16 @@ mod tests {
             normalize("SELECT count(*) AS n, count(DISTINCT c) FROM t WHERE printf('%016X', c.client_id) IN ($1)"),
             "SELECT toInt64(count(*)) AS n, toInt64(count(DISTINCT c)) FROM t WHERE \
              substring(concat('0000000000000000', hex(c.client_id)), length(hex(c.client_id)) + 1, 16) IN ($1)"
+        );
+    }
+
+    #[test]
+    fn boolean_columns_read_as_true_and_false_text() {
+        let booleans: std::collections::HashSet<String> = ["touch_screen".to_string()].into();
+        assert_eq!(
+            normalize_with("SELECT coalesce(CAST(c.touch_screen AS VARCHAR), '<NULL>'), CAST(c.ram AS VARCHAR)", &booleans),
+            "SELECT coalesce(multiIf(isNull(c.touch_screen), NULL, c.touch_screen = 1, 'true', 'false'), '<NULL>'), \
+             CAST(c.ram AS VARCHAR)"
         );
     }
 

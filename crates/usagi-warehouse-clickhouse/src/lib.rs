@@ -365,7 +365,8 @@ impl Warehouse for ClickHouseWarehouse {
         params: Vec<Param>,
         inputs: Vec<usagi_warehouse::InputTable>,
     ) -> Result<Rows, WarehouseError> {
-        let bound = sql::bind(&dialect::normalize(&sql::inline_inputs(&sql, &inputs)), &params)?;
+        let normalized = dialect::normalize_with(&sql::inline_inputs(&sql, &inputs), &self.rollup_schema.booleans);
+        let bound = sql::bind(&normalized, &params)?;
         let result = fetch(&self.shards[0], &bound).await.map(|rows| self.booleans(rows));
         if let Err(e) = &result {
             // The SQL before binding: values (which may be user data) stay out of the log.

@@ -258,7 +258,9 @@ impl TestApp {
     /// Waits until everything acknowledged is in the warehouse.
     pub async fn settle(&self) {
         let ingest = &self.server().ingest;
-        assert!(ingest.wait_loaded(ingest.durable_lsn(), std::time::Duration::from_secs(10)).await, "loader caught up");
+        // Generous: a ClickHouse load (facts on every shard, then the rollups) on a loaded CI
+        // machine can take several seconds.
+        assert!(ingest.wait_loaded(ingest.durable_lsn(), std::time::Duration::from_secs(60)).await, "loader caught up");
     }
 }
 

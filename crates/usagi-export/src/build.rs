@@ -130,21 +130,34 @@ fn client_hex(r: &TextRow, i: usize) -> String {
 /// The installations that sent anything (a sync or `license/set`) in `[from, to)`.
 fn senders_sql(product: &str, from: &str, to: &str) -> String {
     format!(
-        "SELECT DISTINCT client_id FROM contacts WHERE product_id = {product} AND received_at >= {from} AND received_at < {to} \
-         UNION SELECT DISTINCT client_id FROM property_changes \
-         WHERE product_id = {product} AND received_at >= {from} AND received_at < {to}"
+        "SELECT DISTINCT client_id FROM \
+         (SELECT client_id FROM contacts WHERE product_id = {product} AND received_at >= {from} AND received_at < {to} \
+          UNION ALL SELECT client_id FROM property_changes \
+          WHERE product_id = {product} AND received_at >= {from} AND received_at < {to}) s"
     )
 }
 
 /// Each sender's latest value of the named property leaves among those received before `to`.
+///
+/// Portable SQL (no window function; one join per SELECT): the latest time per leaf, then the
+/// greatest (seq, idx) at that time — seq below 2^31, idx a u32 — then the value of that row,
+/// joined back so a NULL value is kept.
 fn latest_sql(product: &str, to: &str, names: Option<&[&str]>) -> String {
     let only = names.map_or(String::new(), |n| {
-        format!("AND pc.name IN ({})", n.iter().map(|x| format!("'{x}'")).collect::<Vec<_>>().join(", "))
+        format!("AND name IN ({})", n.iter().map(|x| format!("'{x}'")).collect::<Vec<_>>().join(", "))
     });
+    let rows = format!(
+        "SELECT client_id, name, t, seq * 4294967296 + idx AS k2, value FROM property_changes \
+                        WHERE product_id = {product} AND received_at < {to} {only} \
+                        AND client_id IN (SELECT client_id FROM senders)"
+    );
     format!(
-        "SELECT pc.client_id, pc.name, pc.value FROM property_changes pc JOIN senders s ON s.client_id = pc.client_id \
-         WHERE pc.product_id = {product} AND pc.received_at < {to} {only} \
-         QUALIFY row_number() OVER (PARTITION BY pc.client_id, pc.name ORDER BY pc.t DESC, pc.seq DESC, pc.idx DESC) = 1"
+        "SELECT h.client_id AS client_id, h.name AS name, h.value AS value \
+         FROM (SELECT l.client_id AS client_id, l.name AS name, l.t AS t, max(r.k2) AS k2 \
+               FROM (SELECT client_id, name, max(t) AS t FROM ({rows}) x GROUP BY client_id, name) l \
+               JOIN ({rows}) r ON r.client_id = l.client_id AND r.name = l.name AND r.t = l.t \
+               GROUP BY l.client_id, l.name, l.t) k \
+         JOIN ({rows}) h ON h.client_id = k.client_id AND h.name = k.name AND h.t = k.t AND h.k2 = k.k2"
     )
 }
 
@@ -377,17 +390,17 @@ impl Exporter {
             .iter()
             .map(|(name, expr)| {
                 format!(
-                    " UNION ALL SELECT c.client_id, '{name}', {expr} FROM clients c \
-                     JOIN senders s ON s.client_id = c.client_id LEFT JOIN sdk ON sdk.client_id = c.client_id \
-                     WHERE c.product_id = {p}"
+                    " UNION ALL SELECT c.client_id, '{name}', {expr} \
+                     FROM (SELECT * FROM clients WHERE product_id = {p} AND client_id IN (SELECT client_id FROM senders)) c \
+                     LEFT JOIN sdk ON sdk.sdk_client = c.client_id"
                 )
             })
             .collect();
             let sql = format!(
                 "WITH senders AS ({senders}), latest AS ({latest}), \
-                 sdk AS (SELECT o.client_id, arg_max(o.payload, o.t) AS payload FROM observations o \
-                         JOIN senders s ON s.client_id = o.client_id \
-                         WHERE o.product_id = {p} AND o.source = 5 AND o.t < {to} GROUP BY o.client_id) \
+                 sdk AS (SELECT o.client_id AS sdk_client, argMax(o.payload, o.t) AS payload FROM observations o \
+                         WHERE o.product_id = {p} AND o.source = 5 AND o.t < {to} \
+                         AND o.client_id IN (SELECT client_id FROM senders) GROUP BY o.client_id) \
                  SELECT CAST(client_id AS VARCHAR), name, value FROM \
                  (SELECT client_id, name, value FROM latest{fixed}) ORDER BY client_id",
                 senders = senders_sql(&p, &from, &to),

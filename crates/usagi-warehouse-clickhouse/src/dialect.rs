@@ -20,7 +20,27 @@
 /// Rewrites portable report SQL for ClickHouse 18.16. `booleans` names the columns that are
 /// BOOLEAN in the logical schema (UInt8 here): their text form is `true`/`false`, as DuckDB's.
 pub fn normalize_with(sql: &str, booleans: &std::collections::HashSet<String>) -> String {
-    bool_text(&normalize(sql), booleans)
+    normalize(&bool_text(sql, booleans))
+}
+
+/// `CAST(x AS VARCHAR)` → `CAST(x AS Nullable(String))`: 18.16 refuses to cast a NULL to a
+/// non-nullable type, where standard SQL keeps the NULL.
+fn nullable_text_casts(sql: &str) -> String {
+    let toks = lex(sql);
+    let mut out = toks.clone();
+    for i in 0..toks.len() {
+        if !toks[i].is_word("CAST") {
+            continue;
+        }
+        let Some(o) = next_solid(&toks, i + 1).filter(|&o| toks[o] == Tok::Punct('(')) else { continue };
+        let Some(c) = closing(&toks, o) else { continue };
+        let Some(ty) = (o + 1..c).rev().find(|&j| !matches!(toks[j], Tok::Space(_))) else { continue };
+        let Some(as_kw) = (o + 1..ty).rev().find(|&j| !matches!(toks[j], Tok::Space(_))) else { continue };
+        if toks[as_kw].is_word("AS") && (toks[ty].is_word("VARCHAR") || toks[ty].is_word("String")) {
+            out[ty] = Tok::Word("Nullable(String)".into());
+        }
+    }
+    join(&out)
 }
 
 /// `CAST(x.flag AS VARCHAR)` of a boolean column → `'true'`/`'false'` (NULL stays NULL):
@@ -66,6 +86,7 @@ pub fn normalize(sql: &str) -> String {
     let sql = rewrite_filters(&sql);
     let sql = rewrite_tokens(&sql);
     let sql = positional_group_by(&sql);
+    let sql = nullable_text_casts(&sql);
     let sql = rewrite_calls(&sql);
     rewrite_int_div(&sql)
 }
@@ -126,8 +147,8 @@ fn rewrite_calls(sql: &str) -> String {
 /// parenthesised expression, so `x - a // b` stays `x - intDiv(a, b)` as precedence wants.
 fn rewrite_int_div(sql: &str) -> String {
     let mut toks = lex(sql);
-    while let Some(at) = (0..toks.len().saturating_sub(1))
-        .find(|&i| toks[i] == Tok::Punct('/') && toks[i + 1] == Tok::Punct('/'))
+    while let Some(at) =
+        (0..toks.len().saturating_sub(1)).find(|&i| toks[i] == Tok::Punct('/') && toks[i + 1] == Tok::Punct('/'))
     {
         // Left primary.
         let Some(l_end) = (0..at).rev().find(|&i| !matches!(toks[i], Tok::Space(_))) else { break };
@@ -161,7 +182,10 @@ fn rewrite_int_div(sql: &str) -> String {
         if toks[r_start] == Tok::Punct('(') {
             r_end = closing(&toks, r_start).unwrap_or(r_start);
         } else {
-            while r_end + 2 < toks.len() && toks[r_end + 1] == Tok::Punct('.') && matches!(toks[r_end + 2], Tok::Word(_)) {
+            while r_end + 2 < toks.len()
+                && toks[r_end + 1] == Tok::Punct('.')
+                && matches!(toks[r_end + 2], Tok::Word(_))
+            {
                 r_end += 2;
             }
             if let Some(o) = next_solid(&toks, r_end + 1).filter(|&o| toks[o] == Tok::Punct('(')) {
@@ -659,9 +683,12 @@ mod tests {
     fn boolean_columns_read_as_true_and_false_text() {
         let booleans: std::collections::HashSet<String> = ["touch_screen".to_string()].into();
         assert_eq!(
-            normalize_with("SELECT coalesce(CAST(c.touch_screen AS VARCHAR), '<NULL>'), CAST(c.ram AS VARCHAR)", &booleans),
+            normalize_with(
+                "SELECT coalesce(CAST(c.touch_screen AS VARCHAR), '<NULL>'), CAST(c.ram AS VARCHAR)",
+                &booleans
+            ),
             "SELECT coalesce(multiIf(isNull(c.touch_screen), NULL, c.touch_screen = 1, 'true', 'false'), '<NULL>'), \
-             CAST(c.ram AS VARCHAR)"
+             CAST(c.ram AS Nullable(String))"
         );
     }
 

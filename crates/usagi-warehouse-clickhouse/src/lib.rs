@@ -104,9 +104,17 @@ impl ClickHouseWarehouse {
             }
         }
         // Report SQL names the logical tables unqualified; unmatched outer-join rows get NULLs,
-        // not type defaults, as in standard SQL.
-        let shards =
-            shards.into_iter().map(|c| c.with_database(&config.database).with_setting("join_use_nulls", "1")).collect();
+        // not type defaults, as in standard SQL; a subquery over a Distributed table inside a
+        // query over another runs on each shard's local table, which is exact because every
+        // table is sharded by installation (and avoids shipping one side to every shard).
+        let shards = shards
+            .into_iter()
+            .map(|c| {
+                c.with_database(&config.database)
+                    .with_setting("join_use_nulls", "1")
+                    .with_setting("distributed_product_mode", "local")
+            })
+            .collect();
         let wh = Self {
             shards,
             database: config.database.clone(),
@@ -180,7 +188,11 @@ impl ClickHouseWarehouse {
                 let n = left.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()).unwrap_or(0);
                 if n > 0 {
                     tracing::warn!(shard = i, table = t.name, rows = n, applied, "rolling back an uncommitted load");
-                    shard.query_raw(&format!("ALTER TABLE {table} DELETE WHERE {cond}")).execute().await.map_err(engine)?;
+                    shard
+                        .query_raw(&format!("ALTER TABLE {table} DELETE WHERE {cond}"))
+                        .execute()
+                        .await
+                        .map_err(engine)?;
                 }
             }
             self.wait_for_mutations(shard).await?;
@@ -192,7 +204,10 @@ impl ClickHouseWarehouse {
     /// Waits until no mutation of this database is pending on `shard` (18.16 has no
     /// `mutations_sync`).
     async fn wait_for_mutations(&self, shard: &Client) -> Result<(), WarehouseError> {
-        let sql = format!("SELECT count() FROM system.mutations WHERE database = {} AND is_done = 0", sql::quote(&self.database));
+        let sql = format!(
+            "SELECT count() FROM system.mutations WHERE database = {} AND is_done = 0",
+            sql::quote(&self.database)
+        );
         for attempt in 0u32.. {
             let rows = fetch(shard, &sql).await?;
             if rows.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()) == Some(0) {
@@ -321,9 +336,7 @@ fn parse_partition(p: &str) -> Option<(i64, i32)> {
 }
 
 fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !s.as_bytes()[0].is_ascii_digit()
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !s.as_bytes()[0].is_ascii_digit()
 }
 
 async fn fetch(client: &Client, sql: &str) -> Result<Rows, WarehouseError> {

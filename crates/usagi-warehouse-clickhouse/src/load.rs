@@ -275,7 +275,11 @@ mod tests {
     use clickhouse::Row;
 
     fn names(table: &str) -> Vec<&'static str> {
-        FACT_TABLES.iter().find(|t| t.name == table).map(|t| t.columns.iter().map(|c| c.0).collect()).unwrap_or_default()
+        FACT_TABLES
+            .iter()
+            .find(|t| t.name == table)
+            .map(|t| t.columns.iter().map(|c| c.0).collect())
+            .unwrap_or_default()
     }
 
     #[test]

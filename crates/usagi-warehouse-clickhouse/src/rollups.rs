@@ -41,11 +41,7 @@ pub struct RollupTable {
 
 /// The per-installation rollups, as the embedded backend computes them.
 pub const ROLLUP_TABLES: &[RollupTable] = &[
-    RollupTable {
-        name: "sessions",
-        order_by: "(product_id, client_id, session_key, grp)",
-        partition_by: "product_id",
-    },
+    RollupTable { name: "sessions", order_by: "(product_id, client_id, session_key, grp)", partition_by: "product_id" },
     RollupTable {
         name: "client_days",
         order_by: "(product_id, client_id, day)",

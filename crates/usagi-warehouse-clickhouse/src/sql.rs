@@ -91,11 +91,7 @@ fn input_subquery(t: &usagi_warehouse::InputTable) -> String {
         t.rows.iter().map(|r| format!("tuple({})", r.iter().map(cell).collect::<Vec<_>>().join(", "))).collect()
     };
     let filter = if t.rows.is_empty() { " WHERE 0" } else { "" };
-    format!(
-        "(SELECT {} FROM (SELECT arrayJoin([{}]) AS usagi_row){filter})",
-        cols.join(", "),
-        rows.join(", ")
-    )
+    format!("(SELECT {} FROM (SELECT arrayJoin([{}]) AS usagi_row){filter})", cols.join(", "), rows.join(", "))
 }
 
 /// Replaces whole-word occurrences of `word` (not inside a longer identifier).
@@ -224,7 +220,8 @@ mod tests {
         };
         let one = t("usagi_in_1", vec![vec![Some("x'y".into()), None]]);
         let ten = t("usagi_in_10", vec![]);
-        let sql = inline_inputs("SELECT * FROM usagi_in_1 m JOIN usagi_in_10 n ON 1 WHERE my_usagi_in_1 = 0", &[one, ten]);
+        let sql =
+            inline_inputs("SELECT * FROM usagi_in_1 m JOIN usagi_in_10 n ON 1 WHERE my_usagi_in_1 = 0", &[one, ten]);
         assert_eq!(
             sql,
             "SELECT * FROM (SELECT tupleElement(usagi_row, 1) AS a, tupleElement(usagi_row, 2) AS b FROM \

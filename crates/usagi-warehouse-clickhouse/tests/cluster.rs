@@ -81,7 +81,14 @@ fn sync(batch: &mut LoadBatch, client: u64, t: i64, events: usize) {
     let product = pid(P);
     let c = ClientId::from_u64(client);
     let batch_id = Uuid::new_v4();
-    batch.contacts.push(ContactRow { product, client: c, received_at: t + 1000, batch_id, seq: 1, lsn: batch.last_lsn });
+    batch.contacts.push(ContactRow {
+        product,
+        client: c,
+        received_at: t + 1000,
+        batch_id,
+        seq: 1,
+        lsn: batch.last_lsn,
+    });
     batch.session_marks.push(SessionMarkRow {
         product,
         client: c,
@@ -331,8 +338,8 @@ fn mark(batch: &mut LoadBatch, client: u64, t: i64, kind: MarkKind, seq: u64) {
 async fn rollups_equal_the_embedded_backends_including_regrouped_sessions() {
     let Some(db) = TestDb::create("rollups_equal_the_embedded_backends").await else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let duck = usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("w.duckdb"), &Default::default())
-        .expect("duckdb");
+    let duck =
+        usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("w.duckdb"), &Default::default()).expect("duckdb");
     let t0 = day_ms(2026, 5, 4) + 3_600_000;
     let mut loads = vec![batch(1, 1..7, t0, 5), batch(2, 3..9, t0 + 2 * MS, 3)];
     // Installation 1: sessions starting at +1 h and +5 h, stopped; a late batch then brings a

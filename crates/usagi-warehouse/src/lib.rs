@@ -61,14 +61,13 @@ pub trait Warehouse: Send + Sync + 'static {
     /// the size of a day. Every column must be text (cast in SQL); NULL stays `None`.
     /// Returns the number of rows sent. A closed `sink` stops the query with an error.
     ///
-    /// The default runs [`Warehouse::query`] and forwards its rows, for backends that cannot
-    /// stream.
+    /// The default runs [`Warehouse::query`] and forwards its rows as text, for backends that
+    /// cannot stream.
     async fn stream_text(&self, sql: String, params: Vec<Param>, sink: TextSink) -> Result<u64, WarehouseError> {
         let rows = self.query(sql, params).await?;
         let mut sent = 0u64;
         for chunk in rows.rows.chunks(STREAM_CHUNK_ROWS) {
-            let text: Vec<TextRow> =
-                chunk.iter().map(|r| r.iter().map(|v| v.as_str().map(str::to_string)).collect()).collect();
+            let text: Vec<TextRow> = chunk.iter().map(|r| r.iter().map(Value::to_text).collect()).collect();
             sent += text.len() as u64;
             sink.send(text).map_err(|_| WarehouseError::Task("the export stream was closed".into()))?;
         }

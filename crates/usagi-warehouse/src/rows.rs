@@ -92,6 +92,20 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Any non-NULL value as text, as a text cast in SQL would print it (streamed exports
+    /// from backends that return typed cells).
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::UInt(u) => Some(u.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Text(s) => Some(s.clone()),
+            Value::Date(d) => Some(d.format("%Y-%m-%d").to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+        }
+    }
+
     /// The value as text.
     pub fn as_str(&self) -> Option<&str> {
         match self {

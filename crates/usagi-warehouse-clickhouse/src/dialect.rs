@@ -374,15 +374,12 @@ fn substitute_refs(sql: &str, ctes: &[(String, String)]) -> String {
 /// `agg(args) FILTER (WHERE cond)` → `aggIf(args, cond)`; `count(*)` → `countIf(cond)`.
 fn rewrite_filters(sql: &str) -> String {
     let mut toks = lex(sql);
-    loop {
-        let Some(f) = (0..toks.len()).find(|&i| {
-            toks[i].is_word("FILTER")
-                && next_solid(&toks, i + 1).is_some_and(|o| {
-                    toks[o] == Tok::Punct('(') && next_solid(&toks, o + 1).is_some_and(|w| toks[w].is_word("WHERE"))
-                })
-        }) else {
-            break;
-        };
+    while let Some(f) = (0..toks.len()).find(|&i| {
+        toks[i].is_word("FILTER")
+            && next_solid(&toks, i + 1).is_some_and(|o| {
+                toks[o] == Tok::Punct('(') && next_solid(&toks, o + 1).is_some_and(|w| toks[w].is_word("WHERE"))
+            })
+    }) {
         let Some(open) = next_solid(&toks, f + 1) else { break };
         let Some(close) = closing(&toks, open) else { break };
         let Some(where_kw) = next_solid(&toks, open + 1) else { break };

@@ -130,6 +130,7 @@ fn day_of(t_ms: i64) -> NaiveDate {
 }
 
 fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()> {
+    let started = std::time::Instant::now();
     let applied: u64 = conn.query_row("SELECT applied_lsn FROM loader_state WHERE id = 1", [], |r| r.get(0))?;
     if batch.last_lsn <= applied {
         tracing::debug!(last_lsn = batch.last_lsn, applied, "load batch already applied; skipped");
@@ -263,10 +264,24 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             app.append_row(params![p, d])?;
         }
         drop(app);
-        tx.execute_batch(&schema::refresh_rollups())?;
+        let mut timings = vec![("append", started.elapsed().as_millis() as u64)];
+        for (rollup, sql) in schema::refresh_steps() {
+            let step = std::time::Instant::now();
+            tx.execute_batch(&sql)?;
+            timings.push((rollup, step.elapsed().as_millis() as u64));
+        }
         tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
+        let commit = std::time::Instant::now();
+        tx.commit()?;
+        timings.push(("commit", commit.elapsed().as_millis() as u64));
+        tracing::debug!(
+            rows = batch.row_count(),
+            installations = affected.len(),
+            total_ms = started.elapsed().as_millis() as u64,
+            ?timings,
+            "warehouse load (ms per step)"
+        );
     }
-    tx.commit()?;
     Ok(())
 }
 

@@ -202,7 +202,20 @@ fn wide_rollups_migration() -> String {
 /// values combine that computation with what retention folded into the base tables
 /// (migration 9; [`purge_before`]).
 pub fn refresh_rollups() -> String {
-    [SESSIONS, &client_days(true), PROPERTY_DAYS, &clients(true), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
+    refresh_steps().into_iter().map(|(_, sql)| sql).collect()
+}
+
+/// The statements of [`refresh_rollups`] by rollup, so a load can time each of them.
+pub fn refresh_steps() -> Vec<(&'static str, String)> {
+    vec![
+        ("sessions", SESSIONS.to_string()),
+        ("client_days", client_days(true)),
+        ("property_days", PROPERTY_DAYS.to_string()),
+        ("clients", clients(true)),
+        ("client_events", CLIENT_EVENTS.to_string()),
+        ("event_days", EVENT_DAYS.to_string()),
+        ("event_totals", EVENT_TOTALS.to_string()),
+    ]
 }
 
 const SESSIONS: &str = r#"

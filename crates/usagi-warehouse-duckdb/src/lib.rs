@@ -264,8 +264,19 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             app.append_row(params![p, d])?;
         }
         drop(app);
+        // The (product, installation, day) pairs whose event_days rows this batch changes.
+        let mut client_days: Vec<(i64, u64, NaiveDate)> =
+            batch.events.iter().map(|e| (e.product.as_u64() as i64, e.client.as_u64(), day_of(e.t))).collect();
+        client_days.sort_unstable();
+        client_days.dedup();
+        tx.execute_batch("DELETE FROM affected_client_days")?;
+        let mut app = tx.appender("affected_client_days")?;
+        for (p, c, d) in &client_days {
+            app.append_row(params![p, c, d])?;
+        }
+        drop(app);
         let mut timings = vec![("append", started.elapsed().as_millis() as u64)];
-        for (rollup, sql) in schema::refresh_steps() {
+        for (rollup, sql) in schema::refresh_steps(true) {
             let step = std::time::Instant::now();
             tx.execute_batch(&sql)?;
             timings.push((rollup, step.elapsed().as_millis() as u64));

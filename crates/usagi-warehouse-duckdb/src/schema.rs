@@ -13,8 +13,15 @@ pub fn migrations() -> Vec<String> {
     all.push(PERIOD_FLAGS_MIGRATION.to_string());
     all.push(RECEIVE_COLUMNS_MIGRATION.to_string());
     all.push(lifetime_base_migration());
+    all.push(AFFECTED_CLIENT_DAYS_MIGRATION.to_string());
     all
 }
+
+/// Migration 10: scratch list of the (installation, day) pairs whose events one load adds
+/// (writer connection only), so `event_days` is rewritten for those days instead of for every
+/// day of every affected installation.
+const AFFECTED_CLIENT_DAYS_MIGRATION: &str =
+    "CREATE TABLE affected_client_days (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL);";
 
 /// Migration 9: what retention keeps of purged detail data (semantics §2), so lifetime
 /// aggregates survive it. Per installation, `client_base` holds the sessions, runtime and
@@ -202,17 +209,21 @@ fn wide_rollups_migration() -> String {
 /// values combine that computation with what retention folded into the base tables
 /// (migration 9; [`purge_before`]).
 pub fn refresh_rollups() -> String {
-    refresh_steps().into_iter().map(|(_, sql)| sql).collect()
+    refresh_steps(false).into_iter().map(|(_, sql)| sql).collect()
 }
 
 /// The statements of [`refresh_rollups`] by rollup, so a load can time each of them.
-pub fn refresh_steps() -> Vec<(&'static str, String)> {
+///
+/// With `load_days`, `event_days` is recomputed only for the (installation, day) pairs listed
+/// in `affected_client_days`: a load only adds events, and a day's row depends on that day's
+/// events alone (retention and erasure delete both tables' rows themselves).
+pub fn refresh_steps(load_days: bool) -> Vec<(&'static str, String)> {
     vec![
         ("sessions", SESSIONS.to_string()),
         ("client_days", client_days(true)),
         ("property_days", PROPERTY_DAYS.to_string()),
         ("clients", clients(true)),
-        ("event_days", EVENT_DAYS.to_string()),
+        ("event_days", if load_days { EVENT_DAYS_OF_LOAD } else { EVENT_DAYS }.to_string()),
         ("client_events", CLIENT_EVENTS.to_string()),
         ("event_totals", EVENT_TOTALS.to_string()),
     ]
@@ -506,6 +517,18 @@ SELECT product_id, client_id, category, name, sum(n), min(first_day), max(last_d
     SELECT product_id, client_id, category, name, n, first_day, last_day
     FROM client_event_base JOIN affected USING (product_id, client_id)
 ) AS all_time GROUP BY product_id, client_id, category, name;
+"#;
+
+/// `event_days` of the (installation, day) pairs in `affected_client_days`; the join's day
+/// bounds let the scan of `events` skip row groups of other days.
+const EVENT_DAYS_OF_LOAD: &str = r#"
+DELETE FROM event_days USING affected_client_days a
+WHERE event_days.product_id = a.product_id AND event_days.client_id = a.client_id AND event_days.day = a.day;
+INSERT INTO event_days
+SELECT product_id, client_id, day, category, name, count(*), coalesce(sum(num_value), 0)
+FROM events JOIN affected_client_days USING (product_id, client_id, day)
+WHERE day BETWEEN (SELECT min(day) FROM affected_client_days) AND (SELECT max(day) FROM affected_client_days)
+GROUP BY product_id, client_id, day, category, name;
 "#;
 
 const EVENT_DAYS: &str = r#"

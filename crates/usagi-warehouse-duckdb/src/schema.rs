@@ -229,21 +229,58 @@ pub fn refresh_steps(load_days: bool) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Sessions of the affected installations, rebuilt from their marks and member records.
+///
+/// Events, exceptions and evidence observations only extend the session they fall in, so a
+/// batch's members under one session key that have no `sessionStart` between the first and
+/// the last of them (in `(t, seq, idx)` order) are represented by the last one: the window
+/// that numbers the sessions then sorts about one row per batch instead of one per event.
+/// Members of a batch with a start among them (a batch sent out of order) stay individual.
 const SESSIONS: &str = r#"
 DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;
 INSERT INTO sessions
-WITH tl AS (
-    SELECT product_id, client_id, t, seq, idx, kind, session_id FROM session_marks JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, t, seq, idx, 0, session_id FROM events JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, t, seq, idx, 0, session_id FROM exceptions JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, t, seq, idx, 0, session_id FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
+WITH members AS (
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx FROM events JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM exceptions JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
+),
+spans AS (
+    SELECT product_id, client_id, session_key, seq, min({'t': t, 'i': idx}) AS lo, max({'t': t, 'i': idx}) AS hi
+    FROM members GROUP BY product_id, client_id, session_key, seq
+),
+points AS (
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, {'t': t, 's': seq, 'i': idx} AS o,
+           1 AS is_start, CAST(NULL AS BIGINT) AS span_seq, 0 AS side
+    FROM session_marks JOIN affected USING (product_id, client_id) WHERE kind = 1
+    UNION ALL SELECT product_id, client_id, session_key, {'t': lo.t, 's': seq, 'i': lo.i}, 0, seq, 1 FROM spans
+    UNION ALL SELECT product_id, client_id, session_key, {'t': hi.t, 's': seq, 'i': hi.i}, 0, seq, 2 FROM spans
+),
+counted AS (
+    SELECT product_id, client_id, session_key, span_seq, side,
+           sum(is_start) OVER (PARTITION BY product_id, client_id, session_key ORDER BY o
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS starts_before
+    FROM points
+),
+split AS (
+    -- Spans with a sessionStart between their first and last member.
+    SELECT product_id, client_id, session_key, span_seq AS seq FROM counted WHERE side > 0
+    GROUP BY product_id, client_id, session_key, span_seq
+    HAVING max(starts_before) FILTER (WHERE side = 2) > max(starts_before) FILTER (WHERE side = 1)
+),
+tl AS (
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx, kind
+    FROM session_marks JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT p.product_id, p.client_id, p.session_key, p.hi.t, p.seq, p.hi.i, 0
+    FROM spans p ANTI JOIN split x USING (product_id, client_id, session_key, seq)
+    UNION ALL SELECT m.product_id, m.client_id, m.session_key, m.t, m.seq, m.idx, 0
+    FROM members m SEMI JOIN split x USING (product_id, client_id, session_key, seq)
 ),
 ordered AS (
     -- Every sessionStart opens a new group per (installation, session key); the
     -- implicit session has the empty key, which no explicit id (10-64 chars) can be.
-    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, kind,
+    SELECT product_id, client_id, session_key, t, kind,
            sum(CASE WHEN kind = 1 THEN 1 ELSE 0 END) OVER (
-               PARTITION BY product_id, client_id, coalesce(session_id, '')
+               PARTITION BY product_id, client_id, session_key
                ORDER BY t, seq, idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS grp
     FROM tl
 ),

@@ -14,6 +14,7 @@
 //! slow or down without losing acknowledged data. Past a bounded backlog, new work
 //! is refused with [`IngestError::Backlogged`] (HTTP 503 with Retry-After).
 
+pub mod encoding;
 pub mod entry;
 pub mod error;
 pub mod loader;

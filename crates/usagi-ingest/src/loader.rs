@@ -391,14 +391,16 @@ async fn load_step(
     let Some(last) = raw.last().map(|(lsn, _)| *lsn) else {
         return Err(IngestError::Corrupt(format!("durable LSN {durable} not readable after {loaded}")));
     };
-    let mut entries = Vec::with_capacity(raw.len());
-    for (lsn, payload) in raw {
-        entries.push((lsn, serde_json::from_slice::<LogEntry>(&payload)?));
-    }
     let receipts2 = receipts.clone();
-    let mut batch = tokio::task::spawn_blocking(move || to_load_batch(&entries, &receipts2))
-        .await
-        .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))??;
+    let mut batch = tokio::task::spawn_blocking(move || {
+        let mut entries = Vec::with_capacity(raw.len());
+        for (lsn, payload) in raw {
+            entries.push((lsn, crate::encoding::decode(&payload)?));
+        }
+        to_load_batch(&entries, &receipts2)
+    })
+    .await
+    .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))??;
     batch.last_lsn = last;
     let rows = batch.row_count();
     warehouse.load(batch).await.map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))?;

@@ -111,7 +111,7 @@ async fn append(inner: &Arc<Inner>, entry: &LogEntry, receipt: Option<ReceiptInf
     if inner.progress.backlog_bytes.load(Ordering::Acquire) > inner.max_backlog_bytes {
         return Err(IngestError::Backlogged);
     }
-    let payload = serde_json::to_vec(entry)?;
+    let payload = crate::encoding::encode(entry)?;
     let (ack, done) = oneshot::channel();
     {
         let tx = inner.tx.lock();
@@ -204,7 +204,7 @@ impl Ingest {
                         backlog += payload.len() as u64;
                     }
                     if *lsn > receipted {
-                        if let LogEntry::Sync(s) = serde_json::from_slice::<LogEntry>(payload)? {
+                        if let LogEntry::Sync(s) = crate::encoding::decode(payload)? {
                             items.push((s.product, s.batch_id, *lsn, s.response, s.received_at));
                         }
                     }

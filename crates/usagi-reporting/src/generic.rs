@@ -230,12 +230,100 @@ async fn status_rows(
     prepared: &Prepared,
     status: ClientStatus,
 ) -> Result<Vec<GroupedRow>, ApiError> {
-    let d = wh.dialect();
-    let mut q = Query::new(d);
+    let mut q = Query::new(wh.dialect());
+    let Source { from, mut conds, key, std } = status_source(&mut q, ctx, spec, status);
+    conds.push(spec.filters.sql(prepared, ctx, &mut q, std));
+    let mut select = vec![format!("{key} AS k")];
+    for level in &spec.levels {
+        select.extend(level.group_sql(ctx, &mut q, std));
+    }
+    let groups: Vec<String> = (1..=select.len()).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {}, count(*) AS n FROM {from} WHERE {} GROUP BY {}",
+        select.join(", "),
+        conds.join(" AND "),
+        groups.join(", ")
+    );
+    let rows = q.run(wh, sql).await?;
+    Ok(rows
+        .rows
+        .into_iter()
+        .map(|mut r| {
+            let n = r.pop().and_then(|v| v.as_i64()).unwrap_or(0);
+            let key = r.first().and_then(|v| v.as_date());
+            GroupedRow { key, cells: r.into_iter().skip(1).collect(), n }
+        })
+        .collect())
+}
+
+/// Every requested status in one statement, when all of them read the same rows and key
+/// (no split, range reaching today: each status is a condition on `clients`); `None` when
+/// they do not. One scan with a conditional count per status instead of one grouped scan
+/// per status (the 3-level report took 2.5× its hand-written single-scan SQL before).
+async fn folded_status_rows(
+    wh: &dyn Warehouse,
+    ctx: &ReportContext,
+    spec: &GenericSpec,
+    prepared: &Prepared,
+) -> Result<Option<Vec<(ClientStatus, GroupedRow)>>, ApiError> {
+    if spec.statuses.len() < 2 {
+        return Ok(None);
+    }
+    let mut q = Query::new(wh.dialect());
+    let sources: Vec<Source> = spec.statuses.iter().map(|&s| status_source(&mut q, ctx, spec, s)).collect();
+    let first = &sources[0];
+    if sources.iter().any(|s| s.from != first.from || s.key != first.key || s.std != first.std) {
+        return Ok(None);
+    }
+    let (from, key, std) = (&first.from, &first.key, first.std);
+    let filters = spec.filters.sql(prepared, ctx, &mut q, std);
+    let mut select = vec![format!("{key} AS k")];
+    for level in &spec.levels {
+        select.extend(level.group_sql(ctx, &mut q, std));
+    }
+    let width = select.len();
+    let each: Vec<String> = sources.iter().map(|s| format!("({})", s.conds.join(" AND "))).collect();
+    let counts: Vec<String> = each.iter().map(|c| format!("count(CASE WHEN {c} THEN 1 END)")).collect();
+    let groups: Vec<String> = (1..=width).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {}, {} FROM {from} WHERE {filters} AND ({}) GROUP BY {}",
+        select.join(", "),
+        counts.join(", "),
+        each.join(" OR "),
+        groups.join(", ")
+    );
+    let rows = q.run(wh, sql).await?;
+    let mut out = Vec::new();
+    for mut r in rows.rows {
+        let ns = r.split_off(width.min(r.len()));
+        let key = r.first().and_then(|v| v.as_date());
+        let cells: Vec<_> = r.into_iter().skip(1).collect();
+        for (&status, n) in spec.statuses.iter().zip(ns) {
+            let n = n.as_i64().unwrap_or(0);
+            // A group counted by another status only: the separate queries would not return it for this one.
+            if n > 0 {
+                out.push((status, GroupedRow { key, cells: cells.clone(), n }));
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Where one status's installations come from: the rows, the conditions selecting them, the
+/// period key and the alias whose standard columns filters and levels read.
+struct Source {
+    from: String,
+    conds: Vec<String>,
+    key: String,
+    std: &'static str,
+}
+
+fn status_source(q: &mut Query, ctx: &ReportContext, spec: &GenericSpec, status: ClientStatus) -> Source {
+    let d = q.dialect();
     let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
     let start = q.bind(Param::Date(spec.range.start()));
     let needs_std = spec.needs_standard();
-    let (from, mut conds, key, std) = match status {
+    let (from, conds, key, std) = match status {
         ClientStatus::Lost => {
             let stop = q.bind(Param::Date(spec.range.stop()));
             let (last_max, _) = spec.lost_window(ctx);
@@ -321,28 +409,7 @@ async fn status_rows(
             (from, conds, key, std)
         }
     };
-    conds.push(spec.filters.sql(prepared, ctx, &mut q, std));
-    let mut select = vec![format!("{key} AS k")];
-    for level in &spec.levels {
-        select.extend(level.group_sql(ctx, &mut q, std));
-    }
-    let groups: Vec<String> = (1..=select.len()).map(|i| i.to_string()).collect();
-    let sql = format!(
-        "SELECT {}, count(*) AS n FROM {from} WHERE {} GROUP BY {}",
-        select.join(", "),
-        conds.join(" AND "),
-        groups.join(", ")
-    );
-    let rows = q.run(wh, sql).await?;
-    Ok(rows
-        .rows
-        .into_iter()
-        .map(|mut r| {
-            let n = r.pop().and_then(|v| v.as_i64()).unwrap_or(0);
-            let key = r.first().and_then(|v| v.as_date());
-            GroupedRow { key, cells: r.into_iter().skip(1).collect(), n }
-        })
-        .collect())
+    Source { from, conds, key, std }
 }
 
 /// Per installation of a unit report: its unit, span and level cells.
@@ -630,9 +697,15 @@ pub async fn run(wh: &dyn Warehouse, ctx: &ReportContext, spec: &GenericSpec) ->
     let prepared = spec.filters.prepare(wh, ctx).await?;
     let mut tally = Tally::new(spec);
     if spec.group_by == GroupBy::ClientId {
-        for &status in &spec.statuses {
-            for row in status_rows(wh, ctx, spec, &prepared, status).await? {
+        if let Some(rows) = folded_status_rows(wh, ctx, spec, &prepared).await? {
+            for (status, row) in rows {
                 tally.add_row(status, &row);
+            }
+        } else {
+            for &status in &spec.statuses {
+                for row in status_rows(wh, ctx, spec, &prepared, status).await? {
+                    tally.add_row(status, &row);
+                }
             }
         }
     } else {

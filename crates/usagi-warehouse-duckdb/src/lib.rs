@@ -139,6 +139,7 @@ fn day_of(t_ms: i64) -> NaiveDate {
 }
 
 fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()> {
+    let started = std::time::Instant::now();
     let applied: u64 = conn.query_row("SELECT applied_lsn FROM loader_state WHERE id = 1", [], |r| r.get(0))?;
     if batch.last_lsn <= applied {
         tracing::debug!(last_lsn = batch.last_lsn, applied, "load batch already applied; skipped");
@@ -272,10 +273,35 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             app.append_row(params![p, d])?;
         }
         drop(app);
-        tx.execute_batch(&schema::refresh_rollups())?;
+        // The (product, installation, day) pairs whose event_days rows this batch changes.
+        let mut client_days: Vec<(i64, u64, NaiveDate)> =
+            batch.events.iter().map(|e| (e.product.as_u64() as i64, e.client.as_u64(), day_of(e.t))).collect();
+        client_days.sort_unstable();
+        client_days.dedup();
+        tx.execute_batch("DELETE FROM affected_client_days")?;
+        let mut app = tx.appender("affected_client_days")?;
+        for (p, c, d) in &client_days {
+            app.append_row(params![p, c, d])?;
+        }
+        drop(app);
+        let mut timings = vec![("append", started.elapsed().as_millis() as u64)];
+        for (rollup, sql) in schema::refresh_steps(true) {
+            let step = std::time::Instant::now();
+            tx.execute_batch(&sql)?;
+            timings.push((rollup, step.elapsed().as_millis() as u64));
+        }
         tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
+        let commit = std::time::Instant::now();
+        tx.commit()?;
+        timings.push(("commit", commit.elapsed().as_millis() as u64));
+        tracing::debug!(
+            rows = batch.row_count(),
+            installations = affected.len(),
+            total_ms = started.elapsed().as_millis() as u64,
+            ?timings,
+            "warehouse load (ms per step)"
+        );
     }
-    tx.commit()?;
     Ok(())
 }
 

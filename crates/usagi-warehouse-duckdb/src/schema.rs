@@ -13,8 +13,15 @@ pub fn migrations() -> Vec<String> {
     all.push(PERIOD_FLAGS_MIGRATION.to_string());
     all.push(RECEIVE_COLUMNS_MIGRATION.to_string());
     all.push(lifetime_base_migration());
+    all.push(AFFECTED_CLIENT_DAYS_MIGRATION.to_string());
     all
 }
+
+/// Migration 10: scratch list of the (installation, day) pairs whose events one load adds
+/// (writer connection only), so `event_days` is rewritten for those days instead of for every
+/// day of every affected installation.
+const AFFECTED_CLIENT_DAYS_MIGRATION: &str =
+    "CREATE TABLE affected_client_days (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL);";
 
 /// Migration 9: what retention keeps of purged detail data (semantics §2), so lifetime
 /// aggregates survive it. Per installation, `client_base` holds the sessions, runtime and
@@ -202,24 +209,78 @@ fn wide_rollups_migration() -> String {
 /// values combine that computation with what retention folded into the base tables
 /// (migration 9; [`purge_before`]).
 pub fn refresh_rollups() -> String {
-    [SESSIONS, &client_days(true), PROPERTY_DAYS, &clients(true), CLIENT_EVENTS, EVENT_DAYS, EVENT_TOTALS].concat()
+    refresh_steps(false).into_iter().map(|(_, sql)| sql).collect()
 }
 
+/// The statements of [`refresh_rollups`] by rollup, so a load can time each of them.
+///
+/// With `load_days`, `event_days` is recomputed only for the (installation, day) pairs listed
+/// in `affected_client_days`: a load only adds events, and a day's row depends on that day's
+/// events alone (retention and erasure delete both tables' rows themselves).
+pub fn refresh_steps(load_days: bool) -> Vec<(&'static str, String)> {
+    vec![
+        ("sessions", SESSIONS.to_string()),
+        ("client_days", client_days(true)),
+        ("property_days", PROPERTY_DAYS.to_string()),
+        ("clients", clients(true)),
+        ("event_days", if load_days { EVENT_DAYS_OF_LOAD } else { EVENT_DAYS }.to_string()),
+        ("client_events", CLIENT_EVENTS.to_string()),
+        ("event_totals", EVENT_TOTALS.to_string()),
+    ]
+}
+
+/// Sessions of the affected installations, rebuilt from their marks and member records.
+///
+/// Events, exceptions and evidence observations only extend the session they fall in, so a
+/// batch's members under one session key that have no `sessionStart` between the first and
+/// the last of them (in `(t, seq, idx)` order) are represented by the last one: the window
+/// that numbers the sessions then sorts about one row per batch instead of one per event.
+/// Members of a batch with a start among them (a batch sent out of order) stay individual.
 const SESSIONS: &str = r#"
 DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;
 INSERT INTO sessions
-WITH tl AS (
-    SELECT product_id, client_id, t, seq, idx, kind, session_id FROM session_marks JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, t, seq, idx, 0, session_id FROM events JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, t, seq, idx, 0, session_id FROM exceptions JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, t, seq, idx, 0, session_id FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
+WITH members AS (
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx FROM events JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM exceptions JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
+),
+spans AS (
+    SELECT product_id, client_id, session_key, seq, min({'t': t, 'i': idx}) AS lo, max({'t': t, 'i': idx}) AS hi
+    FROM members GROUP BY product_id, client_id, session_key, seq
+),
+points AS (
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, {'t': t, 's': seq, 'i': idx} AS o,
+           1 AS is_start, CAST(NULL AS BIGINT) AS span_seq, 0 AS side
+    FROM session_marks JOIN affected USING (product_id, client_id) WHERE kind = 1
+    UNION ALL SELECT product_id, client_id, session_key, {'t': lo.t, 's': seq, 'i': lo.i}, 0, seq, 1 FROM spans
+    UNION ALL SELECT product_id, client_id, session_key, {'t': hi.t, 's': seq, 'i': hi.i}, 0, seq, 2 FROM spans
+),
+counted AS (
+    SELECT product_id, client_id, session_key, span_seq, side,
+           sum(is_start) OVER (PARTITION BY product_id, client_id, session_key ORDER BY o
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS starts_before
+    FROM points
+),
+split AS (
+    -- Spans with a sessionStart between their first and last member.
+    SELECT product_id, client_id, session_key, span_seq AS seq FROM counted WHERE side > 0
+    GROUP BY product_id, client_id, session_key, span_seq
+    HAVING max(starts_before) FILTER (WHERE side = 2) > max(starts_before) FILTER (WHERE side = 1)
+),
+tl AS (
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx, kind
+    FROM session_marks JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT p.product_id, p.client_id, p.session_key, p.hi.t, p.seq, p.hi.i, 0
+    FROM spans p ANTI JOIN split x USING (product_id, client_id, session_key, seq)
+    UNION ALL SELECT m.product_id, m.client_id, m.session_key, m.t, m.seq, m.idx, 0
+    FROM members m SEMI JOIN split x USING (product_id, client_id, session_key, seq)
 ),
 ordered AS (
     -- Every sessionStart opens a new group per (installation, session key); the
     -- implicit session has the empty key, which no explicit id (10-64 chars) can be.
-    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, kind,
+    SELECT product_id, client_id, session_key, t, kind,
            sum(CASE WHEN kind = 1 THEN 1 ELSE 0 END) OVER (
-               PARTITION BY product_id, client_id, coalesce(session_id, '')
+               PARTITION BY product_id, client_id, session_key
                ORDER BY t, seq, idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS grp
     FROM tl
 ),
@@ -480,16 +541,31 @@ FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, cli
 "#;
 
 /// All-time occurrences per installation and event: the facts plus what retention folded.
+///
+/// Read from `event_days` (refreshed just before, and purged and erased with `events`), which
+/// holds the same counts per day in a fraction of the rows.
 const CLIENT_EVENTS: &str = r#"
 DELETE FROM client_events USING affected a WHERE client_events.product_id = a.product_id AND client_events.client_id = a.client_id;
 INSERT INTO client_events
 SELECT product_id, client_id, category, name, sum(n), min(first_day), max(last_day) FROM (
-    SELECT product_id, client_id, category, name, count(*) AS n, min(day) AS first_day, max(day) AS last_day
-    FROM events JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name
+    SELECT product_id, client_id, category, name, sum(n) AS n, min(day) AS first_day, max(day) AS last_day
+    FROM event_days JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id, category, name
     UNION ALL
     SELECT product_id, client_id, category, name, n, first_day, last_day
     FROM client_event_base JOIN affected USING (product_id, client_id)
 ) AS all_time GROUP BY product_id, client_id, category, name;
+"#;
+
+/// `event_days` of the (installation, day) pairs in `affected_client_days`; the join's day
+/// bounds let the scan of `events` skip row groups of other days.
+const EVENT_DAYS_OF_LOAD: &str = r#"
+DELETE FROM event_days USING affected_client_days a
+WHERE event_days.product_id = a.product_id AND event_days.client_id = a.client_id AND event_days.day = a.day;
+INSERT INTO event_days
+SELECT product_id, client_id, day, category, name, count(*), coalesce(sum(num_value), 0)
+FROM events JOIN affected_client_days USING (product_id, client_id, day)
+WHERE day BETWEEN (SELECT min(day) FROM affected_client_days) AND (SELECT max(day) FROM affected_client_days)
+GROUP BY product_id, client_id, day, category, name;
 "#;
 
 const EVENT_DAYS: &str = r#"

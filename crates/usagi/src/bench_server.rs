@@ -57,7 +57,9 @@ impl ChildServer {
             command.arg("--config").arg(config);
         }
         let child = command
-            .env("USAGI_LOG", "warn")
+            // `USAGI_BENCH_SERVER_LOG` raises the server's log level for profiling runs
+            // (e.g. `usagi_warehouse_duckdb=debug` for the per-step load timings).
+            .env("USAGI_LOG", std::env::var("USAGI_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("USAGI_CONFIG")
             .env_remove("USAGI_FIXED_NOW")
             .env_remove("USAGI_PUBLIC_URL")

@@ -158,7 +158,7 @@ async fn facts_land_on_the_installations_shard_and_read_back_through_the_cluster
         .wh
         .query(
             "SELECT name, category, num_value, day, toString(batch_id) FROM events \
-             WHERE client_id = {p1} AND idx = {p2} AND day = {p3}"
+             WHERE client_id = $1 AND idx = $2 AND day = $3"
                 .into(),
             vec![Param::UInt(3), Param::Int(1), Param::Date(NaiveDate::from_ymd_opt(2026, 3, 5).unwrap())],
         )

@@ -547,19 +547,28 @@ fn filter_sql(i: usize, f: &Filter, prepared: &Prepared, ctx: &ReportContext, q:
                 .enumerate()
                 .map(|(j, cond)| {
                     let matched = prepared.events.get(&(i, j)).cloned().unwrap_or_default();
-                    let count = if matched.is_empty() {
-                        "0".to_string()
+                    if matched.is_empty() {
+                        return range_sql(q, "0", Some(Param::Int(cond.min)), cond.max.map(Param::Int));
+                    }
+                    // Installations by their count of the matched events, without a correlated
+                    // subquery (ClickHouse has none): those in range when 0 is out of range,
+                    // else all but those out of range (an installation without the events
+                    // counts 0).
+                    let rows = matched.into_iter().map(|(c, n)| vec![c, Some(n)]).collect();
+                    let t = q.table(vec!["category", "name"], rows);
+                    let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
+                    let zero_in_range = cond.min <= 0 && cond.max.is_none_or(|m| m >= 0);
+                    let in_range = range_sql(q, "sum(e.n)", Some(Param::Int(cond.min)), cond.max.map(Param::Int));
+                    let counted = format!(
+                        "SELECT e.client_id FROM client_events e JOIN {t} m ON e.name = m.name \
+                         AND e.category IS NOT DISTINCT FROM m.category \
+                         WHERE e.product_id = {product} GROUP BY e.client_id"
+                    );
+                    if zero_in_range {
+                        format!("{std}.client_id NOT IN ({counted} HAVING NOT {in_range})")
                     } else {
-                        let rows = matched.into_iter().map(|(c, n)| vec![c, Some(n)]).collect();
-                        let t = q.table(vec!["category", "name"], rows);
-                        let product = q.bind(Param::Int(ctx.product.as_u64() as i64));
-                        format!(
-                            "coalesce((SELECT sum(e.n) FROM client_events e JOIN {t} m ON e.name = m.name \
-                             AND e.category IS NOT DISTINCT FROM m.category \
-                             WHERE e.product_id = {product} AND e.client_id = {std}.client_id), 0)"
-                        )
-                    };
-                    range_sql(q, &count, Some(Param::Int(cond.min)), cond.max.map(Param::Int))
+                        format!("{std}.client_id IN ({counted} HAVING {in_range})")
+                    }
                 })
                 .collect();
             format!("({})", ands.join(" AND "))

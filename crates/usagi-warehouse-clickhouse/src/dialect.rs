@@ -8,6 +8,7 @@
 //! - `GROUP BY 1, 2` — positions become the expressions of the matching select list;
 //! - `TRUE` / `FALSE` — `1` / `0`;
 //! - `CAST(NULL AS T)` — `CAST(NULL AS Nullable(T))`;
+//! - `DATE 'yyyy-mm-dd'` — `toDate('yyyy-mm-dd')`;
 //! - `bool_or(x)` / `bool_and(x)` — `max(x)` / `min(x)`;
 //! - `agg(args) FILTER (WHERE cond)` — the `-If` combinator, `aggIf(args, cond)`;
 //! - `a IS NOT DISTINCT FROM b` — `ifNull(a, '\0') = ifNull(b, '\0')` (text operands: the one
@@ -433,6 +434,13 @@ fn rewrite_tokens(sql: &str) -> String {
             out.push(Tok::Word("1".into()));
         } else if t.is_word("FALSE") {
             out.push(Tok::Word("0".into()));
+        } else if let Some(n) =
+            t.is_word("DATE").then(|| next_solid(&toks, i + 1)).flatten().filter(|n| matches!(toks[*n], Tok::Str(_)))
+        {
+            // DATE 'yyyy-mm-dd'
+            out.push(Tok::Word(format!("toDate({})", toks[n].text())));
+            i = n + 1;
+            continue;
         } else if t.is_word("bool_or") {
             out.push(Tok::Word("max".into()));
         } else if t.is_word("bool_and") {
@@ -686,6 +694,14 @@ mod tests {
             ),
             "SELECT coalesce(multiIf(isNull(c.touch_screen), NULL, c.touch_screen = 1, 'true', 'false'), '<NULL>'), \
              CAST(c.ram AS Nullable(String))"
+        );
+    }
+
+    #[test]
+    fn date_literals_become_to_date() {
+        assert_eq!(
+            normalize("SELECT x FROM t WHERE day < DATE '2024-03-10' AND CAST(x AS DATE) = d"),
+            "SELECT x FROM t WHERE day < toDate('2024-03-10') AND CAST(x AS DATE) = d"
         );
     }
 

@@ -73,6 +73,8 @@ async fn reports(app: &TestApp) -> Vec<(String, String)> {
         "retDailyData": {"startDate": "2024-03-10", "stopDate": "2024-03-20", "properties": ["prodVersion"]}});
     let opened_twice = json!({"globalFilters": {"lifetimeEventUsage": {"category": "File Operations", "name": "Open", "min": 2}},
                               "properties": ["lifetimeEventUsage"]});
+    let opened_at_most_once = json!({"globalFilters": {"lifetimeEventUsage": {"category": "File Operations", "name": "Open", "max": 1}},
+                              "properties": ["lifetimeEventUsage"]});
     let events =
         json!([{"category": "File Operations", "name": "Open"}, {"category": "File Operations", "name": "Save"}]);
     let calls = vec![
@@ -121,6 +123,7 @@ async fn reports(app: &TestApp) -> Vec<(String, String)> {
         ("/v3/reporting/eventTracking/lifetime/histogram", with(json!({"events": events}))),
         ("/v3/reporting/clientPropertyList", list),
         ("/v3/reporting/clientPropertyList", opened_twice),
+        ("/v3/reporting/clientPropertyList", opened_at_most_once),
         ("/v3/meta/propertyValues", json!({"property": "prodVersion"})),
     ];
     let mut out = Vec::new();
@@ -166,6 +169,19 @@ async fn the_daily_pass_purges_old_detail_and_keeps_lifetime_aggregates() {
     let patch = usagi_catalog::ProductSettingsPatch { retention_days: Some(10), ..Default::default() };
     app.server().catalog.update_product_settings(pid, patch).await.unwrap();
     let before = reports(&app).await;
+    // The two sides of a lifetimeEventUsage filter (at least 2 / at most 1 opens, counting the
+    // installations without any) split the fleet.
+    let ids = |path: &str| {
+        let (_, body) =
+            before.iter().find(|(k, _)| k.starts_with("/v3/reporting/clientPropertyList") && k.contains(path)).unwrap();
+        let v: Value = serde_json::from_str(body).unwrap();
+        v["result"].as_array().unwrap().iter().map(|c| c["clientId"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let (twice, at_most_once) = (ids("\"min\":2"), ids("\"max\":1"));
+    assert!(!twice.is_empty() && !at_most_once.is_empty(), "{twice:?} {at_most_once:?}");
+    let mut all = [twice, at_most_once].concat();
+    all.sort();
+    assert_eq!(all, [P, Q, R].map(str::to_string).to_vec(), "disjoint, together the fleet");
     let profile_p = get(&app, &format!("/v3/reporting/clientProfile/{PRODUCT}?clientId={P}")).await;
     assert_eq!(
         profile_p["result"]["lifetime"]["sessionCount"], 4,

@@ -13,11 +13,13 @@
 //! and the mutations waited for, so the loader's retry of the same log range inserts them once.
 //! Several Usagi processes may load into one cluster: each rolls back only its own origin.
 //!
-//! Erasure deletes an installation's rows by mutation on its shard; retention drops whole
-//! `(product, month)` partitions and deletes the remaining days of the cutoff's month by mutation.
+//! Erasure deletes an installation's rows by mutation on its shard. Retention folds old detail
+//! into the base rows with the embedded backend's SQL, then drops whole `(product, month)`
+//! partitions and deletes the rest by mutation, in steps a crash can finish later ([`purge`]).
 
 pub mod dialect;
 pub mod load;
+pub mod purge;
 pub mod rollups;
 pub mod schema;
 pub mod sql;
@@ -25,7 +27,7 @@ pub mod sql;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use clickhouse::Client;
 use tokio::sync::Mutex;
 use usagi_types::{ClientId, ProductId};
@@ -125,6 +127,7 @@ impl ClickHouseWarehouse {
         {
             let mut dirty = wh.dirty.lock().await;
             wh.roll_back(&mut dirty).await?;
+            wh.resume_purges().await?;
         }
         Ok(wh)
     }
@@ -275,58 +278,6 @@ impl ClickHouseWarehouse {
             .await
             .map_err(engine)
     }
-
-    /// Deletes the facts of `product` dated before `cutoff`: whole months by dropping their
-    /// `(product, month)` partitions, the rest of the cutoff's month by mutation. Returns the
-    /// number of rows removed.
-    ///
-    /// This is the storage half of retention; folding the purged data into lifetime aggregates
-    /// ([`Warehouse::purge_before`]) needs the rollups, which this backend does not hold yet.
-    pub async fn drop_facts_before(&self, product: ProductId, cutoff: NaiveDate) -> Result<u64, WarehouseError> {
-        let pid = product.as_u64() as i64;
-        let month = cutoff.year() * 100 + cutoff.month() as i32;
-        let mut removed = 0u64;
-        for shard in &self.shards {
-            for t in FACT_TABLES {
-                let table = format!("{}.{}_local", self.database, t.name);
-                let count = fetch(
-                    shard,
-                    &format!("SELECT count() FROM {table} WHERE product_id = {pid} AND day < toDate('{cutoff}')"),
-                )
-                .await?;
-                removed += count.rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()).unwrap_or(0);
-                let parts = fetch(
-                    shard,
-                    &format!(
-                        "SELECT DISTINCT partition FROM system.parts WHERE active AND database = {} AND table = {}",
-                        sql::quote(&self.database),
-                        sql::quote(&format!("{}_local", t.name))
-                    ),
-                )
-                .await?;
-                for p in parts.rows.iter().filter_map(|r| r.first().and_then(|v| v.as_str())) {
-                    // Partition ids print as "(product, yyyymm)".
-                    let Some((p_product, p_month)) = parse_partition(p) else { continue };
-                    if p_product == pid && p_month < month {
-                        shard
-                            .query_raw(&format!("ALTER TABLE {table} DROP PARTITION {p}"))
-                            .execute()
-                            .await
-                            .map_err(engine)?;
-                    }
-                }
-                shard
-                    .query_raw(&format!(
-                        "ALTER TABLE {table} DELETE WHERE product_id = {pid} AND day < toDate('{cutoff}')"
-                    ))
-                    .execute()
-                    .await
-                    .map_err(engine)?;
-            }
-            self.wait_for_mutations(shard).await?;
-        }
-        Ok(removed)
-    }
 }
 
 fn parse_partition(p: &str) -> Option<(i64, i32)> {
@@ -406,11 +357,8 @@ impl Warehouse for ClickHouseWarehouse {
         Ok(removed)
     }
 
-    async fn purge_before(&self, _product: ProductId, _cutoff: NaiveDate) -> Result<PurgeStats, WarehouseError> {
-        Err(engine(
-            "retention on ClickHouse needs the lifetime rollups, which this backend does not hold yet \
-             (ClickHouseWarehouse::drop_facts_before is the storage half)",
-        ))
+    async fn purge_before(&self, product: ProductId, cutoff: NaiveDate) -> Result<PurgeStats, WarehouseError> {
+        self.purge(product, cutoff).await
     }
 }
 

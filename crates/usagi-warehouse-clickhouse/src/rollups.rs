@@ -10,9 +10,9 @@
 //! behind a `Distributed` table `<name>_all` and a view `<name>` that reads it `FINAL`: a
 //! refresh writes every row of an installation with a newer version. Keys never disappear on a
 //! refresh (new records only add active days, sessions, events or property days; a late
-//! `sessionStart` renumbers later groups, which all still exist), so no tombstones are needed;
-//! erasure and retention delete rows by mutation. The `deleted` column is kept for them in
-//! case a later rollup needs tombstones. `event_totals`, the one rollup summed over
+//! `sessionStart` renumbers later groups, which all still exist), so a refresh needs no
+//! tombstones; erasure deletes rows by mutation, and retention, which does make keys disappear
+//! (the purged days), writes tombstones (`deleted = 1`) for them (see [`crate::purge`]). `event_totals`, the one rollup summed over
 //! installations, is a view over `event_days`.
 //!
 //! The column lists and types come from the in-memory DuckDB's own schema, so a new DuckDB
@@ -64,7 +64,7 @@ pub const ROLLUP_TABLES: &[RollupTable] = &[
         partition_by: "(product_id, toYYYYMM(day))",
     },
     // The retention base (what purged detail data leaves behind): reports read it beside the
-    // rollups; a refresh copies no rows of it (the in-memory computation starts without one).
+    // rollups; a refresh starts the in-memory computation from it and writes it back unchanged.
     RollupTable { name: "purged_days", order_by: "(product_id, client_id, day)", partition_by: "product_id" },
     RollupTable { name: "client_base", order_by: "(product_id, client_id)", partition_by: "product_id" },
     RollupTable {
@@ -377,19 +377,89 @@ fn json(v: &Value) -> serde_json::Value {
     }
 }
 
-/// Recomputes the rollups of `clients` (all on `shard`) and writes them with `version`.
-pub async fn refresh(
+/// The retention base tables among [`ROLLUP_TABLES`]: what purged detail data leaves behind.
+/// A refresh starts the in-memory computation from them, as the embedded backend's rollups
+/// combine them with the remaining facts.
+pub const BASE_TABLES: &[&str] = &["purged_days", "client_base", "client_event_base"];
+
+/// A cell as a DuckDB literal (`boolean`: the column is BOOLEAN there, UInt8 here).
+fn literal(v: &Value, boolean: bool) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Int(i) if boolean => (*i != 0).to_string(),
+        Value::UInt(u) if boolean => (*u != 0).to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => format!("{f:?}"),
+        Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Date(d) => format!("DATE '{}'", d.format("%Y-%m-%d")),
+        Value::Bool(b) => b.to_string(),
+    }
+}
+
+/// Copies the base rows of `clients` from the shard into the in-memory computation.
+async fn load_base(
     shard: &Client,
     schema: &RollupSchema,
     clients: &[(i64, u64)],
-    version: u64,
+    duck: &DuckWarehouse,
 ) -> Result<(), WarehouseError> {
+    for (t, cols) in ROLLUP_TABLES.iter().zip(&schema.tables).filter(|(t, _)| BASE_TABLES.contains(&t.name)) {
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        let rows = fetch(
+            shard,
+            &format!(
+                "SELECT {} FROM {}_local FINAL WHERE deleted = 0 AND {}",
+                names.join(", "),
+                t.name,
+                in_list(clients)
+            ),
+        )
+        .await?;
+        if rows.rows.is_empty() {
+            continue;
+        }
+        let flags: Vec<bool> = names.iter().map(|n| schema.booleans.contains(*n)).collect();
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", t.name, names.join(", "));
+        for (i, r) in rows.rows.iter().enumerate() {
+            let cells: Vec<String> = r.iter().zip(&flags).map(|(v, b)| literal(v, *b)).collect();
+            let _ = write!(sql, "{}({})", if i > 0 { ", " } else { "" }, cells.join(", "));
+        }
+        duck.execute_batch(sql).await?;
+    }
+    Ok(())
+}
+
+/// The rollups of `clients` (all on `shard`), computed in a private in-memory DuckDB from
+/// their base rows and facts; also returns the facts read.
+pub(crate) async fn compute(
+    shard: &Client,
+    schema: &RollupSchema,
+    clients: &[(i64, u64)],
+) -> Result<(DuckWarehouse, LoadBatch), WarehouseError> {
     let facts = history(shard, clients).await?;
     let duck = DuckWarehouse::open_in_memory(&DuckConfig { threads: 1, memory_limit: "512MB".into() })?;
-    duck.load(facts).await?;
-    for (t, cols) in ROLLUP_TABLES.iter().zip(&schema.tables) {
+    load_base(shard, schema, clients, &duck).await?;
+    duck.load(facts.clone()).await?;
+    Ok((duck, facts))
+}
+
+/// Writes the rollup rows of the in-memory computation that `only` (an SQL condition) admits
+/// to the shard with `version`.
+pub(crate) async fn write(
+    shard: &Client,
+    schema: &RollupSchema,
+    duck: &DuckWarehouse,
+    version: u64,
+    only: &str,
+) -> Result<(), WarehouseError> {
+    // `client_base` last: a retention purge takes its row as the mark of an installation whose
+    // rollups are all written (see `crate::purge`).
+    let last = |t: &&RollupTable| t.name == "client_base";
+    let tables = ROLLUP_TABLES.iter().zip(&schema.tables);
+    for (t, cols) in tables.clone().filter(|(t, _)| !last(t)).chain(tables.filter(|(t, _)| last(t))) {
         let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-        let rows = duck.query(format!("SELECT {} FROM {}", names.join(", "), t.name), vec![]).await?;
+        let rows = duck.query(format!("SELECT {} FROM {} WHERE {only}", names.join(", "), t.name), vec![]).await?;
         let mut body = String::new();
         for r in &rows.rows {
             let mut obj = serde_json::Map::new();
@@ -409,6 +479,17 @@ pub async fn refresh(
         insert.end().await.map_err(engine)?;
     }
     Ok(())
+}
+
+/// Recomputes the rollups of `clients` (all on `shard`) and writes them with `version`.
+pub async fn refresh(
+    shard: &Client,
+    schema: &RollupSchema,
+    clients: &[(i64, u64)],
+    version: u64,
+) -> Result<(), WarehouseError> {
+    let (duck, _) = compute(shard, schema, clients).await?;
+    write(shard, schema, &duck, version, "TRUE").await
 }
 
 /// Deletes every rollup row of one installation (erasure), by mutation on its shard.

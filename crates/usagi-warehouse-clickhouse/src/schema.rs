@@ -117,5 +117,10 @@ pub fn create_statements(database: &str, cluster: &str) -> Vec<String> {
         "CREATE TABLE IF NOT EXISTS {database}.loads (origin String, lsn UInt64, rows UInt64, at DateTime) \
          ENGINE = MergeTree ORDER BY (origin, lsn)"
     ));
+    // The retention purges' journal, on the first shard: one row per step (`crate::purge`).
+    all.push(format!(
+        "CREATE TABLE IF NOT EXISTS {database}.purges (product_id Int64, cutoff Date, version UInt64, \
+         origin String, state UInt8, at DateTime) ENGINE = MergeTree ORDER BY (product_id, version)"
+    ));
     all
 }

@@ -12,6 +12,7 @@ use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::{
     ContactRow, EventRow, LoadBatch, MarkKind, Param, PropertyRow, SessionMarkRow, Value, Warehouse,
 };
+use usagi_warehouse_clickhouse::purge::PurgeStop;
 use usagi_warehouse_clickhouse::{ClickHouseConfig, ClickHouseWarehouse};
 use uuid::Uuid;
 
@@ -258,45 +259,134 @@ async fn erasure_removes_one_installation_from_its_shard() {
     db.drop().await;
 }
 
-#[tokio::test]
-async fn retention_drops_whole_months_and_deletes_the_rest_of_the_cutoff_month() {
-    let Some(db) = TestDb::create("retention_drops_whole_months").await else { return };
-    db.wh.load(batch(1, 1..3, day_ms(2026, 1, 20), 1)).await.expect("january");
-    db.wh.load(batch(2, 1..3, day_ms(2026, 2, 3), 1)).await.expect("early february");
-    db.wh.load(batch(3, 1..3, day_ms(2026, 2, 20), 1)).await.expect("late february");
-    // Another product's January stays.
-    let mut other = batch(4, 1..3, day_ms(2026, 1, 20), 1);
+/// The rollup and base tables, with a total order of their rows.
+const ROLLUPS: &[(&str, &str)] = &[
+    ("sessions", "product_id, client_id, session_key, grp"),
+    ("client_days", "product_id, client_id, day"),
+    ("clients", "product_id, client_id"),
+    ("client_events", "product_id, client_id, category, name"),
+    ("event_days", "product_id, client_id, day, category, name"),
+    ("property_days", "product_id, client_id, name, day"),
+    ("purged_days", "product_id, client_id, day"),
+    ("client_base", "product_id, client_id"),
+    ("client_event_base", "product_id, client_id, category, name"),
+];
+
+/// Asserts that both warehouses hold the same rollups and the same facts per installation-day.
+async fn assert_same_as_embedded(ch: &ClickHouseWarehouse, duck: &usagi_warehouse_duckdb::DuckWarehouse, when: &str) {
+    for (table, order) in ROLLUPS {
+        let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+        let want = normal(duck.query(sql.clone(), vec![]).await.expect("duckdb rows"));
+        let got = normal(ch.query(sql, vec![]).await.expect("clickhouse rows"));
+        assert_eq!(got, want, "{table} {when}");
+    }
+    for table in ["contacts", "events", "session_marks", "exceptions", "observations", "property_changes"] {
+        let sql = format!(
+            "SELECT product_id, client_id, day, count(*) FROM {table} GROUP BY product_id, client_id, day \
+             ORDER BY product_id, client_id, day"
+        );
+        let want = normal(duck.query(sql.clone(), vec![]).await.expect("duckdb facts"));
+        let got = normal(ch.query(sql, vec![]).await.expect("clickhouse facts"));
+        assert_eq!(got, want, "{table} {when}");
+    }
+}
+
+/// Retention's history: January, early and late February, for product P and another product;
+/// a session of installation 1 runs across the cutoff.
+fn retention_loads() -> Vec<LoadBatch> {
+    let mut loads = vec![
+        batch(1, 1..4, day_ms(2026, 1, 20), 2),
+        batch(2, 1..4, day_ms(2026, 2, 3), 1),
+        batch(3, 2..5, day_ms(2026, 2, 20), 3),
+    ];
+    let mut crossing = LoadBatch { last_lsn: 4, ..Default::default() };
+    mark(&mut crossing, 1, day_ms(2026, 2, 9) + 86_000_000, MarkKind::Start, 9);
+    mark(&mut crossing, 1, day_ms(2026, 2, 10) + 1_000_000, MarkKind::Heartbeat, 9);
+    loads.push(crossing);
+    let mut other = batch(5, 1..3, day_ms(2026, 1, 20), 1);
     let p2 = pid(P + 1);
     other.contacts.iter_mut().for_each(|r| r.product = p2);
     other.session_marks.iter_mut().for_each(|r| r.product = p2);
     other.events.iter_mut().for_each(|r| r.product = p2);
     other.properties.iter_mut().for_each(|r| r.product = p2);
-    db.wh.load(other).await.expect("other product");
+    loads.push(other);
+    loads
+}
 
-    let cutoff = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
-    let removed = db.wh.drop_facts_before(pid(P), cutoff).await.expect("purge");
-    // Two batches of two syncs before the cutoff: 2 × (contact + mark + event + property) each.
-    assert_eq!(removed, 16);
-    let left = db.count(&format!("SELECT count() FROM events WHERE product_id = {P}")).await;
-    assert_eq!(left, 2, "only the late February events remain");
-    assert_eq!(db.count(&format!("SELECT count() FROM events WHERE product_id = {}", P + 1)).await, 2);
-    // January's partition of the product is gone, not just emptied.
-    for s in 0..db.wh.shard_count() {
-        let parts = db
-            .wh
-            .query_shard(
-                s,
-                &format!(
-                    "SELECT count() FROM system.parts WHERE active AND database = '{}' AND table = 'events_local' \
-                     AND partition = '({P}, 202601)'",
-                    db.config.database
-                ),
-            )
-            .await
-            .expect("parts");
-        assert_eq!(parts.rows[0][0].as_u64(), Some(0), "shard {s}");
+/// Runs one retention scenario: loads into both backends, purges (on ClickHouse stopping
+/// where `stop` says, then reopening as after a crash), and compares; then loads more and
+/// purges again, comparing each time.
+async fn retention_scenario(test: &str, stop: PurgeStop) {
+    let Some(db) = TestDb::create(test).await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let duck =
+        usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("w.duckdb"), &Default::default()).expect("duckdb");
+    for l in retention_loads() {
+        duck.load(l.clone()).await.expect("duckdb load");
+        db.wh.load(l).await.expect("clickhouse load");
     }
-    db.drop().await;
+    let cutoff = NaiveDate::from_ymd_opt(2026, 2, 10).unwrap();
+    let want = duck.purge_before(pid(P), cutoff).await.expect("duckdb purge");
+    assert_eq!(want.installations, 3, "installations 1–3 have detail before the cutoff");
+    let got = db.wh.purge_until(pid(P), cutoff, stop).await.expect("clickhouse purge");
+    let TestDb { config, wh } = db;
+    let wh = if stop == PurgeStop::Never {
+        assert_eq!((got.installations, got.fact_rows), (want.installations, want.fact_rows), "purge stats");
+        wh
+    } else {
+        // The process dies here; the next one to open the warehouse finishes the purge.
+        drop(wh);
+        ClickHouseWarehouse::open(&config).await.expect("warehouse reopens")
+    };
+    assert_same_as_embedded(&wh, &duck, "after the purge").await;
+    // January's partition of the product is gone, not just emptied; the other product's stays.
+    for s in 0..wh.shard_count() {
+        let parts = |product: u64| {
+            format!(
+                "SELECT count() FROM system.parts WHERE active AND database = '{}' AND table = 'events_local' \
+                 AND partition = '({product}, 202601)'",
+                config.database
+            )
+        };
+        let mine = wh.query_shard(s, &parts(P)).await.expect("parts");
+        assert_eq!(mine.rows[0][0].as_u64(), Some(0), "shard {s}");
+    }
+    let others = wh.query(format!("SELECT count() FROM events WHERE product_id = {}", P + 1), vec![]).await;
+    assert_eq!(others.expect("count").rows[0][0].as_u64(), Some(2), "another product's January stays");
+
+    // A second pass finds nothing; new data after the purge refreshes on top of the base.
+    let want = duck.purge_before(pid(P), cutoff).await.expect("duckdb again");
+    let again = wh.purge_before(pid(P), cutoff).await.expect("clickhouse again");
+    assert_eq!(want.fact_rows, 0, "nothing more to delete");
+    assert_eq!((again.installations, again.fact_rows), (want.installations, want.fact_rows), "second pass");
+    assert_same_as_embedded(&wh, &duck, "after a second pass").await;
+    let after = batch(6, 1..3, day_ms(2026, 3, 2), 2);
+    duck.load(after.clone()).await.expect("duckdb load");
+    wh.load(after).await.expect("clickhouse load");
+    assert_same_as_embedded(&wh, &duck, "after a later load").await;
+    let later = NaiveDate::from_ymd_opt(2026, 2, 25).unwrap();
+    let want = duck.purge_before(pid(P), later).await.expect("duckdb purge");
+    let got = wh.purge_before(pid(P), later).await.expect("clickhouse purge");
+    assert_eq!((got.installations, got.fact_rows), (want.installations, want.fact_rows), "second cutoff");
+    assert_same_as_embedded(&wh, &duck, "after a second cutoff").await;
+    for s in 0..wh.shard_count() {
+        wh.query_shard(s, &format!("DROP DATABASE {}", config.database)).await.ok();
+    }
+}
+
+#[tokio::test]
+async fn retention_folds_like_the_embedded_backend_and_drops_old_months() {
+    retention_scenario("retention_folds_like_the_embedded_backend", PurgeStop::Never).await;
+}
+
+#[tokio::test]
+async fn a_purge_interrupted_while_folding_is_finished_on_open() {
+    retention_scenario("a_purge_interrupted_while_folding", PurgeStop::MidFold).await;
+}
+
+#[tokio::test]
+async fn a_purge_interrupted_before_its_sweep_is_finished_on_open() {
+    retention_scenario("a_purge_interrupted_before_its_sweep", PurgeStop::BeforeSweep).await;
 }
 
 fn pid(n: u64) -> ProductId {
@@ -358,14 +448,7 @@ async fn rollups_equal_the_embedded_backends_including_regrouped_sessions() {
         duck.load(l.clone()).await.expect("duckdb load");
         db.wh.load(l).await.expect("clickhouse load");
     }
-    for (table, order) in [
-        ("sessions", "product_id, client_id, session_key, grp"),
-        ("client_days", "product_id, client_id, day"),
-        ("clients", "product_id, client_id"),
-        ("client_events", "product_id, client_id, category, name"),
-        ("event_days", "product_id, client_id, day, category, name"),
-        ("property_days", "product_id, client_id, name, day"),
-    ] {
+    for (table, order) in &ROLLUPS[..6] {
         let sql = format!("SELECT * FROM {table} ORDER BY {order}");
         let want = normal(duck.query(sql.clone(), vec![]).await.expect("duckdb rows"));
         let got = normal(db.wh.query(sql, vec![]).await.expect("clickhouse rows"));

@@ -83,6 +83,14 @@ impl DuckWarehouse {
         self.with_writer(move |conn| conn.execute_batch(&sql).map_err(engine)).await
     }
 
+    /// The installations [`Warehouse::purge_before`] would fold (its `affected` set), without
+    /// purging: the ClickHouse backend runs the purge in an in-memory copy and needs to know
+    /// whose rows it rewrote.
+    pub async fn purge_affected(&self, product: ProductId, cutoff: NaiveDate) -> Result<Vec<u64>, WarehouseError> {
+        let p = product.as_u64() as i64;
+        self.with_writer(move |conn| affected_blocking(conn, p, cutoff).map_err(engine)).await
+    }
+
     fn reader(&self) -> Result<Connection, WarehouseError> {
         if let Some(c) = self.readers.lock().pop() {
             return Ok(c);
@@ -455,6 +463,20 @@ fn erase_blocking(conn: &mut Connection, product: i64, client: u64) -> duckdb::R
     tx.execute_batch("DELETE FROM affected_days")?;
     tx.commit()?;
     Ok(removed)
+}
+
+/// The installations a purge before `cutoff` would fold, without folding them.
+fn affected_blocking(conn: &mut Connection, product: i64, cutoff: NaiveDate) -> duckdb::Result<Vec<u64>> {
+    let sql = schema::purge_before(product, cutoff);
+    let tx = conn.transaction()?;
+    tx.execute_batch(&sql.prepare)?;
+    let ids = {
+        let mut st = tx.prepare("SELECT client_id FROM affected ORDER BY client_id")?;
+        let rows = st.query_map([], |r| r.get::<_, u64>(0))?;
+        rows.collect::<duckdb::Result<Vec<u64>>>()?
+    };
+    tx.rollback()?;
+    Ok(ids)
 }
 
 /// Folds and deletes one product's detail data before `cutoff` (see [`schema::purge_before`]).

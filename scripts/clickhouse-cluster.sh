@@ -63,7 +63,9 @@ XML
   <macros><shard>$i</shard></macros>
 </yandex>
 XML
-    "$server" --config-file="$s/config.xml" --pid-file="$s/server.pid" >"$s/stdout.log" 2>&1 &
+    # 18.16 ignores --pid-file without a daemon; the shell knows the pid.
+    "$server" --config-file="$s/config.xml" >"$s/stdout.log" 2>&1 &
+    echo $! >"$s/server.pid"
     urls+=("http://127.0.0.1:$http")
   done
   for u in "${urls[@]}"; do

@@ -1,5 +1,7 @@
 //! The backend-independent catalog interface.
 
+use std::time::Duration as StdDuration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use usagi_types::{ClientId, ProductId};
@@ -20,7 +22,8 @@ pub(crate) const CSRF_KEY_NAME: &str = "csrf";
 /// The catalog store, shared by the server as `Arc<dyn Catalog>`.
 ///
 /// Methods that depend on the current time take `now`/`today`, so that the server's
-/// fixed-clock test mode drives them; no implementation reads the clock itself.
+/// fixed-clock test mode drives them; no implementation reads the clock itself, except for
+/// leases, which detect dead holders and so run on real time.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
     // ---- products -------------------------------------------------------------------
@@ -247,4 +250,41 @@ pub trait Catalog: Send + Sync + 'static {
     /// cookie issued by one is accepted by all): the stored key, or `candidate` once stored
     /// when there is none yet (the first server to ask decides).
     async fn shared_server_key(&self, candidate: [u8; 32]) -> Result<[u8; 32]>;
+
+    // ---- limits (reporting-api §1.12, callhome §7) -------------------------------------
+    //
+    // On PostgreSQL every server on the catalog shares them (behind a load balancer a client
+    // gets one limit, not one per server); the SQLite catalog, owned by one process, keeps
+    // them in memory so that limiting a request costs no write.
+
+    /// Takes one token from `key`'s bucket (`rate` per second, at most `burst`; a new key's
+    /// bucket is full) at `now_s` (seconds); when it is empty, the seconds to wait.
+    async fn take_token(&self, key: &str, rate: f64, burst: f64, now_s: f64) -> Result<Option<u64>>;
+
+    /// When `key` has `limit` events in the `window_s` seconds before `now_s`: the seconds
+    /// until the oldest of them leaves the window.
+    async fn window_blocked(&self, key: &str, limit: u32, window_s: i64, now_s: i64) -> Result<Option<u64>>;
+
+    /// Records one event of `key` at `now_s`, counted for `window_s` seconds.
+    async fn window_record(&self, key: &str, window_s: i64, now_s: i64) -> Result<()>;
+
+    /// Records one event unless `key` is at its limit, as one atomic step; on refusal the
+    /// seconds to wait (as [`Catalog::window_blocked`]).
+    async fn window_try_record(&self, key: &str, limit: u32, window_s: i64, now_s: i64) -> Result<Option<u64>>;
+
+    /// Takes one of the `limit` leases on `key` for `holder` (a name unique to the caller),
+    /// valid for `ttl` unless renewed; false when `limit` live leases are held already.
+    /// Expired leases (of a holder that died) count for nothing.
+    async fn acquire_lease(&self, key: &str, holder: &str, limit: u32, ttl: StdDuration) -> Result<bool>;
+
+    /// Extends `holder`'s lease on `key` to `ttl` from now; false when it has expired already
+    /// (someone else may hold it now).
+    async fn renew_lease(&self, key: &str, holder: &str, ttl: StdDuration) -> Result<bool>;
+
+    /// Ends `holder`'s lease on `key`; nothing when it holds none.
+    async fn release_lease(&self, key: &str, holder: &str) -> Result<()>;
+
+    /// Forgets what limits nobody any more: events out of their window, buckets idle for an
+    /// hour (full again), expired leases. Returns how many keys or leases went.
+    async fn prune_limits(&self, now_s: i64) -> Result<u64>;
 }

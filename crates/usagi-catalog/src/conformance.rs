@@ -664,3 +664,85 @@ pub(crate) async fn server_key(cat: &dyn Catalog) {
     assert_eq!(cat.shared_server_key(first).await.unwrap(), first);
     assert_eq!(cat.shared_server_key([9u8; 32]).await.unwrap(), first, "the stored key wins");
 }
+
+/// Token buckets and sliding windows (reporting-api §1.12, callhome §7).
+pub(crate) async fn limits(cat: &dyn Catalog) {
+    // A bucket of 5 refilled at 4 per second: the burst, then one token per 0.25 s.
+    for _ in 0..5 {
+        assert_eq!(cat.take_token("rate:a", 4.0, 5.0, 100.0).await.unwrap(), None);
+    }
+    assert_eq!(cat.take_token("rate:a", 4.0, 5.0, 100.0).await.unwrap(), Some(1));
+    assert_eq!(cat.take_token("rate:b", 4.0, 5.0, 100.0).await.unwrap(), None, "keys are independent");
+    assert_eq!(cat.take_token("rate:a", 4.0, 5.0, 100.25).await.unwrap(), None);
+    assert_eq!(cat.take_token("rate:a", 4.0, 5.0, 100.25).await.unwrap(), Some(1));
+    // The wait is the time to the next whole token.
+    assert_eq!(cat.take_token("rate:slow", 0.25, 1.0, 0.0).await.unwrap(), None);
+    assert_eq!(cat.take_token("rate:slow", 0.25, 1.0, 0.0).await.unwrap(), Some(4));
+    assert_eq!(cat.take_token("rate:slow", 0.25, 1.0, 2.0).await.unwrap(), Some(2));
+    // A clock that went back (another server's) refills nothing.
+    assert_eq!(cat.take_token("rate:slow", 0.25, 1.0, 1.0).await.unwrap(), Some(2));
+    assert_eq!(cat.take_token("rate:slow", 0.25, 1.0, 4.0).await.unwrap(), None);
+
+    // Failed logins: checked, then recorded; blocked until the oldest leaves the window.
+    let now = 1_000;
+    assert_eq!(cat.window_blocked("login:u", 3, 900, now).await.unwrap(), None);
+    for t in 0..3 {
+        cat.window_record("login:u", 900, now + t).await.unwrap();
+    }
+    assert_eq!(cat.window_blocked("login:u", 3, 900, now + 10).await.unwrap(), Some(890));
+    assert_eq!(cat.window_blocked("login:other", 3, 900, now + 10).await.unwrap(), None);
+    assert_eq!(cat.window_blocked("login:u", 3, 900, now + 900).await.unwrap(), None);
+    // Client-chosen keys may hold anything, NUL included.
+    cat.window_record("login:a\0b", 900, now).await.unwrap();
+    assert_eq!(cat.window_blocked("login:a\0b", 1, 900, now).await.unwrap(), Some(900));
+
+    // License calls: check and record in one step; refusals are not recorded.
+    for _ in 0..2 {
+        assert_eq!(cat.window_try_record("license:p:c", 2, 3600, now).await.unwrap(), None);
+    }
+    assert_eq!(cat.window_try_record("license:p:c", 2, 3600, now + 600).await.unwrap(), Some(3000));
+    assert_eq!(cat.window_try_record("license:p:c", 2, 3600, now + 3600).await.unwrap(), None);
+    assert_eq!(cat.window_try_record("license:p:c", 2, 3600, now + 3601).await.unwrap(), None);
+    assert_eq!(cat.window_try_record("license:p:c", 2, 3600, now + 3602).await.unwrap(), Some(3598));
+}
+
+/// Leases: a cap per key, released by their holder or expiring when it stops renewing.
+pub(crate) async fn leases(cat: &dyn Catalog) {
+    let ttl = std::time::Duration::from_secs(30);
+    assert!(cat.acquire_lease("reports:s1", "h1", 2, ttl).await.unwrap());
+    assert!(cat.acquire_lease("reports:s1", "h2", 2, ttl).await.unwrap());
+    assert!(!cat.acquire_lease("reports:s1", "h3", 2, ttl).await.unwrap(), "both held");
+    assert!(cat.acquire_lease("reports:s2", "h3", 2, ttl).await.unwrap(), "keys are independent");
+    cat.release_lease("reports:s1", "h1").await.unwrap();
+    cat.release_lease("reports:s1", "nobody").await.unwrap();
+    assert!(cat.acquire_lease("reports:s1", "h3", 2, ttl).await.unwrap(), "a released lease is free");
+    assert!(cat.renew_lease("reports:s1", "h2", ttl).await.unwrap());
+    assert!(!cat.renew_lease("reports:s1", "h1", ttl).await.unwrap(), "released: nothing to renew");
+
+    // A holder that renews keeps its lease past the first expiry; one that stops loses it.
+    let short = std::time::Duration::from_millis(400);
+    assert!(cat.acquire_lease("bulk:p", "a", 1, short).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    assert!(cat.renew_lease("bulk:p", "a", short).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    assert!(!cat.acquire_lease("bulk:p", "b", 1, ttl).await.unwrap(), "renewed, still held");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!cat.renew_lease("bulk:p", "a", short).await.unwrap(), "expired");
+    assert!(cat.acquire_lease("bulk:p", "b", 1, ttl).await.unwrap(), "a dead holder's lease is free");
+}
+
+/// Pruning forgets idle buckets, past windows and expired leases, and nothing live.
+pub(crate) async fn limits_prune(cat: &dyn Catalog) {
+    cat.take_token("b:idle", 1.0, 1.0, 0.0).await.unwrap();
+    cat.take_token("b:busy", 0.125, 1.0, 5_000.0).await.unwrap();
+    cat.window_record("w:past", 60, 0).await.unwrap();
+    cat.window_record("w:live", 60, 5_000).await.unwrap();
+    assert!(cat.acquire_lease("l:dead", "h", 1, std::time::Duration::from_millis(1)).await.unwrap());
+    assert!(cat.acquire_lease("l:live", "h", 1, std::time::Duration::from_secs(60)).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(cat.prune_limits(5_000).await.unwrap(), 3);
+    assert_eq!(cat.prune_limits(5_000).await.unwrap(), 0);
+    assert_eq!(cat.take_token("b:busy", 0.125, 1.0, 5_000.0).await.unwrap(), Some(8), "still empty");
+    assert_eq!(cat.window_blocked("w:live", 1, 60, 5_000).await.unwrap(), Some(60));
+    assert!(!cat.acquire_lease("l:live", "other", 1, std::time::Duration::from_secs(60)).await.unwrap());
+}

@@ -15,6 +15,7 @@ mod error;
 mod event_setting;
 mod installation;
 mod license_key;
+mod limits;
 mod postgres;
 mod product;
 mod session;

@@ -35,7 +35,7 @@ pub use config::ServerConfig;
 
 use crate::api::cookies::CsrfKey;
 use crate::callhome::geo::GeoLookup;
-use crate::ratelimit::{ConcurrencyCap, TokenBuckets, WindowCounter};
+use crate::ratelimit::Limits;
 use crate::state::{AppState, Shared};
 
 /// Why the server could not start.
@@ -151,11 +151,12 @@ pub struct Running {
     pub ingest: Ingest,
     /// The warehouse (as wrapped).
     pub warehouse: Arc<dyn Warehouse>,
-    /// Bulk license-key calls running per product (tests hold a slot to provoke a 409).
-    pub bulk_key_updates: Arc<ConcurrencyCap>,
+    /// The limits (tests hold a bulk lock to provoke a 409).
+    pub limits: Arc<Limits>,
     /// The export job (tests run it at chosen instants).
     pub exports: Arc<ExportJob>,
     retention: tokio::task::JoinHandle<()>,
+    limits_pruning: tokio::task::JoinHandle<()>,
     stop: oneshot::Sender<()>,
     export_task: Option<tokio::task::JoinHandle<()>>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -172,6 +173,7 @@ impl Running {
     /// drain the ingest log (bounded; the rest loads at the next start).
     pub async fn shutdown(self) {
         self.retention.abort();
+        self.limits_pruning.abort();
         if let Some(task) = &self.export_task {
             task.abort();
         }
@@ -235,8 +237,7 @@ pub async fn start(
         .shared_server_key(load_or_create_key(&dirs.server_key())?)
         .await
         .map_err(|e| StartError::Store(format!("catalog: {e}")))?;
-    let limits = config.limits.clone();
-    let bulk_key_updates = Arc::new(ConcurrencyCap::new(1));
+    let limits = Arc::new(Limits::new(catalog.clone(), config.limits.clone()));
     let export_dir = config.exports.dir.clone().unwrap_or_else(|| dirs.exports());
     let store = ExportStore::open(&export_dir)
         .map_err(|e| StartError::Store(format!("export files {}: {e}", export_dir.display())))?;
@@ -250,11 +251,7 @@ pub async fn start(
         origins: config.origins(),
         csrf: CsrfKey::new(key),
         geo,
-        principal_rate: TokenBuckets::new(limits.requests_per_second, limits.burst),
-        report_slots: ConcurrencyCap::new(limits.concurrent_reports),
-        failed_logins: WindowCounter::new(limits.failed_logins, limits.failed_login_window_seconds as i64),
-        license_calls: WindowCounter::new(limits.license_calls_per_hour, 3600),
-        bulk_key_updates: bulk_key_updates.clone(),
+        limits: limits.clone(),
         exports: exports.clone(),
         config,
     }));
@@ -290,15 +287,17 @@ pub async fn start(
     tracing::info!(%addr, "usagi listening");
     let retention = retention::spawn_daily(catalog.clone(), warehouse.clone(), ingest.receipts(), clock.clone());
     let export_task = export_loop(&state);
+    let limits_pruning = ratelimit::spawn_pruning(catalog.clone(), clock.clone());
     Ok(Running {
         addr,
         clock,
         catalog,
         ingest,
         warehouse,
-        bulk_key_updates,
+        limits,
         exports,
         retention,
+        limits_pruning,
         stop,
         served,
         export_task,

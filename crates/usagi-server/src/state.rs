@@ -11,7 +11,7 @@ use crate::api::cookies::CsrfKey;
 use crate::callhome::geo::GeoLookup;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::ratelimit::{ConcurrencyCap, TokenBuckets, WindowCounter};
+use crate::ratelimit::Limits;
 
 /// Everything a handler may use; cheap to clone.
 #[derive(Clone)]
@@ -35,16 +35,8 @@ pub struct Shared {
     pub csrf: CsrfKey,
     /// Call-home geography, when configured.
     pub geo: Option<GeoLookup>,
-    /// Request rate per principal.
-    pub principal_rate: TokenBuckets,
-    /// Reports running per principal.
-    pub report_slots: ConcurrencyCap,
-    /// Failed logins per user name.
-    pub failed_logins: WindowCounter,
-    /// License calls per installation.
-    pub license_calls: WindowCounter,
-    /// Bulk license-key calls running, per product (one at a time; reporting-api §12.2).
-    pub bulk_key_updates: Arc<ConcurrencyCap>,
+    /// Request rate, reports running, failed logins, license calls and the bulk key lock.
+    pub limits: Arc<Limits>,
     /// Export files: the store, the builder and the background job.
     pub exports: Arc<ExportJob>,
 }

@@ -168,6 +168,38 @@ CREATE TABLE server_keys (
     value BYTEA NOT NULL
 );
 "#,
+    // 2: rate limits and leases shared by every server (issue 9). Keys are the server's UTF-8
+    // key strings as bytes (a user name may hold NUL, which text cannot). UNLOGGED: no WAL for
+    // a write per API request; a database crash empties them, which only resets the limits.
+    r#"
+-- Token buckets (request rate per principal): `at` is the server clock in seconds.
+CREATE UNLOGGED TABLE limit_buckets (
+    key     BYTEA            NOT NULL PRIMARY KEY,
+    tokens  DOUBLE PRECISION NOT NULL,
+    at      DOUBLE PRECISION NOT NULL,
+    granted BOOLEAN          NOT NULL   -- whether the last take got a token
+);
+CREATE INDEX limit_buckets_at ON limit_buckets (at);
+
+-- Sliding windows (failed logins, license calls): event times in seconds; `until` is when
+-- the last of them leaves its window.
+CREATE UNLOGGED TABLE limit_windows (
+    key    BYTEA    NOT NULL PRIMARY KEY,
+    events BIGINT[] NOT NULL,
+    until  BIGINT   NOT NULL
+);
+CREATE INDEX limit_windows_until ON limit_windows (until);
+
+-- Leases (reports running, the bulk key lock): held until released or, for a holder that
+-- died, until they expire (database clock).
+CREATE UNLOGGED TABLE limit_leases (
+    key        BYTEA       NOT NULL,
+    holder     TEXT        NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (key, holder)
+);
+CREATE INDEX limit_leases_expires_at ON limit_leases (expires_at);
+"#,
 ];
 
 /// The schema version this build migrates to.

@@ -6,13 +6,15 @@
 //! answer any request. Multi-statement writes run in transactions (PostgreSQL's default READ
 //! COMMITTED); where the SQLite catalog relies on its single writer lock, this backend uses
 //! atomic statements (`INSERT … ON CONFLICT`, conditional `UPDATE … RETURNING`) or a row
-//! lock on the product or user the write belongs to.
+//! lock on the product or user the write belongs to. Rate limits and leases live here too
+//! (`limits.rs`), so a client gets one limit whichever server answers.
 
 mod codec;
 mod downloads;
 mod event_settings;
 mod installations;
 mod license_keys;
+mod limits;
 mod migrations;
 mod products;
 mod server_keys;
@@ -403,6 +405,38 @@ impl Catalog for PostgresCatalog {
 
     async fn shared_server_key(&self, candidate: [u8; 32]) -> Result<[u8; 32]> {
         server_keys::shared(&self.client().await?, CSRF_KEY_NAME, &candidate).await
+    }
+
+    async fn take_token(&self, key: &str, rate: f64, burst: f64, now_s: f64) -> Result<Option<u64>> {
+        limits::take_token(&self.client().await?, key, rate, burst, now_s).await
+    }
+
+    async fn window_blocked(&self, key: &str, limit: u32, window_s: i64, now_s: i64) -> Result<Option<u64>> {
+        limits::window_blocked(&self.client().await?, key, limit, window_s, now_s).await
+    }
+
+    async fn window_record(&self, key: &str, window_s: i64, now_s: i64) -> Result<()> {
+        limits::window_record(&self.client().await?, key, window_s, now_s).await
+    }
+
+    async fn window_try_record(&self, key: &str, limit: u32, window_s: i64, now_s: i64) -> Result<Option<u64>> {
+        limits::window_try_record(&mut self.client().await?, key, limit, window_s, now_s).await
+    }
+
+    async fn acquire_lease(&self, key: &str, holder: &str, limit: u32, ttl: StdDuration) -> Result<bool> {
+        limits::acquire_lease(&mut self.client().await?, key, holder, limit, ttl).await
+    }
+
+    async fn renew_lease(&self, key: &str, holder: &str, ttl: StdDuration) -> Result<bool> {
+        limits::renew_lease(&self.client().await?, key, holder, ttl).await
+    }
+
+    async fn release_lease(&self, key: &str, holder: &str) -> Result<()> {
+        limits::release_lease(&self.client().await?, key, holder).await
+    }
+
+    async fn prune_limits(&self, now_s: i64) -> Result<u64> {
+        limits::prune(&self.client().await?, now_s).await
     }
 }
 

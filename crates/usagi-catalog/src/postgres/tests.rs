@@ -87,6 +87,9 @@ conformance_tests!(
     downloads,
     erasures,
     server_key,
+    limits,
+    leases,
+    limits_prune,
 );
 
 fn new_user(email: &str) -> NewUser {
@@ -281,5 +284,51 @@ async fn racing_writes_are_atomic() {
     for i in 0..40 {
         assert_eq!(a.get_license_key(p.id, &format!("B-{i}")).await.unwrap().unwrap().quota, Some(7));
     }
+    db.drop_schema().await;
+}
+
+/// Runs `call` 40 times at once, alternating between the two handles; how many got `true`.
+async fn race<F, Fut>(a: &PostgresCatalog, b: &PostgresCatalog, call: F) -> u32
+where
+    F: Fn(PostgresCatalog, u32) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<bool>> + Send + 'static,
+{
+    let tasks: Vec<_> =
+        (0..40u32).map(|i| tokio::spawn(call(if i.is_multiple_of(2) { a.clone() } else { b.clone() }, i))).collect();
+    let mut yes = 0;
+    for task in tasks {
+        yes += u32::from(task.await.unwrap().unwrap());
+    }
+    yes
+}
+
+/// Two servers racing on one limit: the limit holds exactly, whichever process asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn limits_hold_across_servers_under_races() {
+    let Some(db) = TestDb::create("limits_hold_across_servers_under_races").await else { return };
+    let a = db.catalog.clone();
+    let b = PostgresCatalog::connect(&db.url).await.unwrap();
+
+    // 40 takes from a bucket of 10 at a pinned instant: exactly 10 tokens.
+    let granted =
+        race(&a, &b, |cat, _| async move { Ok(cat.take_token("rate:s1", 1.0, 10.0, 50.0).await?.is_none()) }).await;
+    assert_eq!(granted, 10);
+
+    // 40 license calls against a limit of 5: exactly 5 recorded.
+    let recorded =
+        race(&a, &b, |cat, _| async move { Ok(cat.window_try_record("license:p:c", 5, 3600, 50).await?.is_none()) })
+            .await;
+    assert_eq!(recorded, 5);
+    let events: Vec<i64> = db.raw().await.query_one("SELECT events FROM limit_windows", &[]).await.unwrap().get(0);
+    assert_eq!(events, vec![50; 5]);
+
+    // 40 holders after 3 slots: exactly 3 leases.
+    let ttl = std::time::Duration::from_secs(30);
+    let held =
+        race(&a, &b, |cat, i| async move { cat.acquire_lease("reports:s1", &format!("h{i}"), 3, ttl).await }).await;
+    assert_eq!(held, 3);
+    let rows: i64 = db.raw().await.query_one("SELECT count(*) FROM limit_leases", &[]).await.unwrap().get(0);
+    assert_eq!(rows, 3);
+    drop(b);
     db.drop_schema().await;
 }

@@ -11,6 +11,7 @@ mod downloads;
 mod event_settings;
 mod installations;
 mod license_keys;
+mod limits;
 mod migrations;
 mod products;
 mod server_keys;
@@ -50,6 +51,7 @@ const MAX_IDLE_CONNECTIONS: usize = 4;
 #[derive(Clone)]
 pub struct SqliteCatalog {
     pool: Arc<Pool>,
+    limits: Arc<limits::MemoryLimits>,
 }
 
 struct Pool {
@@ -124,7 +126,7 @@ impl SqliteCatalog {
         // Computed now so that the first login of an unknown user is not slower than later ones.
         let _ = dummy_hash();
         let pool = Pool { path: path.to_owned(), idle: Mutex::new(vec![conn]) };
-        Ok(Self { pool: Arc::new(pool) })
+        Ok(Self { pool: Arc::new(pool), limits: Arc::default() })
     }
 
     /// The schema version this build writes.
@@ -436,6 +438,40 @@ impl Catalog for SqliteCatalog {
     async fn shared_server_key(&self, candidate: [u8; 32]) -> Result<[u8; 32]> {
         self.run(move |c| server_keys::shared(c, CSRF_KEY_NAME, &candidate)).await
     }
+
+    async fn take_token(&self, key: &str, rate: f64, burst: f64, now_s: f64) -> Result<Option<u64>> {
+        Ok(self.limits.take_token(key, rate, burst, now_s))
+    }
+
+    async fn window_blocked(&self, key: &str, limit: u32, window_s: i64, now_s: i64) -> Result<Option<u64>> {
+        Ok(self.limits.window_blocked(key, limit, window_s, now_s))
+    }
+
+    async fn window_record(&self, key: &str, window_s: i64, now_s: i64) -> Result<()> {
+        self.limits.window_record(key, window_s, now_s);
+        Ok(())
+    }
+
+    async fn window_try_record(&self, key: &str, limit: u32, window_s: i64, now_s: i64) -> Result<Option<u64>> {
+        Ok(self.limits.window_try_record(key, limit, window_s, now_s))
+    }
+
+    async fn acquire_lease(&self, key: &str, holder: &str, limit: u32, ttl: StdDuration) -> Result<bool> {
+        Ok(self.limits.acquire_lease(key, holder, limit, ttl))
+    }
+
+    async fn renew_lease(&self, key: &str, holder: &str, ttl: StdDuration) -> Result<bool> {
+        Ok(self.limits.renew_lease(key, holder, ttl))
+    }
+
+    async fn release_lease(&self, key: &str, holder: &str) -> Result<()> {
+        self.limits.release_lease(key, holder);
+        Ok(())
+    }
+
+    async fn prune_limits(&self, now_s: i64) -> Result<u64> {
+        Ok(self.limits.prune(now_s))
+    }
 }
 
 #[cfg(test)]
@@ -482,6 +518,9 @@ mod tests {
         downloads,
         erasures,
         server_key,
+        limits,
+        leases,
+        limits_prune,
     );
 
     fn raw(dir: &TempDir) -> Connection {

@@ -20,7 +20,7 @@ use crate::state::AppState;
 pub async fn erase(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
     let (parts, body) = request.into_parts();
     let principal = authenticate(&app, &parts.headers).await?;
-    rate_limit(&app, &principal)?;
+    rate_limit(&app, &principal).await?;
     let scope = product_scope(&app, &principal, &product, Need::EDITOR).await?;
     if !principal.user.admin {
         return Err(ApiError::forbidden("erasing an installation requires a server administrator").into());

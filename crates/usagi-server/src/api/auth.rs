@@ -72,18 +72,18 @@ fn read_credentials(obj: &JsonObject) -> Result<Credentials, ApiError> {
 /// Failed-login limit, then the password check (§6.2 steps 4–5); failures count.
 async fn check_credentials(app: &AppState, creds: &Credentials) -> Result<User, ApiError> {
     let now_s = app.clock.now().timestamp();
-    let key = creds.user_name.trim().to_lowercase();
-    if let Some(wait) = app.failed_logins.blocked(&key, now_s) {
-        return Err(ApiError::rate_limited(wait, "too many failed logins for this user name; try again later"));
-    }
-    let user = app.catalog.verify_password(&creds.user_name, &creds.password).await.map_err(|e| {
+    let catalog_down = |e: usagi_catalog::CatalogError| {
         tracing::error!(error = %e, "catalog failure during login");
         ApiError::server("catalog unavailable")
-    })?;
+    };
+    if let Some(wait) = app.limits.login_blocked(&creds.user_name, now_s).await.map_err(catalog_down)? {
+        return Err(ApiError::rate_limited(wait, "too many failed logins for this user name; try again later"));
+    }
+    let user = app.catalog.verify_password(&creds.user_name, &creds.password).await.map_err(catalog_down)?;
     match user {
         Some(u) => Ok(u),
         None => {
-            app.failed_logins.record(&key, now_s);
+            app.limits.record_failed_login(&creds.user_name, now_s).await.map_err(catalog_down)?;
             Err(ApiError::auth("Invalid user name or password"))
         }
     }

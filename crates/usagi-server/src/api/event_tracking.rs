@@ -27,7 +27,7 @@ fn to_flags(s: EventSetting) -> EventFlags {
 pub async fn list(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
     let (parts, _) = request.into_parts();
     let principal = authenticate(&app, &parts.headers).await?;
-    rate_limit(&app, &principal)?;
+    rate_limit(&app, &principal).await?;
     let scope = product_scope(&app, &principal, &product, Need::VIEWER).await?;
     let params = query_params(&parts.uri, false, &["showEvents"])?;
     let show_raw = params.other.iter().find(|(k, _)| k == "showEvents").map(|(_, v)| v.as_str());
@@ -48,7 +48,7 @@ pub async fn list(State(app): State<AppState>, Path(product): Path<String>, requ
 pub async fn update(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
     let (parts, body) = request.into_parts();
     let principal = authenticate(&app, &parts.headers).await?;
-    rate_limit(&app, &principal)?;
+    rate_limit(&app, &principal).await?;
     let scope = product_scope(&app, &principal, &product, Need::EDITOR).await?;
     query_params(&parts.uri, false, &[])?;
     let bytes = read_body(&parts.headers, body, MAX_UPDATE_BODY).await?.unwrap_or_default();

@@ -33,7 +33,7 @@ const TRANSFER_LEASE_HOURS: i64 = 6;
 async fn scope(app: &AppState, product: &str, request: Request) -> Result<(ProductScope, Body), ErrorResponse> {
     let (parts, body) = request.into_parts();
     let principal = authenticate(app, &parts.headers).await?;
-    rate_limit(app, &principal)?;
+    rate_limit(app, &principal).await?;
     let scope = product_scope(app, &principal, product, Need::VIEWER).await?;
     query_params(&parts.uri, false, &[])?;
     let body = match read_body(&parts.headers, body, MAX_BODY).await? {

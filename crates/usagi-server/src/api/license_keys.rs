@@ -10,7 +10,7 @@ use super::body::{query_params, read_body};
 use super::principal::{authenticate, product_scope, rate_limit, Need, ProductScope};
 use super::reports::run_report_as;
 use super::response::{json, ApiResult};
-use crate::ratelimit::Slot;
+use crate::ratelimit::Lease;
 use crate::state::AppState;
 
 /// Largest `updateKeys` / `deleteKeys` body (reporting-api §1.6).
@@ -65,32 +65,34 @@ pub async fn list(State(app): State<AppState>, Path(product): Path<String>, requ
 async fn bulk_request(app: &AppState, product: &str, request: Request) -> Result<(ProductScope, JsonObject), ApiError> {
     let (parts, body) = request.into_parts();
     let principal = authenticate(app, &parts.headers).await?;
-    rate_limit(app, &principal)?;
+    rate_limit(app, &principal).await?;
     let scope = product_scope(app, &principal, product, Need::LICENSE_KEYS_EDITOR).await?;
     query_params(&parts.uri, false, &[])?;
     let bytes = read_body(&parts.headers, body, MAX_BULK_BODY).await?.unwrap_or_default();
     Ok((scope, JsonObject::parse_body(&bytes)?))
 }
 
-/// The product's bulk slot (step 8 of §1.9): 409 while another bulk call on it runs.
-fn bulk_slot(app: &AppState, product: ProductId) -> Result<Slot, ApiError> {
-    app.bulk_key_updates.try_acquire(product.as_str()).ok_or_else(|| {
+/// The product's bulk lock (step 8 of §1.9), shared by every server on the catalog: 409 while
+/// another bulk call on the product runs.
+async fn bulk_slot(app: &AppState, product: ProductId) -> Result<Lease, ApiError> {
+    app.limits.bulk_slot(product).await.map_err(catalog_error)?.ok_or_else(|| {
         ApiError::conflict(format!(
             "another updateKeys or deleteKeys call on product {product} is running; retry later"
         ))
     })
 }
 
-/// Runs a bulk catalog write to completion on its own task, holding the product's slot,
-/// so that a client hanging up mid-call neither cuts the write short nor frees the slot early.
-async fn with_slot<T, F>(slot: Slot, work: F) -> Result<T, ApiError>
+/// Runs a bulk catalog write to completion on its own task, holding the product's lock, so
+/// that a client hanging up mid-call neither cuts the write short nor frees the lock early.
+async fn with_slot<T, F>(slot: Lease, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: std::future::Future<Output = Result<T, CatalogError>> + Send + 'static,
 {
     tokio::spawn(async move {
-        let _slot = slot;
-        work.await
+        let done = work.await;
+        slot.release().await;
+        done
     })
     .await
     .map_err(|e| {
@@ -106,7 +108,7 @@ pub async fn update(State(app): State<AppState>, Path(product): Path<String>, re
     let id = scope.product.id;
     let today = app.clock.now().date_naive();
     let patches = license_keys::parse_update(&body, &id, today)?;
-    let slot = bulk_slot(&app, id)?;
+    let slot = bulk_slot(&app, id).await?;
     let catalog = app.catalog.clone();
     let (inserted, updated) =
         with_slot(slot, async move { catalog.update_license_keys(id, patches, today).await }).await?;
@@ -119,24 +121,8 @@ pub async fn delete(State(app): State<AppState>, Path(product): Path<String>, re
     let id = scope.product.id;
     let keys = license_keys::parse_delete(&body, &id)?;
     let total = keys.len();
-    let slot = bulk_slot(&app, id)?;
+    let slot = bulk_slot(&app, id).await?;
     let catalog = app.catalog.clone();
     let not_found = with_slot(slot, async move { catalog.delete_license_keys(id, keys).await }).await?;
     Ok(json(&json!({"result": {"deleted": total - not_found.len(), "notFound": not_found}})))
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::ratelimit::ConcurrencyCap;
-
-    /// The bulk lock is per product and refuses instead of waiting.
-    #[test]
-    fn one_bulk_call_per_product() {
-        let cap = ConcurrencyCap::new(1);
-        let first = cap.try_acquire("2376158762").expect("free");
-        assert!(cap.try_acquire("2376158762").is_none(), "second caller refused");
-        assert!(cap.try_acquire("1111111111").is_some(), "other products unaffected");
-        drop(first);
-        assert!(cap.try_acquire("2376158762").is_some(), "released when the call ends");
-    }
 }

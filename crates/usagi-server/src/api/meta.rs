@@ -17,7 +17,7 @@ async fn scope(
 ) -> Result<ProductScope, super::response::ErrorResponse> {
     let (parts, _) = request.into_parts();
     let principal = authenticate(app, &parts.headers).await?;
-    rate_limit(app, &principal)?;
+    rate_limit(app, &principal).await?;
     let scope = product_scope(app, &principal, product, Need::VIEWER).await?;
     query_params(&parts.uri, false, &[])?;
     Ok(scope)

@@ -89,11 +89,12 @@ pub async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Princip
 }
 
 /// Applies the per-principal request rate (step 4 of §1.9).
-pub fn rate_limit(app: &AppState, principal: &Principal) -> Result<(), ApiError> {
+pub async fn rate_limit(app: &AppState, principal: &Principal) -> Result<(), ApiError> {
     let now = app.clock.now().timestamp_millis() as f64 / 1000.0;
-    app.principal_rate
-        .take(&principal.rate_key(), now)
-        .map_err(|wait| ApiError::rate_limited(wait, "request rate limit reached"))
+    match app.limits.take_request(&principal.rate_key(), now).await.map_err(catalog_error)? {
+        None => Ok(()),
+        Some(wait) => Err(ApiError::rate_limited(wait, "request rate limit reached")),
+    }
 }
 
 /// What a request needs on its product.

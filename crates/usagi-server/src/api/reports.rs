@@ -48,28 +48,34 @@ where
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let principal = authenticate(&app, &headers).await?;
-    rate_limit(&app, &principal)?;
-    let _slot = app
-        .report_slots
-        .try_acquire(&principal.rate_key())
-        .ok_or_else(|| ApiError::rate_limited(1, "too many reports running at once"))?;
-    let scope = product_scope(&app, &principal, &product_raw, need).await?;
-    let bytes = report_request(&method, &uri, &headers, body).await?;
-    let object = match bytes {
-        Some(b) => JsonObject::parse_body(&b)?,
-        None => JsonObject::parse_body(b"{}")?,
-    };
-    let ctx = report_context(&app, &scope).await?;
-    let spec = parse(&object, &ctx)?;
-    // Read your writes: what was acknowledged before the request is in the answer,
-    // unless the warehouse lags by more than the configured bound.
-    let acked = app.ingest.durable_lsn();
-    app.ingest.wait_loaded(acked, Duration::from_millis(app.config.limits.read_your_writes_ms)).await;
-    let budget = Duration::from_secs(app.config.limits.report_time_budget_seconds);
-    let value = tokio::time::timeout(budget, run(app.warehouse.clone(), ctx, spec))
-        .await
-        .map_err(|_| ApiError::server("report exceeded its time budget; narrow the date range or filters"))??;
-    Ok(json(&value))
+    rate_limit(&app, &principal).await?;
+    let slot = app.limits.report_slot(&principal.rate_key()).await.map_err(|e| {
+        tracing::error!(error = %e, "taking a report slot failed");
+        ApiError::server("catalog unavailable")
+    })?;
+    let slot = slot.ok_or_else(|| ApiError::rate_limited(1, "too many reports running at once"))?;
+    let answer = async {
+        let scope = product_scope(&app, &principal, &product_raw, need).await?;
+        let bytes = report_request(&method, &uri, &headers, body).await?;
+        let object = match bytes {
+            Some(b) => JsonObject::parse_body(&b)?,
+            None => JsonObject::parse_body(b"{}")?,
+        };
+        let ctx = report_context(&app, &scope).await?;
+        let spec = parse(&object, &ctx)?;
+        // Read your writes: what was acknowledged before the request is in the answer,
+        // unless the warehouse lags by more than the configured bound.
+        let acked = app.ingest.durable_lsn();
+        app.ingest.wait_loaded(acked, Duration::from_millis(app.config.limits.read_your_writes_ms)).await;
+        let budget = Duration::from_secs(app.config.limits.report_time_budget_seconds);
+        tokio::time::timeout(budget, run(app.warehouse.clone(), ctx, spec))
+            .await
+            .map_err(|_| ApiError::server("report exceeded its time budget; narrow the date range or filters"))?
+    }
+    .await;
+    // Freed before answering, so that the client's next report finds the slot free.
+    slot.release().await;
+    Ok(json(&answer?))
 }
 
 /// What a report knows besides its request: product settings, "now", permissions, back-off state.
@@ -99,7 +105,7 @@ async fn report_context(app: &AppState, scope: &ProductScope) -> Result<ReportCo
 pub async fn client_profile(State(app): State<AppState>, Path(product): Path<String>, request: Request) -> ApiResult {
     let (parts, _) = request.into_parts();
     let principal = authenticate(&app, &parts.headers).await?;
-    rate_limit(&app, &principal)?;
+    rate_limit(&app, &principal).await?;
     let scope = product_scope(&app, &principal, &product, Need::VIEWER).await?;
     let params = query_params(&parts.uri, false, &["clientId"])?;
     let raw = params

@@ -20,14 +20,14 @@ pub(super) async fn handle(app: &AppState, v: Verified, set: bool) -> Result<Res
         (r.client_id, r.license_key, None, None)
     };
     let now = app.clock.now();
-    let rate_key = format!("{}:{}", v.product.id, client);
-    app.license_calls.try_record(&rate_key, now.timestamp()).map_err(|wait| {
-        CallhomeError::new(
+    let catalog_down = |_| CallhomeError::server("catalog unavailable");
+    let installation = format!("{}:{}", v.product.id, client);
+    if let Some(wait) = app.limits.take_license_call(&installation, now.timestamp()).await.map_err(catalog_down)? {
+        return Err(CallhomeError::new(
             ErrorKind::RateLimited { retry_after_s: wait },
             "too many license calls for this installation",
-        )
-    })?;
-    let catalog_down = |_| CallhomeError::server("catalog unavailable");
+        ));
+    }
     let (record, known) = if let Some(t) = t {
         let (record, known) =
             app.catalog.auto_collect_license_key(v.product.id, &key, now.date_naive()).await.map_err(catalog_down)?;

@@ -170,6 +170,27 @@ impl TestApp {
         }
     }
 
+    /// A second server on this one's catalog (`config.catalog.url` must name it), as another
+    /// process behind a load balancer: its own data directory, warehouse and `server.key`, the
+    /// same pinned time, reached with this client's cookie jar (cookies ignore ports).
+    pub async fn second_server(&self, mut config: ServerConfig) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        config.listen = "127.0.0.1:0".parse().expect("addr");
+        config.clock.fixed_now = Some(self.server().clock.now());
+        config.exports.job_interval_seconds = 0;
+        let warehouse = test_warehouse(dir.path()).await;
+        let server = usagi_server::start(dir.path(), config, warehouse.clone()).await.expect("second server starts");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            secret: self.secret.clone(),
+            client: self.client.clone(),
+            warehouse,
+            _dir: dir,
+            seq: 1.into(),
+        }
+    }
+
     /// The server.
     pub fn server(&self) -> &Running {
         self.server.as_ref().expect("server running")

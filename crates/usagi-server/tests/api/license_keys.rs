@@ -343,7 +343,8 @@ async fn a_second_bulk_call_on_the_product_gets_409() {
     let update = json!({"keyUpdates": [{"licenseKey": "K-1"}]});
 
     // A bulk call in progress (its slot held) refuses the next at once instead of queueing it.
-    let running = app.server().bulk_key_updates.try_acquire(PRODUCT).expect("slot free");
+    let product = ProductId::parse(PRODUCT).unwrap();
+    let running = app.server().limits.bulk_slot(product).await.unwrap().expect("slot free");
     let (status, v) = call(&keeper, "updateKeys", &update).await;
     assert_eq!((status, &v["status"]), (409, &json!("CONFLICT")), "{v}");
     assert!(v["reason"].as_str().unwrap().contains("updateKeys or deleteKeys"), "{v}");
@@ -352,7 +353,7 @@ async fn a_second_bulk_call_on_the_product_gets_409() {
     // Validation comes first (§1.9), and reading is not blocked.
     assert_eq!(call(&keeper, "updateKeys", &json!({"keyUpdates": []})).await.0, 400);
     assert_eq!(call(&keeper, "listKeys", &json!({})).await.0, 200);
-    drop(running);
+    running.release().await;
     assert_eq!(call(&keeper, "updateKeys", &update).await, (200, json!({"result": {"inserted": 1, "updated": 0}})));
 
     // Real overlapping calls: each is applied whole or refused whole with 409.

@@ -13,6 +13,15 @@
 //! `--outage-ms`. Syncs must still be acknowledged (until the backlog bound,
 //! `--max-backlog-mb`, answers 503) and everything must load once the file is removed.
 //!
+//! With `--clickhouse-dir DIR` (a cluster started by `scripts/clickhouse-cluster.sh start DIR
+//! …`), the server loads into a fresh database on that ClickHouse cluster instead of DuckDB
+//! (issue 9), and `--shard-kills N` adds N rounds in which the last shard is killed with
+//! SIGKILL while uploads go on, the Usagi process is killed too while the shard is down, and
+//! both are started again. The counts are then read from every shard.
+//!
+//! Besides the facts, the run checks a rollup: every installation's `client_events` total
+//! must equal its stored events (no load's rollups lost or applied twice).
+//!
 //! The clients use the minimal HTTP/1.1 client of [`crate::bench_server`]: a kill
 //! mid-request must surface as a plain I/O error that the client retries.
 
@@ -37,6 +46,7 @@ use usagi_warehouse::Warehouse;
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
 use crate::bench_server::{free_port, http, work_dir, ChildServer};
+use crate::chaos_cluster::Cluster;
 
 /// Options of `bench chaos`.
 #[derive(Debug, Args)]
@@ -79,6 +89,17 @@ pub struct ChaosArgs {
     /// The server's `ingest.max_backlog_mb` (acknowledged-but-unloaded bound; past it, 503).
     #[arg(long)]
     max_backlog_mb: Option<u64>,
+    /// Run against the ClickHouse cluster in this directory (started by
+    /// `scripts/clickhouse-cluster.sh start DIR …`), in a fresh database, instead of DuckDB.
+    #[arg(long)]
+    clickhouse_dir: Option<PathBuf>,
+    /// Rounds of: SIGKILL of the cluster's last shard, SIGKILL of the server while the shard
+    /// is down, restart of both (needs `--clickhouse-dir`).
+    #[arg(long, default_value_t = 0)]
+    shard_kills: u32,
+    /// How long a killed shard stays down (the server is killed half-way).
+    #[arg(long, default_value_t = 4000)]
+    shard_downtime_ms: u64,
     /// Directory for the run's data (must not exist or be empty); default: a fresh
     /// directory under the system temp dir, deleted after a successful run.
     #[arg(long)]
@@ -156,6 +177,11 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     if args.min_uptime_ms > args.max_uptime_ms {
         bail!("--min-uptime-ms must not exceed --max-uptime-ms");
     }
+    let cluster = args.clickhouse_dir.as_deref().map(Cluster::read).transpose()?;
+    if args.shard_kills > 0 && cluster.is_none() {
+        bail!("--shard-kills needs --clickhouse-dir");
+    }
+    let database = format!("chaos_{:016x}", rand::random::<u64>());
     let started = Instant::now();
     let (dir, fresh) = work_dir(args.work_dir.as_deref(), "chaos")?;
     eprintln!("chaos run in {}", dir.display());
@@ -169,13 +195,20 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
 
     let port = free_port()?;
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let config = match args.max_backlog_mb {
-        Some(mb) => {
-            let file = dir.join("chaos.toml");
-            std::fs::write(&file, format!("[ingest]\nmax_backlog_mb = {mb}\n"))?;
-            Some(file)
-        }
-        None => None,
+    let mut toml = String::new();
+    if let Some(mb) = args.max_backlog_mb {
+        toml.push_str(&format!("[ingest]\nmax_backlog_mb = {mb}\n"));
+    }
+    if let Some(cluster) = &cluster {
+        toml.push_str(&cluster.config_toml(&database));
+        eprintln!("warehouse: ClickHouse database {database} on {} shard(s)", cluster.len());
+    }
+    let config = if toml.is_empty() {
+        None
+    } else {
+        let file = dir.join("chaos.toml");
+        std::fs::write(&file, toml)?;
+        Some(file)
     };
     let mut server = ChildServer::new(&dir, addr, config);
     server.start().await?;
@@ -200,7 +233,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(client.run()));
     }
 
-    let bar = ProgressBar::new(u64::from(args.kills) + u64::from(args.outages));
+    let bar = ProgressBar::new(u64::from(args.kills) + u64::from(args.shard_kills) + u64::from(args.outages));
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] kills+outages {pos}/{len} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -222,6 +255,8 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     let mut restarts = 0u32;
     let mut restart_times = Vec::new();
     let mut outages: Vec<Outage> = Vec::new();
+    let mut shard_kills = 0u32;
+    let mut acked_while_shard_down = Vec::new();
     let chaos_result: anyhow::Result<()> = async {
         for _ in 0..args.kills {
             let uptime = rng.gen_range(args.min_uptime_ms..=args.max_uptime_ms);
@@ -235,6 +270,29 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
             server.start().await?;
             restart_times.push(t.elapsed());
             restarts += 1;
+        }
+        // A shard dies; the server keeps acknowledging into its ingest log, then dies too; the
+        // shard comes back, then the server (it opens the warehouse on every shard at start).
+        if let Some(cluster) = &cluster {
+            let last = cluster.len() - 1;
+            for _ in 0..args.shard_kills {
+                let uptime = rng.gen_range(args.min_uptime_ms..=args.max_uptime_ms);
+                tokio::time::sleep(Duration::from_millis(uptime)).await;
+                let acked = Stats::get(&stats.acked);
+                cluster.kill(last)?;
+                tokio::time::sleep(Duration::from_millis(args.shard_downtime_ms / 2)).await;
+                acked_while_shard_down.push(Stats::get(&stats.acked) - acked);
+                server.kill()?;
+                kills += 1;
+                tokio::time::sleep(Duration::from_millis(args.shard_downtime_ms / 2)).await;
+                cluster.start(last).await?;
+                shard_kills += 1;
+                let t = Instant::now();
+                server.start().await?;
+                restart_times.push(t.elapsed());
+                restarts += 1;
+                bar.set_position(u64::from(kills) + u64::from(shard_kills));
+            }
         }
         // Warehouse outages: loading paused, uploads go on.
         let pause = usagi_server::DataDir(dir.clone()).ingest().join(usagi_ingest::PAUSE_FILE);
@@ -260,7 +318,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             outages.push(outage);
-            bar.set_position(u64::from(kills) + outages.len() as u64);
+            bar.set_position(u64::from(kills) + u64::from(shard_kills) + outages.len() as u64);
         }
         Ok(())
     }
@@ -301,15 +359,22 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     }
 
     // Compare what the warehouse holds with what was acknowledged, per installation.
-    let found = count_rows(&dir, &product_id).await?;
+    let found = match &cluster {
+        Some(cluster) => cluster.count_rows(&database, &product_id).await?,
+        None => count_rows(&dir, &product_id).await?,
+    };
     let mut lost_batches = 0u64;
     let mut dup_batches = 0u64;
     let mut lost_records = 0u64;
     let mut dup_records = 0u64;
     let mut bad_installs = 0u64;
+    let mut rollup_mismatches = 0u64;
     for (i, r) in results.iter().enumerate() {
         let id = i as i64 + 1;
-        let (events, contacts, distinct) = found.get(&id).copied().unwrap_or((0, 0, 0));
+        let (events, contacts, distinct, rolled_up) = found.get(&id).copied().unwrap_or((0, 0, 0, 0));
+        if rolled_up != events {
+            rollup_mismatches += 1;
+        }
         lost_batches += r.acked_batches.saturating_sub(distinct);
         dup_batches += contacts.saturating_sub(distinct) + distinct.saturating_sub(r.acked_batches);
         lost_records += r.acked_records.saturating_sub(events);
@@ -319,7 +384,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         }
     }
     let strangers: u64 =
-        found.iter().filter(|(id, _)| **id < 1 || **id > i64::from(args.installs)).map(|(_, (e, c, _))| e + c).sum();
+        found.iter().filter(|(id, _)| **id < 1 || **id > i64::from(args.installs)).map(|(_, (e, c, _, _))| e + c).sum();
     let acked_batches: u64 = results.iter().map(|r| r.acked_batches).sum();
     let acked_records: u64 = results.iter().map(|r| r.acked_records).sum();
     let stored_events: u64 = found.values().map(|v| v.0).sum();
@@ -332,7 +397,9 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         && lost_records == 0
         && dup_records == 0
         && bad_installs == 0
+        && rollup_mismatches == 0
         && strangers == 0
+        && acked_while_shard_down.iter().all(|n| *n > 0)
         && rejected == 0
         && outages.iter().all(|o| o.acked > 0 && o.catch_up.is_some());
 
@@ -348,6 +415,13 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     let max_queued = outages.iter().map(|o| o.queued_at_end).max().unwrap_or(0);
     let max_catch_up = outages.iter().map(|o| o.catch_up).max().flatten();
     let mut rows: Vec<(&str, String)> = vec![
+        (
+            "warehouse",
+            match &cluster {
+                Some(c) => format!("ClickHouse, {} shards, database {database}", c.len()),
+                None => "DuckDB (embedded)".into(),
+            },
+        ),
         ("installations", args.installs.to_string()),
         ("kills (SIGKILL)", kills.to_string()),
         ("restarts", restarts.to_string()),
@@ -367,6 +441,7 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         ("events rows in the warehouse", stored_events.to_string()),
         ("contacts rows in the warehouse", stored_contacts.to_string()),
         ("installations with a mismatch", bad_installs.to_string()),
+        ("installations whose client_events total ≠ events", rollup_mismatches.to_string()),
         (
             "lost = 0",
             format!("{} (batches {lost_batches}, records {lost_records})", yes_no(lost_batches + lost_records == 0)),
@@ -380,6 +455,13 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         ),
         ("warehouse outages (loading paused)", format!("{} × {} ms", outages.len(), args.outage_ms)),
     ];
+    if cluster.is_some() {
+        rows.push((
+            "shard kills (SIGKILL, then the server too)",
+            format!("{shard_kills} × {} ms down", args.shard_downtime_ms),
+        ));
+        rows.push(("  batches acknowledged while the shard was down", format!("{acked_while_shard_down:?}")));
+    }
     if !outages.is_empty() {
         rows.extend([
             (
@@ -406,6 +488,10 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
             "scenario": "chaos",
             "installs": args.installs,
             "kills": kills,
+            "warehouse": if cluster.is_some() { "clickhouse" } else { "duckdb" },
+            "shardKills": shard_kills,
+            "ackedWhileShardDown": acked_while_shard_down,
+            "rollupMismatches": rollup_mismatches,
             "outages": outages.len(),
             "outageMs": args.outage_ms,
             "maxBacklogMb": args.max_backlog_mb,
@@ -439,6 +525,9 @@ pub async fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     println!("\nOK: every acknowledged batch is in the warehouse exactly once.");
     if fresh && !args.keep {
         let _ = std::fs::remove_dir_all(&dir);
+        if let Some(cluster) = &cluster {
+            cluster.drop_database(&database).await;
+        }
     } else {
         println!("data kept in {}", dir.display());
     }
@@ -457,13 +546,14 @@ fn progress_message(s: &Stats) -> String {
     )
 }
 
-/// Per installation: (events rows, contacts rows, distinct batch ids in contacts).
-async fn count_rows(dir: &Path, product_id: &str) -> anyhow::Result<BTreeMap<i64, (u64, u64, u64)>> {
+/// Per installation: (events rows, contacts rows, distinct batch ids in contacts, events
+/// counted by the `client_events` rollup).
+async fn count_rows(dir: &Path, product_id: &str) -> anyhow::Result<BTreeMap<i64, (u64, u64, u64, u64)>> {
     let path = usagi_server::DataDir(dir.to_path_buf()).warehouse();
     let wh = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default()))
         .await?
         .context("opening the warehouse after the run")?;
-    let mut out: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
+    let mut out: BTreeMap<i64, (u64, u64, u64, u64)> = BTreeMap::new();
     let events = wh
         .query(
             format!(
@@ -490,6 +580,18 @@ async fn count_rows(dir: &Path, product_id: &str) -> anyhow::Result<BTreeMap<i64
         let e = out.entry(id).or_default();
         e.1 = row[1].as_u64().unwrap_or(0);
         e.2 = row[2].as_u64().unwrap_or(0);
+    }
+    let rolled_up = wh
+        .query(
+            format!(
+                "SELECT CAST(client_id AS BIGINT), sum(n) FROM client_events WHERE product_id = {product_id} GROUP BY 1"
+            ),
+            vec![],
+        )
+        .await?;
+    for row in rolled_up.rows {
+        let id = row[0].as_i64().unwrap_or(-1);
+        out.entry(id).or_default().3 = row[1].as_u64().or_else(|| row[1].as_f64().map(|f| f as u64)).unwrap_or(0);
     }
     Ok(out)
 }

@@ -8,6 +8,7 @@ mod bench_http;
 mod bench_ingest;
 mod bench_server;
 mod chaos;
+mod chaos_cluster;
 mod demo;
 mod export;
 mod keys;

@@ -149,10 +149,10 @@ pub enum Kind {
     ClientProfile,
 }
 
-struct Case {
-    name: &'static str,
-    report: Kind,
-    body: Value,
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) report: Kind,
+    pub(crate) body: Value,
 }
 
 fn events_sql(kinds: u32) -> String {
@@ -194,7 +194,7 @@ fn event_cases(kinds: u32) -> Vec<Case> {
     ]
 }
 
-fn cases(days: u32) -> Vec<Case> {
+pub(crate) fn cases(days: u32) -> Vec<Case> {
     let start = format!("NOW-{}", days - 1);
     let base = json!({"startDate": start, "stopDate": "NOW", "clientStatus": ["new", "active", "lost"]});
     let with = |extra: Value| {

@@ -21,8 +21,11 @@ use usagi_simulate::{FleetConfig, SimulateConfig};
 use usagi_warehouse::Warehouse;
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
+use crate::bench_http::time_reports;
 use crate::bench_ingest::{dir_size, load_average};
 use crate::bench_server::{free_port, work_dir, ChildServer};
+use crate::chaos_cluster::Cluster;
+use usagi_catalog::{NewUser, Role};
 
 /// Options of `bench dataset`.
 #[derive(Debug, Args)]
@@ -49,6 +52,14 @@ pub struct DatasetArgs {
     /// Keep the dataset (a data directory `usagi serve` can run on).
     #[arg(long)]
     keep: bool,
+    /// Build into the ClickHouse cluster in this directory (started by
+    /// `scripts/clickhouse-cluster.sh start DIR …`), in a fresh database, instead of DuckDB.
+    #[arg(long)]
+    clickhouse_dir: Option<PathBuf>,
+    /// After the build, time the report cases of `bench reports` that fit any fleet warm
+    /// through HTTP on the finished dataset, this many runs each (0: none).
+    #[arg(long, default_value_t = 0)]
+    report_runs: usize,
 }
 
 /// Runs `usagi bench dataset`.
@@ -60,10 +71,28 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
     let (dir, fresh) = work_dir(args.work_dir.as_deref(), "bench-dataset")?;
     eprintln!("building the dataset in {}", dir.display());
     let catalog = usagi_server::open_catalog(&dir).await?;
-    let (product, secret) = catalog.create_product("Dataset Bench", None, Utc::now()).await?;
+    let now = Utc::now();
+    let (product, secret) = catalog.create_product("Dataset Bench", None, now).await?;
+    // A reader for the report timings.
+    let password = format!("bench-{}", rand::random::<u64>());
+    let email = "bench@usagi.local".to_string();
+    let user = catalog
+        .create_user(NewUser { email, name: "Bench".into(), surname: "Runner".into(), admin: true, password }, now)
+        .await?;
+    catalog.grant(user.id, product.id, Role::Editor, true).await?;
+    let (_, token) = catalog.create_token(user.id, vec![product.id], false, None, now).await?;
     drop(catalog);
+    let cluster = args.clickhouse_dir.as_deref().map(Cluster::read).transpose()?;
+    let database = format!("dataset_{:016x}", rand::random::<u64>());
+    let mut toml = String::from("[limits]\nrequests_per_second = 1000.0\nburst = 1000.0\n");
+    if let Some(cluster) = &cluster {
+        toml.push_str(&cluster.config_toml(&database));
+        eprintln!("warehouse: ClickHouse database {database} on {} shard(s)", cluster.len());
+    }
+    let serve_config = dir.join("bench-serve.toml");
+    std::fs::write(&serve_config, &toml)?;
     let config = dir.join("bench-dataset.toml");
-    std::fs::write(&config, "[ingest]\nallow_simulated_receive_time = true\n")?;
+    std::fs::write(&config, format!("{toml}[ingest]\nallow_simulated_receive_time = true\n"))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
     let mut server = ChildServer::new(&dir, addr, Some(config));
     server.start().await?;
@@ -94,7 +123,12 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
     let warehouse_path = data.warehouse();
     let (events, installation_days, installations) = {
         let path = warehouse_path.clone();
-        let wh = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default())).await??;
+        let wh: Box<dyn Warehouse> = match &cluster {
+            Some(cluster) => Box::new(cluster.open(&database).await?),
+            None => Box::new(
+                tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default())).await??,
+            ),
+        };
         let count = |sql: &'static str| {
             let wh = &wh;
             async move {
@@ -108,21 +142,36 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
             count("SELECT count(*) FROM client_days").await?,
             count("SELECT count(*) FROM clients").await?,
         );
-        wh.execute_batch("CHECKPOINT;".into()).await?;
         counts
     };
-    let warehouse_bytes = std::fs::metadata(&warehouse_path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(warehouse_path.with_extension("duckdb.wal")).map(|m| m.len()).unwrap_or(0);
+    if cluster.is_none() {
+        let path = warehouse_path.clone();
+        let wh = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default())).await??;
+        wh.execute_batch("CHECKPOINT;".into()).await?;
+    }
+    let warehouse_bytes = match &cluster {
+        Some(cluster) => cluster.bytes_on_disk(&database).await?,
+        None => {
+            std::fs::metadata(&warehouse_path).map(|m| m.len()).unwrap_or(0)
+                + std::fs::metadata(warehouse_path.with_extension("duckdb.wal")).map(|m| m.len()).unwrap_or(0)
+        }
+    };
     let ingest_bytes = dir_size(&data.ingest());
     let total_bytes = dir_size(&dir);
 
     // Start on the finished dataset: time until it answers, and its idle memory.
-    let mut server = ChildServer::new(&dir, addr, None);
+    let mut server = ChildServer::new(&dir, addr, Some(serve_config));
     let t = Instant::now();
     server.start().await?;
     let start = t.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = server.rss().map(|r| r.0);
+    let timings = if args.report_runs > 0 {
+        let base = format!("http://{addr}");
+        time_reports(&base, &token, product.id.as_u64(), args.days, args.report_runs).await?
+    } else {
+        Vec::new()
+    };
     if !server.terminate().await? {
         bail!("`usagi serve` did not exit cleanly after the start test");
     }
@@ -146,8 +195,19 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
         "warehouseBytesPerRecord": per(warehouse_bytes, summary.accepted),
         "serverStartMs": (start.as_secs_f64() * 1e4).round() / 10.0,
         "rssMiB": {"peakDuringBuild": peak_rss.map(mib), "idleAfterStart": idle_rss.map(mib)},
+        "warehouse": match &cluster { Some(c) => format!("clickhouse ({} shards)", c.len()), None => "duckdb".into() },
+        "reports": timings.iter().map(|r| json!({"case": r.name, "p50Ms": r.p50.as_secs_f64() * 1e3,
+            "p90Ms": r.p90.as_secs_f64() * 1e3, "answer": r.answer})).collect::<Vec<_>>(),
     });
-    let rows: Vec<(&str, String, &str)> = vec![
+    let mut rows: Vec<(&str, String, &str)> = vec![
+        (
+            "warehouse",
+            match &cluster {
+                Some(c) => format!("ClickHouse, {} shards, database {database}", c.len()),
+                None => "DuckDB (embedded)".into(),
+            },
+            "",
+        ),
         ("fleet", format!("{} installations × {} days (seed {})", args.installs, args.days, args.seed), ""),
         ("batches / records sent", format!("{} / {}", summary.batches_sent, summary.records_sent), ""),
         (
@@ -176,6 +236,13 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
         ("load average before / after", format!("{load_before} / {}", load_average()), ""),
         ("profile", profile.into(), ""),
     ];
+    for r in &timings {
+        rows.push((
+            r.name,
+            format!("p50 {:.1} ms, p90 {:.1} ms (HTTP, warm)", r.p50.as_secs_f64() * 1e3, r.p90.as_secs_f64() * 1e3),
+            "",
+        ));
+    }
     let width = rows.iter().map(|(k, _, _)| k.chars().count()).max().unwrap_or(0);
     let vwidth = rows.iter().map(|(_, v, _)| v.chars().count()).max().unwrap_or(0);
     println!("\ndataset benchmark");
@@ -188,6 +255,9 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
     }
     if fresh && !args.keep {
         let _ = std::fs::remove_dir_all(&dir);
+        if let Some(cluster) = &cluster {
+            cluster.drop_database(&database).await;
+        }
     } else {
         println!("dataset kept in {}", dir.display());
     }

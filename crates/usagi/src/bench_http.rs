@@ -132,7 +132,11 @@ pub async fn raw_baseline(
 
 /// The request of one case: method, path (with query) and body.
 fn request(kind: Kind, body: &Value, run: usize, installs: u64) -> (&'static str, String, Option<Value>) {
-    let p = PRODUCT;
+    request_for(PRODUCT, kind, body, run, installs)
+}
+
+/// [`request`] for any product.
+fn request_for(p: u64, kind: Kind, body: &Value, run: usize, installs: u64) -> (&'static str, String, Option<Value>) {
     match kind {
         Kind::Generic => ("POST", format!("/v3/reporting/generic/dateRange/{p}"), Some(body.clone())),
         Kind::Timeline => ("POST", format!("/v3/reporting/eventTracking/basic/timeline/{p}"), Some(body.clone())),
@@ -158,6 +162,70 @@ async fn send(
     token: &str,
     req: &(&str, String, Option<Value>),
 ) -> anyhow::Result<()> {
+    fetch(client, base, token, req).await.map(drop)
+}
+
+/// One warm-timed report of [`time_reports`].
+pub struct WarmTimes {
+    /// The case.
+    pub name: &'static str,
+    /// p50 and p90 of the timed runs.
+    pub p50: Duration,
+    /// See `p50`.
+    pub p90: Duration,
+    /// The answer (the body of the last run).
+    pub answer: Value,
+}
+
+/// Times the report cases of `bench reports` that need no generated event names or
+/// installation ids (generic splits and levels, client list, usage distribution, advanced
+/// event report) warm through the HTTP API of a running server on any warehouse: one
+/// warm-up request, then `runs` timed ones each.
+pub async fn time_reports(
+    base: &str,
+    token: &str,
+    product: u64,
+    days: u32,
+    runs: usize,
+) -> anyhow::Result<Vec<WarmTimes>> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
+    let mut cases = crate::bench::cases(days);
+    cases.push(crate::bench::Case {
+        name: "advanced fullReport over 90 days (every event)",
+        report: Kind::FullReport,
+        body: json!({"startDate": "NOW-89", "stopDate": "NOW"}),
+    });
+    let mut out = Vec::new();
+    for case in cases.iter().filter(|c| c.report != Kind::ClientProfile) {
+        let req = request_for(product, case.report, &case.body, 0, 1);
+        let mut times = Vec::new();
+        let mut answer = Value::Null;
+        for i in 0..=runs.max(1) {
+            let t = Instant::now();
+            let body = fetch(&client, base, token, &req).await?;
+            if i > 0 {
+                times.push(t.elapsed());
+            }
+            answer = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        }
+        times.sort();
+        out.push(WarmTimes {
+            name: case.name,
+            p50: times[times.len() / 2],
+            p90: times[(times.len() * 9 / 10).min(times.len() - 1)],
+            answer,
+        });
+    }
+    Ok(out)
+}
+
+/// Sends one report request and returns its body; fails unless it is answered 200.
+async fn fetch(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    req: &(&str, String, Option<Value>),
+) -> anyhow::Result<Vec<u8>> {
     let url = format!("{base}{}", req.1);
     let builder = if req.0 == "GET" { client.get(&url) } else { client.post(&url) };
     let builder = builder.bearer_auth(token).header("Accept-Encoding", "gzip");
@@ -171,7 +239,7 @@ async fn send(
     if !status.is_success() {
         bail!("{} {} answered {status}: {}", req.0, req.1, String::from_utf8_lossy(&bytes));
     }
-    Ok(())
+    Ok(bytes.to_vec())
 }
 
 /// Times every case through HTTP on the warehouse at `warehouse` (closed by the caller);

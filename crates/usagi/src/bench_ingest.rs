@@ -36,6 +36,7 @@ use usagi_warehouse::Warehouse;
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
 use crate::bench_server::{free_port, work_dir, ChildServer};
+use crate::chaos_cluster::Cluster;
 
 /// Options of `bench ingest`.
 #[derive(Debug, Args)]
@@ -65,6 +66,10 @@ pub struct IngestArgs {
     /// Keep the work directory after the run.
     #[arg(long)]
     keep: bool,
+    /// Load into the ClickHouse cluster in this directory (started by
+    /// `scripts/clickhouse-cluster.sh start DIR …`), in a fresh database, instead of DuckDB.
+    #[arg(long)]
+    clickhouse_dir: Option<PathBuf>,
 }
 
 /// Event names of the generated sessions (a third with a category, some with a value).
@@ -316,7 +321,14 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
     // The probe polls a report several times a second: lift the per-principal rate limit.
     let config = dir.join("bench.toml");
-    std::fs::write(&config, "[limits]\nrequests_per_second = 1000.0\nburst = 1000.0\n")?;
+    let cluster = args.clickhouse_dir.as_deref().map(Cluster::read).transpose()?;
+    let database = format!("bench_{:016x}", rand::random::<u64>());
+    let mut toml = String::from("[limits]\nrequests_per_second = 1000.0\nburst = 1000.0\n");
+    if let Some(cluster) = &cluster {
+        toml.push_str(&cluster.config_toml(&database));
+        eprintln!("warehouse: ClickHouse database {database} on {} shard(s)", cluster.len());
+    }
+    std::fs::write(&config, toml)?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
     let mut server = ChildServer::new(&dir, addr, Some(config));
     let t = Instant::now();
@@ -443,8 +455,13 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let probe_events = probes.len() as u64 * events_in(1);
 
     // The warehouse must hold exactly what was acknowledged.
-    let path = usagi_server::DataDir(dir.clone()).warehouse();
-    let wh = tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default())).await??;
+    let wh: Box<dyn Warehouse> = match &cluster {
+        Some(cluster) => Box::new(cluster.open(&database).await?),
+        None => {
+            let path = usagi_server::DataDir(dir.clone()).warehouse();
+            Box::new(tokio::task::spawn_blocking(move || DuckWarehouse::open(&path, &DuckConfig::default())).await??)
+        }
+    };
     let stored = wh
         .query(format!("SELECT count(*) FROM events WHERE product_id = {}", product.id), vec![])
         .await?
@@ -456,6 +473,10 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     // Every batch was accepted whole (checked by `recordsNotAccepted`).
     let expected_events = all_batches * events_in(args.records) + probe_events;
     let data_bytes = dir_size(&dir);
+    let cluster_bytes = match &cluster {
+        Some(cluster) => Some(cluster.bytes_on_disk(&database).await?),
+        None => None,
+    };
 
     let profile = if cfg!(debug_assertions) { "dev (dependencies at opt-level 2)" } else { "release" };
     let result = json!({
@@ -490,6 +511,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         },
         "warehouse": {"eventsStored": stored, "eventsExpected": expected_events, "exact": stored == expected_events},
         "dataDirBytes": data_bytes,
+        "clickhouseBytes": cluster_bytes,
         "totalSeconds": started.elapsed().as_secs_f64(),
     });
 
@@ -530,6 +552,14 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             "≤ 2 s",
         ),
         ("events stored = acknowledged", format!("{stored} = {expected_events}"), ""),
+        (
+            "warehouse",
+            match (&cluster, cluster_bytes) {
+                (Some(c), Some(b)) => format!("ClickHouse, {} shards, {:.1} MiB on disk", c.len(), mib(b)),
+                _ => "DuckDB (embedded)".into(),
+            },
+            "",
+        ),
         ("load average before / after", format!("{load_before} / {}", load_average()), ""),
         ("profile", profile.to_string(), ""),
     ];
@@ -545,6 +575,9 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     }
     if fresh && !args.keep {
         let _ = std::fs::remove_dir_all(&dir);
+        if let Some(cluster) = &cluster {
+            cluster.drop_database(&database).await;
+        }
     } else {
         println!("data kept in {}", dir.display());
     }

@@ -16,6 +16,7 @@ mod products;
 mod server_keys;
 mod sessions;
 mod tokens;
+mod transfer;
 mod users;
 
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@
 
 pub mod dialect;
 pub mod load;
+pub mod migrate;
 pub mod rollups;
 pub mod schema;
 pub mod sql;

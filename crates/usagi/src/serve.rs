@@ -120,7 +120,7 @@ pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::R
 }
 
 /// The data directory's name as a ClickHouse loader: created once, kept in `warehouse-origin`.
-fn warehouse_origin(data_dir: &Path) -> anyhow::Result<String> {
+pub(crate) fn warehouse_origin(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join("warehouse-origin");
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),

@@ -32,7 +32,7 @@ use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::history;
 use usagi_warehouse::{Param, Warehouse};
 use usagi_warehouse_clickhouse::migrate::rollup_table_names;
-use usagi_warehouse_clickhouse::{ClickHouseConfig, ClickHouseWarehouse};
+use usagi_warehouse_clickhouse::ClickHouseWarehouse;
 
 /// Flags of `usagi migrate`.
 #[derive(Args, Debug)]
@@ -106,14 +106,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
             imported.tokens_created
         );
         let origin = format!("migrate-{product}-{source_id}");
-        let settings = ClickHouseConfig {
-            shards: ch.shards.clone(),
-            cluster: ch.cluster.clone(),
-            database: ch.database.clone(),
-            user: ch.user.clone(),
-            password: ch.password.clone(),
-            origin: origin.clone(),
-        };
+        let settings = crate::serve::clickhouse_config(&ch, origin.clone());
         let target = ClickHouseWarehouse::open(&settings).await.context("opening the ClickHouse warehouse")?;
         let mut copied = copy_facts(source.as_ref(), &target, product, &origin, args.chunk.max(1)).await?;
         let (reports, problems) = verify(source.as_ref(), &target, &target_catalog, product).await?;

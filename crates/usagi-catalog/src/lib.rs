@@ -21,10 +21,13 @@ mod product;
 mod session;
 mod sqlite;
 mod token;
+mod transfer;
 mod user;
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod transfer_conformance;
 
 pub use catalog::Catalog;
 pub use download::{DownloadGrant, Erasure, IssuedDownload};
@@ -40,4 +43,7 @@ pub use product::{
 pub use session::{Session, SessionLookup, EXPIRED_SESSION_GRACE_DAYS, MAX_SESSIONS_PER_USER};
 pub use sqlite::SqliteCatalog;
 pub use token::{TokenInfo, TokenLookup};
+pub use transfer::{
+    CatalogTransfer, ImportOutcome, ProductSnapshot, StoredInstallation, StoredSecret, StoredToken, StoredUser,
+};
 pub use user::{normalize_email, NewUser, Permission, ProductAccess, Role, User};

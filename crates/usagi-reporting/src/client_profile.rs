@@ -116,9 +116,10 @@ pub async fn run(
         .unwrap_or(Value::Null);
     let text = |v: &Value| v.as_str().map_or(Value::String(NULL_TEXT.into()), |s| Value::String(s.into()));
 
+    // By name, not position: ClickHouse 18.16 reads `ORDER BY 1` as the constant 1.
     let usage = run(
         "SELECT category, name, n, first_day, last_day FROM client_events WHERE product_id = {p} AND client_id = {c} \
-         ORDER BY 1 NULLS FIRST, 2"
+         ORDER BY category NULLS FIRST, name"
             .into(),
     )
     .await?;

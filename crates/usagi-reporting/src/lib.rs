@@ -5,6 +5,7 @@
 //! (SQL written once, through the backend's dialect) and its response shape.
 
 pub mod access;
+pub mod battery;
 pub mod client_list;
 pub mod client_profile;
 pub mod context;

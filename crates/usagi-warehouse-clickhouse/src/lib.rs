@@ -19,6 +19,7 @@
 
 pub mod dialect;
 pub mod load;
+pub mod migrate;
 pub mod purge;
 pub mod rollups;
 pub mod schema;

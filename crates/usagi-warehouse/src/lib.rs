@@ -8,6 +8,7 @@ pub mod columns;
 pub mod dialect;
 pub mod error;
 pub mod facts;
+pub mod history;
 pub mod rows;
 pub mod schema;
 

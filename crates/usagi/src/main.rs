@@ -12,6 +12,7 @@ mod chaos_cluster;
 mod demo;
 mod export;
 mod keys;
+mod migrate;
 mod retention;
 mod serve;
 
@@ -55,6 +56,9 @@ enum Command {
     /// Export files: build a day's files on demand.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Copy products from a data directory's embedded stores to the scale-out stores of a
+    /// configuration (PostgreSQL catalog, ClickHouse warehouse) and compare their reports.
+    Migrate(migrate::MigrateArgs),
     /// Send a simulated fleet through the real call-home protocol.
     Simulate(demo::SimulateArgs),
     /// Start a server with a demo product, user and a simulated fleet, for a first look.
@@ -84,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             Command::Keys(cmd) => keys::keys(&cli.data_dir, cmd).await,
             Command::Retention(cmd) => retention::run(&cli.data_dir, cmd).await,
             Command::Export(cmd) => export::export(&cli.data_dir, cmd).await,
+            Command::Migrate(args) => migrate::migrate(args).await,
             Command::Simulate(args) => demo::simulate(args).await,
             Command::Demo(args) => demo::demo(&cli.data_dir, args).await,
             Command::Bench(cmd) => bench::run(cmd).await,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use usagi_server::config::ClickHouseSettings;
 use usagi_server::ServerConfig;
 use usagi_warehouse::Warehouse;
 use usagi_warehouse_clickhouse::{ClickHouseConfig, ClickHouseWarehouse};
@@ -96,14 +97,7 @@ pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::R
             Some(o) => o.clone(),
             None => warehouse_origin(data_dir)?,
         };
-        let settings = ClickHouseConfig {
-            shards: ch.shards.clone(),
-            cluster: ch.cluster.clone(),
-            database: ch.database.clone(),
-            user: ch.user.clone(),
-            password: ch.password.clone(),
-            origin,
-        };
+        let settings = clickhouse_config(ch, origin);
         let warehouse = ClickHouseWarehouse::open(&settings)
             .await
             .with_context(|| format!("opening the ClickHouse warehouse ({} shards)", settings.shards.len()))?;
@@ -119,8 +113,20 @@ pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::R
     Ok(Arc::new(warehouse))
 }
 
+/// The connection settings of `[warehouse.clickhouse]`, loading as `origin`.
+pub(crate) fn clickhouse_config(ch: &ClickHouseSettings, origin: String) -> ClickHouseConfig {
+    ClickHouseConfig {
+        shards: ch.shards.clone(),
+        cluster: ch.cluster.clone(),
+        database: ch.database.clone(),
+        user: ch.user.clone(),
+        password: ch.password.clone(),
+        origin,
+    }
+}
+
 /// The data directory's name as a ClickHouse loader: created once, kept in `warehouse-origin`.
-fn warehouse_origin(data_dir: &Path) -> anyhow::Result<String> {
+pub(crate) fn warehouse_origin(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join("warehouse-origin");
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),

@@ -20,6 +20,7 @@ mod products;
 mod server_keys;
 mod sessions;
 mod tokens;
+mod transfer;
 mod users;
 
 use std::time::Duration as StdDuration;

@@ -17,6 +17,7 @@ mod products;
 mod server_keys;
 mod sessions;
 mod tokens;
+mod transfer;
 mod users;
 
 use std::path::{Path, PathBuf};

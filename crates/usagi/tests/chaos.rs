@@ -49,3 +49,44 @@ fn warehouse_outage_smoke_run_keeps_acknowledging_and_loads_everything_afterward
     assert_eq!(r["lost"]["records"], 0, "{r}");
     assert_eq!(r["duplicated"]["records"], 0, "{r}");
 }
+
+/// The chaos run against the ClickHouse cluster `.ci/run` starts (`USAGI_TEST_CLICKHOUSE_DIR`,
+/// the directory of `scripts/clickhouse-cluster.sh`): the server and one shard are SIGKILLed;
+/// nothing acknowledged may be lost or stored twice, in the facts or the rollups (issue 9).
+#[test]
+fn clickhouse_chaos_smoke_run_survives_a_shard_and_server_kill() {
+    let Some(cluster) = std::env::var_os("USAGI_TEST_CLICKHOUSE_DIR") else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED chaos::clickhouse_chaos_smoke_run: USAGI_TEST_CLICKHOUSE_DIR is not set"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("chaos.json");
+    let out = Command::new(BIN)
+        .args(["bench", "chaos", "--installs", "10", "--kills", "2", "--shard-kills", "2"])
+        .args(["--shard-downtime-ms", "2000", "--max-uptime-ms", "1000", "--batch-interval-ms", "100"])
+        .arg("--clickhouse-dir")
+        .arg(&cluster)
+        .arg("--json")
+        .arg(&json)
+        .env("USAGI_LOG", "warn")
+        .output()
+        .expect("usagi bench chaos runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chaos run failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!((r["ok"].as_bool(), r["warehouse"].as_str()), (Some(true), Some("clickhouse")), "{r}");
+    assert_eq!(r["shardKills"], 2, "{r}");
+    assert_eq!(r["kills"], 4, "two plain kills and one per shard kill: {r}");
+    for n in r["ackedWhileShardDown"].as_array().unwrap() {
+        assert!(n.as_u64().unwrap() > 0, "acknowledged while a shard was down: {r}");
+    }
+    assert_eq!(r["recordsAcked"], r["eventsStored"], "{r}");
+    assert_eq!(r["rollupMismatches"], 0, "{r}");
+    assert_eq!(r["lost"]["records"], 0, "{r}");
+    assert_eq!(r["duplicated"]["records"], 0, "{r}");
+}

@@ -270,8 +270,12 @@ pub async fn start(
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("application/zip"))),
         );
     // The dashboard (`/`, `/static/…`) is static files; it reaches the data through `/v3` like any client.
-    let app: Router =
-        Router::new().merge(callhome::router()).merge(usagi_dashboard::router()).merge(v3).with_state(state.clone());
+    let app: Router = Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .merge(callhome::router())
+        .merge(usagi_dashboard::router())
+        .merge(v3)
+        .with_state(state.clone());
     let app = tower::util::MapRequestLayer::new(normalize).layer(app);
 
     let listener = TcpListener::bind(state.config.listen).await?;
@@ -325,6 +329,20 @@ fn export_loop(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "export job failed"),
             }
+        }
+    }))
+}
+
+/// `GET /healthz`: liveness for load balancers and tools, with the ingest log's progress
+/// (`backlogBytes` 0: everything acknowledged is in the warehouse). No credentials; nothing
+/// in it names a product or an installation.
+async fn healthz(axum::extract::State(app): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "ingest": {
+            "durableLsn": app.ingest.durable_lsn(),
+            "loadedLsn": app.ingest.loaded_lsn(),
+            "backlogBytes": app.ingest.backlog_bytes(),
         }
     }))
 }

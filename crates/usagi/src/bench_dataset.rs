@@ -23,7 +23,7 @@ use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
 use crate::bench_http::time_reports;
 use crate::bench_ingest::{dir_size, load_average};
-use crate::bench_server::{free_port, work_dir, ChildServer};
+use crate::bench_server::{free_port, wait_drained, work_dir, ChildServer};
 use crate::chaos_cluster::Cluster;
 use usagi_catalog::{NewUser, Role};
 
@@ -112,8 +112,9 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
     let summary = usagi_simulate::run(sim, Some(bar.clone())).await?;
     let upload = t.elapsed();
     bar.finish_and_clear();
+    // The build is over when the warehouse holds everything acknowledged.
+    wait_drained(addr, Duration::from_secs(7200)).await?;
     let peak_rss = server.rss().map(|r| r.1);
-    // A graceful stop drains the loader: the build is over when the warehouse holds everything.
     if !server.terminate().await? {
         bail!("`usagi serve` did not exit cleanly (log: {})", dir.join("server.log").display());
     }
@@ -166,6 +167,7 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
     let start = t.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = server.rss().map(|r| r.0);
+    wait_drained(addr, Duration::from_secs(600)).await?;
     let timings = if args.report_runs > 0 {
         let base = format!("http://{addr}");
         time_reports(&base, &token, product.id.as_u64(), args.days, args.report_runs).await?

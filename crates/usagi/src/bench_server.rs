@@ -260,3 +260,22 @@ async fn http_inner(
     }
     Ok((status, out))
 }
+
+/// Polls `GET /healthz` of a server until its ingest backlog is empty (everything acknowledged
+/// is in the warehouse); the time it took, or an error after `timeout`.
+pub async fn wait_drained(addr: SocketAddr, timeout: std::time::Duration) -> anyhow::Result<std::time::Duration> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut conn = None;
+        if let Ok((200, body)) = http(&mut conn, addr, "GET", "/healthz", &[], b"").await {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            if v["ingest"]["backlogBytes"].as_u64() == Some(0) {
+                return Ok(started.elapsed());
+            }
+        }
+        if started.elapsed() > timeout {
+            anyhow::bail!("the ingest backlog did not drain within {} s", timeout.as_secs());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

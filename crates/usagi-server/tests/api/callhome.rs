@@ -114,6 +114,27 @@ async fn concurrent_copies_of_a_batch_are_applied_once() {
 }
 
 #[tokio::test]
+async fn healthz_reports_the_ingest_backlog() {
+    let app = TestApp::spawn().await;
+    let health = || async {
+        let resp = app.client.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
+        assert_eq!(resp.status(), 200, "no credentials needed");
+        resp.json::<Value>().await.expect("json")
+    };
+    let before = health().await;
+    assert_eq!(before["status"], "ok");
+    let (code, _) =
+        status_of(app.callhome_raw("sync", batch(&uuid::Uuid::new_v4().to_string(), one_event()), None).await).await;
+    assert_eq!(code, 200);
+    app.settle().await;
+    let after = health().await;
+    let lsn = |v: &Value, k: &str| v["ingest"][k].as_u64().expect("a log position");
+    assert!(lsn(&after, "durableLsn") > lsn(&before, "durableLsn"), "the sync moved the log: {before} {after}");
+    assert_eq!(lsn(&after, "loadedLsn"), lsn(&after, "durableLsn"), "{after}");
+    assert_eq!(after["ingest"]["backlogBytes"], 0, "{after}");
+}
+
+#[tokio::test]
 async fn signing_and_routing_errors() {
     let app = TestApp::spawn().await;
     let lsn = app.server().ingest.durable_lsn();

@@ -306,6 +306,11 @@ pub struct Progress {
 pub struct LoaderConfig {
     /// Largest amount of log payload read into one warehouse load.
     pub max_batch_bytes: usize,
+    /// Waits up to this long after data arrives for `min_batch_bytes` to accumulate before
+    /// loading (zero: load at once). A stopping loader never waits.
+    pub linger: Duration,
+    /// See `linger`.
+    pub min_batch_bytes: u64,
     /// Pause after a failed load before trying again (doubles up to 30 s).
     pub retry_initial: Duration,
     /// While this file exists the loader loads nothing (see [`crate::service::PAUSE_FILE`]).
@@ -322,6 +327,8 @@ pub async fn run_loader(
 ) {
     let mut retry = config.retry_initial;
     let mut paused = false;
+    // Since when unloaded data has been waiting for a load that lingers.
+    let mut waiting_since: Option<std::time::Instant> = None;
     loop {
         if let Some(file) = &config.pause_file {
             if file.exists() {
@@ -353,6 +360,19 @@ pub async fn run_loader(
             }
             continue;
         }
+        if !config.linger.is_zero()
+            && !progress.stopping.load(Ordering::Acquire)
+            && progress.backlog_bytes.load(Ordering::Acquire) < config.min_batch_bytes
+        {
+            let since = *waiting_since.get_or_insert_with(std::time::Instant::now);
+            let left = config.linger.saturating_sub(since.elapsed());
+            if !left.is_zero() {
+                let wake = progress.durable_moved.notified();
+                let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), wake).await;
+                continue;
+            }
+        }
+        waiting_since = None;
         let step = load_step(&mut reader, &receipts, &warehouse, loaded, durable, config.max_batch_bytes).await;
         match step {
             Ok((last, bytes)) => {

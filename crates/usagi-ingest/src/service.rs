@@ -37,6 +37,11 @@ pub struct IngestConfig {
     pub max_group_bytes: usize,
     /// Largest log read per warehouse load.
     pub max_load_bytes: usize,
+    /// A load waits up to this long for `min_load_bytes` to accumulate (zero: loads at once).
+    /// ClickHouse wants few large inserts (≥ 10,000 rows or about one per second).
+    pub load_linger: Duration,
+    /// See `load_linger`.
+    pub min_load_bytes: u64,
 }
 
 impl IngestConfig {
@@ -48,6 +53,8 @@ impl IngestConfig {
             max_backlog_bytes: 2 << 30,
             max_group_bytes: 8 << 20,
             max_load_bytes: 32 << 20,
+            load_linger: Duration::ZERO,
+            min_load_bytes: 1 << 20,
         }
     }
 }
@@ -255,6 +262,8 @@ impl Ingest {
             progress.clone(),
             LoaderConfig {
                 max_batch_bytes: config.max_load_bytes,
+                linger: config.load_linger,
+                min_batch_bytes: config.min_load_bytes,
                 retry_initial: Duration::from_millis(200),
                 pause_file: Some(dir.join(PAUSE_FILE)),
             },

@@ -116,11 +116,17 @@ pub struct IngestSettings {
     /// Honour `X-Usagi-Receive-Time` on syncs, so `usagi simulate` can replay history
     /// (demos, migrations). Off by default: real clients never need it.
     pub allow_simulated_receive_time: bool,
+    /// A warehouse load waits up to this many milliseconds for `min_load_kb` of acknowledged
+    /// data to accumulate; default 0 on DuckDB (load at once) and 1000 on ClickHouse, which
+    /// wants few large inserts.
+    pub load_linger_ms: Option<u64>,
+    /// See `load_linger_ms` (default 1024).
+    pub min_load_kb: u64,
 }
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self { max_backlog_mb: 2048, allow_simulated_receive_time: false }
+        Self { max_backlog_mb: 2048, allow_simulated_receive_time: false, load_linger_ms: None, min_load_kb: 1024 }
     }
 }
 

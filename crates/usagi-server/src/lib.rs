@@ -219,6 +219,10 @@ pub async fn start(
     let catalog = open_catalog_at(data_dir, config.catalog.url.as_deref()).await?;
     let mut ingest_config = IngestConfig::new(dirs.ingest());
     ingest_config.max_backlog_bytes = config.ingest.max_backlog_mb << 20;
+    let linger_ms =
+        config.ingest.load_linger_ms.unwrap_or(if config.warehouse.clickhouse.is_some() { 1000 } else { 0 });
+    ingest_config.load_linger = Duration::from_millis(linger_ms);
+    ingest_config.min_load_bytes = config.ingest.min_load_kb << 10;
     let ingest =
         Ingest::open(ingest_config, warehouse.clone()).await.map_err(|e| StartError::Store(format!("ingest: {e}")))?;
     let geo = match &config.geoip_database {

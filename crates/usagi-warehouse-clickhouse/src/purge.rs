@@ -291,7 +291,8 @@ impl ClickHouseWarehouse {
             }
             let candidates = pairs(&fetch(shard, &purge.candidates()).await?)?;
             for chunk in candidates.chunks(REFRESH_CHUNK) {
-                let (duck, facts) = rollups::compute(shard, &self.rollup_schema, chunk).await?;
+                let (duck, facts) = rollups::compute(shard, &self.rollup_schema, chunk, true).await?;
+                let facts = facts.unwrap_or_default();
                 // The embedded purge's own choice of installations, read before it runs.
                 let affected = duck.purge_affected(product, purge.cutoff).await?;
                 let done = duck.purge_before(product, purge.cutoff).await?;

@@ -198,7 +198,7 @@ fn in_list(clients: &[(i64, u64)]) -> String {
 
 /// Installations per refresh round: keeps the `IN` list well under 18.16's 256 KiB
 /// `max_query_size` and the in-memory DuckDB small.
-pub const REFRESH_CHUNK: usize = 2000;
+pub const REFRESH_CHUNK: usize = 500;
 
 fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_string)
@@ -431,17 +431,19 @@ async fn load_base(
 }
 
 /// The rollups of `clients` (all on `shard`), computed in a private in-memory DuckDB from
-/// their base rows and facts; also returns the facts read.
+/// their base rows and facts; also returns the facts read when `keep_facts`.
 pub(crate) async fn compute(
     shard: &Client,
     schema: &RollupSchema,
     clients: &[(i64, u64)],
-) -> Result<(DuckWarehouse, LoadBatch), WarehouseError> {
+    keep_facts: bool,
+) -> Result<(DuckWarehouse, Option<LoadBatch>), WarehouseError> {
     let facts = history(shard, clients).await?;
     let duck = DuckWarehouse::open_in_memory(&DuckConfig { threads: 1, memory_limit: "512MB".into() })?;
     load_base(shard, schema, clients, &duck).await?;
-    duck.load(facts.clone()).await?;
-    Ok((duck, facts))
+    let kept = keep_facts.then(|| facts.clone());
+    duck.load(facts).await?;
+    Ok((duck, kept))
 }
 
 /// Writes the rollup rows of the in-memory computation that `only` (an SQL condition) admits
@@ -488,7 +490,7 @@ pub async fn refresh(
     clients: &[(i64, u64)],
     version: u64,
 ) -> Result<(), WarehouseError> {
-    let (duck, _) = compute(shard, schema, clients).await?;
+    let (duck, _) = compute(shard, schema, clients, false).await?;
     write(shard, schema, &duck, version, "TRUE").await
 }
 

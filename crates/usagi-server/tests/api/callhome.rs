@@ -134,6 +134,33 @@ async fn healthz_reports_the_ingest_backlog() {
     assert_eq!(after["ingest"]["backlogBytes"], 0, "{after}");
 }
 
+/// `ingest.load_linger_ms` / `min_load_kb` (on by default for ClickHouse, which wants large
+/// inserts): a small backlog waits for more data; enough data loads at once.
+#[tokio::test]
+async fn a_lingering_loader_waits_for_enough_data() {
+    let mut config = usagi_server::ServerConfig::default();
+    (config.ingest.load_linger_ms, config.ingest.min_load_kb) = (Some(3_600_000), 4);
+    let app = TestApp::spawn_with(Setup { config: Some(config), ..Default::default() }).await;
+    let sync = |records: Value| {
+        let app = &app;
+        async move {
+            let body = batch(&uuid::Uuid::new_v4().to_string(), records);
+            assert_eq!(status_of(app.callhome_raw("sync", body, None).await).await.0, 200);
+        }
+    };
+    sync(one_event()).await;
+    let ingest = &app.server().ingest;
+    let first = ingest.durable_lsn();
+    assert!(!ingest.wait_loaded(first, std::time::Duration::from_millis(800)).await, "one event lingers");
+    assert!(ingest.backlog_bytes() > 0 && ingest.backlog_bytes() < 4096, "{}", ingest.backlog_bytes());
+    let many: Vec<Value> = (0..200)
+        .map(|i| json!({"kind": "event", "t": ms(2024, 3, 20, 11, 0) + i, "category": "File Operations", "name": format!("Event {i}")}))
+        .collect();
+    sync(Value::Array(many)).await;
+    assert!(ingest.wait_loaded(ingest.durable_lsn(), std::time::Duration::from_secs(60)).await, "4 KiB load at once");
+    assert_eq!(app.count("SELECT count(*) FROM events").await, 201, "both batches, in one load");
+}
+
 #[tokio::test]
 async fn signing_and_routing_errors() {
     let app = TestApp::spawn().await;

@@ -10,23 +10,10 @@
 use std::collections::BTreeMap;
 
 use usagi_types::ProductId;
-use usagi_warehouse::{Rows, Value, WarehouseError};
+use usagi_warehouse::{Rows, WarehouseError};
 
-use crate::rollups::ROLLUP_TABLES;
+use crate::rollups::{json, ROLLUP_TABLES};
 use crate::{engine, load, ClickHouseWarehouse};
-
-/// One cell as JSON for `JSONEachRow` (dates as text, booleans as 0/1).
-fn json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Int(i) => (*i).into(),
-        Value::UInt(u) => (*u).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number).unwrap_or_default(),
-        Value::Text(s) => s.clone().into(),
-        Value::Date(d) => d.format("%Y-%m-%d").to_string().into(),
-        Value::Bool(b) => u8::from(*b).into(),
-    }
-}
 
 /// The names of the rollup tables, retention base included, that [`ClickHouseWarehouse::replace_rollups`] takes.
 pub fn rollup_table_names() -> Vec<&'static str> {

@@ -21,11 +21,9 @@
 use std::fmt::Write as _;
 
 use clickhouse::Client;
-use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::facts::*;
-use usagi_warehouse::{Rows, Value, Warehouse, WarehouseError};
+use usagi_warehouse::{Value, Warehouse, WarehouseError};
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
-use uuid::Uuid;
 
 use crate::{engine, fetch};
 
@@ -200,172 +198,20 @@ fn in_list(clients: &[(i64, u64)]) -> String {
 /// `max_query_size` and the in-memory DuckDB small.
 pub const REFRESH_CHUNK: usize = 500;
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
-}
-fn int(v: &Value, what: &str) -> Result<i64, WarehouseError> {
-    v.as_i64().ok_or_else(|| engine(format!("{what}: not an integer")))
-}
-fn uint(v: &Value, what: &str) -> Result<u64, WarehouseError> {
-    v.as_u64().ok_or_else(|| engine(format!("{what}: not an unsigned integer")))
-}
-fn uuid(v: &Value) -> Result<Uuid, WarehouseError> {
-    v.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| engine("batch_id: not a UUID"))
-}
-fn ids(r: &[Value]) -> Result<(ProductId, ClientId), WarehouseError> {
-    let p = ProductId::from_u64(uint(&r[0], "product_id")?).map_err(|e| engine(format!("product_id: {e}")))?;
-    Ok((p, ClientId::from_u64(uint(&r[1], "client_id")?)))
-}
-fn source(v: &Value) -> Result<ObservationSource, WarehouseError> {
-    use ObservationSource::*;
-    Ok(match int(v, "source")? {
-        1 => Product,
-        2 => Machine,
-        3 => Custom,
-        4 => License,
-        5 => Envelope,
-        6 => Geo,
-        7 => LicenseKey,
-        8 => OptOut,
-        9 => OptIn,
-        10 => Touch,
-        n => return Err(engine(format!("unknown observation source {n}"))),
-    })
-}
-fn mark(v: &Value) -> Result<MarkKind, WarehouseError> {
-    Ok(match int(v, "kind")? {
-        1 => MarkKind::Start,
-        2 => MarkKind::Stop,
-        3 => MarkKind::Heartbeat,
-        n => return Err(engine(format!("unknown session mark kind {n}"))),
-    })
-}
-
-/// Reads the complete facts of `clients` from one shard as a load batch.
+/// Reads the complete facts of `clients` from one shard as a load batch (the columns and
+/// their decoding are the logical schema's, shared with `usagi migrate`).
 async fn history(shard: &Client, clients: &[(i64, u64)]) -> Result<LoadBatch, WarehouseError> {
     let cond = in_list(clients);
-    let get = |sql: String| async move { fetch(shard, &sql).await };
-    let mut b = LoadBatch { last_lsn: 1, ..Default::default() };
-    let rows: Rows = get(format!(
-        "SELECT product_id, client_id, received_at, toString(batch_id), seq, lsn FROM contacts_local WHERE {cond}"
-    ))
-    .await?;
-    for r in rows.rows {
-        let (product, client) = ids(&r)?;
-        b.contacts.push(ContactRow {
-            product,
-            client,
-            received_at: int(&r[2], "received_at")?,
-            batch_id: uuid(&r[3])?,
-            seq: int(&r[4], "seq")? as u64,
-            lsn: uint(&r[5], "lsn")?,
-        });
+    let mut batch = LoadBatch { last_lsn: 1, ..Default::default() };
+    for (table, columns) in usagi_warehouse::history::FACT_SELECTS {
+        let sql = crate::dialect::normalize(&format!("SELECT {columns} FROM {table}_local WHERE {cond}"));
+        usagi_warehouse::history::push_rows(&mut batch, table, fetch(shard, &sql).await?)?;
     }
-    let rows = get(format!(
-        "SELECT product_id, client_id, t, seq, idx, session_id, category, name, num_value, text_value, custom, \
-         received_at, toString(batch_id) FROM events_local WHERE {cond}"
-    ))
-    .await?;
-    for r in rows.rows {
-        let (product, client) = ids(&r)?;
-        b.events.push(EventRow {
-            product,
-            client,
-            t: int(&r[2], "t")?,
-            seq: int(&r[3], "seq")? as u64,
-            idx: int(&r[4], "idx")? as u32,
-            session_id: text(&r[5]),
-            category: text(&r[6]),
-            name: text(&r[7]).unwrap_or_default(),
-            num_value: r[8].as_f64(),
-            text_value: text(&r[9]),
-            custom_json: text(&r[10]),
-            received_at: int(&r[11], "received_at")?,
-            batch_id: uuid(&r[12])?,
-        });
-    }
-    let rows = get(format!(
-        "SELECT product_id, client_id, t, seq, idx, kind, session_id, received_at, toString(batch_id) \
-         FROM session_marks_local WHERE {cond}"
-    ))
-    .await?;
-    for r in rows.rows {
-        let (product, client) = ids(&r)?;
-        b.session_marks.push(SessionMarkRow {
-            product,
-            client,
-            t: int(&r[2], "t")?,
-            seq: int(&r[3], "seq")? as u64,
-            idx: int(&r[4], "idx")? as u32,
-            kind: mark(&r[5])?,
-            session_id: text(&r[6]),
-            received_at: int(&r[7], "received_at")?,
-            batch_id: uuid(&r[8])?,
-        });
-    }
-    let rows = get(format!(
-        "SELECT product_id, client_id, t, seq, idx, session_id, class_name, method_name, message, stack_trace, \
-         received_at, toString(batch_id) FROM exceptions_local WHERE {cond}"
-    ))
-    .await?;
-    for r in rows.rows {
-        let (product, client) = ids(&r)?;
-        b.exceptions.push(ExceptionRow {
-            product,
-            client,
-            t: int(&r[2], "t")?,
-            seq: int(&r[3], "seq")? as u64,
-            idx: int(&r[4], "idx")? as u32,
-            session_id: text(&r[5]),
-            class_name: text(&r[6]).unwrap_or_default(),
-            method_name: text(&r[7]).unwrap_or_default(),
-            message: text(&r[8]),
-            stack_trace: text(&r[9]),
-            received_at: int(&r[10], "received_at")?,
-            batch_id: uuid(&r[11])?,
-        });
-    }
-    let rows = get(format!(
-        "SELECT product_id, client_id, t, seq, idx, source, evidence, session_id, payload \
-         FROM observations_local WHERE {cond}"
-    ))
-    .await?;
-    for r in rows.rows {
-        let (product, client) = ids(&r)?;
-        b.observations.push(ObservationRow {
-            product,
-            client,
-            t: int(&r[2], "t")?,
-            seq: int(&r[3], "seq")? as u64,
-            idx: int(&r[4], "idx")? as u32,
-            source: source(&r[5])?,
-            evidence: int(&r[6], "evidence")? != 0,
-            session_id: text(&r[7]),
-            payload: text(&r[8]).unwrap_or_default(),
-        });
-    }
-    let rows = get(format!(
-        "SELECT product_id, client_id, t, seq, idx, name, value, received_at FROM property_changes_local WHERE {cond}"
-    ))
-    .await?;
-    for r in rows.rows {
-        let (product, client) = ids(&r)?;
-        b.properties.push(PropertyRow {
-            product,
-            client,
-            t: int(&r[2], "t")?,
-            seq: int(&r[3], "seq")? as u64,
-            idx: int(&r[4], "idx")? as u32,
-            name: text(&r[5]).unwrap_or_default(),
-            value: text(&r[6]),
-            received_at: int(&r[7], "received_at")?,
-        });
-    }
-    Ok(b)
+    Ok(batch)
 }
 
 /// One cell as JSON for `JSONEachRow` (dates as text, booleans as 0/1).
-fn json(v: &Value) -> serde_json::Value {
+pub(crate) fn json(v: &Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
         Value::Int(i) => (*i).into(),

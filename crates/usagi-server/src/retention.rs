@@ -18,6 +18,16 @@ use crate::clock::Clock;
 /// How often the daily task looks whether the UTC day changed.
 const CHECK_EVERY: Duration = Duration::from_secs(60);
 
+/// How long the lease on a product's purge lasts. Servers sharing a catalog and a warehouse
+/// each run the daily pass; the lease (`retention:<product>` in the catalog) lets one purge a
+/// product at a time, and a server killed mid-purge holds it no longer than this.
+const PURGE_LEASE_TTL: Duration = Duration::from_secs(6 * 3600);
+
+/// The catalog key of a product's purge lease.
+pub fn purge_lease_key(product: ProductId) -> String {
+    format!("retention:{product}")
+}
+
 /// Why a retention pass failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
@@ -94,8 +104,18 @@ pub async fn run_once(
     today: NaiveDate,
 ) -> Result<Vec<ProductRetention>, RetentionError> {
     let mut done = Vec::new();
+    let holder = format!("retention-{}-{}", std::process::id(), rand::random::<u64>());
     for product in catalog.list_products().await? {
-        done.push(purge_product(warehouse, receipts, &product, today).await?);
+        let key = purge_lease_key(product.id);
+        if !catalog.acquire_lease(&key, &holder, 1, PURGE_LEASE_TTL).await? {
+            tracing::info!(product = %product.id, "retention: another server is purging this product; skipped");
+            continue;
+        }
+        let purged = purge_product(warehouse, receipts, &product, today).await;
+        if let Err(e) = catalog.release_lease(&key, &holder).await {
+            tracing::warn!(%key, error = %e, "could not release the purge lease; it expires by itself");
+        }
+        done.push(purged?);
     }
     Ok(done)
 }

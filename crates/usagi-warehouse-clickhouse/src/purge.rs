@@ -30,8 +30,8 @@
 //! after state 1 just sweeps again; every step of the sweep is idempotent.
 //!
 //! Purges and loads of one process exclude each other (the load lock). Processes sharing a
-//! cluster should leave retention to one of them (`[retention] enabled`); see
-//! docs/decisions.md.
+//! cluster take a per-product lease in the catalog before they purge (usagi-server's
+//! retention pass), so one purge of a product runs at a time.
 
 use std::collections::HashSet;
 

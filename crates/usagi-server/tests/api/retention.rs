@@ -210,6 +210,13 @@ async fn the_daily_pass_purges_old_detail_and_keeps_lifetime_aggregates() {
     let list: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list["result"][0]["dailyData"], json!([{"date": "2024-03-10", "prodVersion": "2.0"}]));
 
+    // While another server holds the product's purge lease, this one skips the product.
+    let catalog = &app.server().catalog;
+    let key = usagi_server::retention::purge_lease_key(pid);
+    assert!(catalog.acquire_lease(&key, "another-server", 1, std::time::Duration::from_secs(60)).await.unwrap());
+    assert!(app.server().run_retention().await.unwrap().is_empty(), "skipped while leased elsewhere");
+    catalog.release_lease(&key, "another-server").await.unwrap();
+
     // The pass is idempotent; the daily task at the next start finds nothing more.
     let again = app.server().run_retention().await.unwrap();
     assert_eq!((again[0].purged.fact_rows, again[0].receipts), (0, 0));

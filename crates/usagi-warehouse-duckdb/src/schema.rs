@@ -208,14 +208,7 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh = [
-            &sessions(Scope::Full),
-            &client_days(false, Scope::Full),
-            &property_days(Scope::Full),
-            &clients(false, Scope::Full),
-            CLIENT_EVENTS_V3
-        ]
-        .concat(),
+        refresh = [&sessions(Scope::Full), &client_days(false, Scope::Full), &property_days(Scope::Full), &clients(false, Scope::Full), CLIENT_EVENTS_V3].concat(),
     )
 }
 
@@ -339,8 +332,7 @@ fn sessions(scope: Scope) -> String {
 FROM grouped g LEFT JOIN kept k USING (product_id, client_id, session_key)",
         ),
     };
-    let select =
-        select.replace("@START_DAY@", "CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)");
+    let select = select.replace("@START_DAY@", "CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)");
     format!("\n{delete}\nINSERT INTO sessions\n{ctes}\n{select};\n")
 }
 
@@ -565,6 +557,7 @@ const FULL_LAST_OF_DAY: &str = r#"last_of_day AS (
 ),
 "#;
 
+
 /// The last value of each property on each day; with [`Scope::Load`], of the days from `from_day` on.
 fn property_days(scope: Scope) -> String {
     let (delete, source) = match scope {
@@ -690,16 +683,12 @@ fn greatest(a: &str, b: &str) -> String {
 /// `property_days` (rebuilt just before), which holds the last value of every day.
 fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8, scope: Scope) -> String {
     let ranked = match scope {
-        Scope::Full => {
-            "SELECT product_id, client_id, name, value,
+        Scope::Full => "SELECT product_id, client_id, name, value,
                row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY t DESC, seq DESC, idx DESC) AS rn
-        FROM property_changes JOIN affected USING (product_id, client_id)"
-        }
-        Scope::Load { .. } => {
-            "SELECT product_id, client_id, name, value,
+        FROM property_changes JOIN affected USING (product_id, client_id)",
+        Scope::Load { .. } => "SELECT product_id, client_id, name, value,
                row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) AS rn
-        FROM property_days JOIN affected USING (product_id, client_id)"
-        }
+        FROM property_days JOIN affected USING (product_id, client_id)",
     };
     format!(
         r#"latest AS (

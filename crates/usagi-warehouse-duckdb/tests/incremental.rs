@@ -125,11 +125,7 @@ fn batch(records: &[Rec], seq: u64, lsn: u64) -> LoadBatch {
                 t,
                 seq,
                 idx,
-                source: if matches!(r.kind, Kind::OptOut) {
-                    ObservationSource::OptOut
-                } else {
-                    ObservationSource::Touch
-                },
+                source: if matches!(r.kind, Kind::OptOut) { ObservationSource::OptOut } else { ObservationSource::Touch },
                 evidence: !matches!(r.kind, Kind::OptOut),
                 session_id: if let Kind::Evidence(k) = &r.kind { session(k) } else { None },
                 payload: "{}".into(),
@@ -236,10 +232,9 @@ async fn a_late_start_before_stored_records_renumbers_the_sessions_after_it() {
     let earlier = vec![r(100, Kind::Start(0)), r(1300, Kind::Start(0)), r(1320, Kind::Stop(0))];
     let (wh, _dir) = check(vec![later, earlier], vec![0, 1], None).await.unwrap();
     let sessions = wh
-        .query(
-            "SELECT grp, (start_t - $1) // 60000, (end_t - $1) // 60000 FROM sessions ORDER BY grp".into(),
-            vec![usagi_warehouse::Param::Int(start_ms())],
-        )
+        .query("SELECT grp, (start_t - $1) // 60000, (end_t - $1) // 60000 FROM sessions ORDER BY grp".into(), vec![
+            usagi_warehouse::Param::Int(start_ms()),
+        ])
         .await
         .unwrap()
         .rows;

@@ -2,11 +2,6 @@
 
 mod schema;
 
-/// The full rebuild of the rollups of the installations in the table `affected` (what
-/// retention runs; loads rebuild incrementally). Public for tests that compare the two.
-#[doc(hidden)]
-pub use schema::refresh_rollups;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -297,9 +292,8 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
             app.append_row(params![p, c, d])?;
         }
         drop(app);
-        let scope = load_scope(&tx, batch)?;
         let mut timings = vec![("append", started.elapsed().as_millis() as u64)];
-        for (rollup, sql) in schema::load_steps(scope) {
+        for (rollup, sql) in schema::refresh_steps(true) {
             let step = std::time::Instant::now();
             tx.execute_batch(&sql)?;
             timings.push((rollup, step.elapsed().as_millis() as u64));
@@ -317,63 +311,6 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         );
     }
     Ok(())
-}
-
-/// Writes where each installation's rollups must be rebuilt from (`affected_from`,
-/// `load_keys`; [`schema::LOAD_BOUNDS`]) and returns the load-wide lower bounds.
-fn load_scope(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<schema::Scope> {
-    use std::collections::BTreeMap;
-    // The earliest day of each installation's new records of any kind.
-    let mut first_day: BTreeMap<(i64, u64), i64> = BTreeMap::new();
-    // The earliest time of each installation's new session records, per session key.
-    let mut first_t: BTreeMap<(i64, u64, String), i64> = BTreeMap::new();
-    let mut day = |p: ProductId, c: ClientId, t: i64| {
-        let e = first_day.entry((p.as_u64() as i64, c.as_u64())).or_insert(t);
-        *e = (*e).min(t);
-    };
-    let mut key = |p: ProductId, c: ClientId, session: &Option<String>, t: i64| {
-        let e = first_t.entry((p.as_u64() as i64, c.as_u64(), session.clone().unwrap_or_default())).or_insert(t);
-        *e = (*e).min(t);
-    };
-    for c in &batch.contacts {
-        day(c.product, c.client, c.received_at);
-    }
-    for e in &batch.events {
-        day(e.product, e.client, e.t);
-        key(e.product, e.client, &e.session_id, e.t);
-    }
-    for m in &batch.session_marks {
-        day(m.product, m.client, m.t);
-        key(m.product, m.client, &m.session_id, m.t);
-    }
-    for x in &batch.exceptions {
-        day(x.product, x.client, x.t);
-        key(x.product, x.client, &x.session_id, x.t);
-    }
-    for o in &batch.observations {
-        day(o.product, o.client, o.t);
-        if o.evidence {
-            key(o.product, o.client, &o.session_id, o.t);
-        }
-    }
-    for r in &batch.properties {
-        day(r.product, r.client, r.t);
-    }
-    tx.execute_batch("DELETE FROM affected_from; DELETE FROM load_keys;")?;
-    let mut app = tx.appender("affected_from")?;
-    for ((p, c), t) in &first_day {
-        app.append_row(params![p, c, None::<i64>, day_of(*t), None::<NaiveDate>])?;
-    }
-    drop(app);
-    let mut app = tx.appender("load_keys")?;
-    for ((p, c, k), t) in &first_t {
-        app.append_row(params![p, c, k, t])?;
-    }
-    drop(app);
-    tx.execute_batch(schema::LOAD_BOUNDS)?;
-    let (min_t, min_day): (Option<i64>, Option<NaiveDate>) =
-        tx.query_row("SELECT min(from_t), min(from_day) FROM affected_from", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(schema::Scope::Load { min_t: min_t.unwrap_or(i64::MAX), min_day: min_day.unwrap_or_default() })
 }
 
 fn to_sql(p: &Param) -> Box<dyn ToSql> {

@@ -14,18 +14,8 @@ pub fn migrations() -> Vec<String> {
     all.push(RECEIVE_COLUMNS_MIGRATION.to_string());
     all.push(lifetime_base_migration());
     all.push(AFFECTED_CLIENT_DAYS_MIGRATION.to_string());
-    all.push(LOAD_SCOPE_MIGRATION.to_string());
     all
 }
-
-/// Migration 11: scratch tables of the incremental load refresh (writer connection only):
-/// per installation of a load, where its rebuild starts ([`LOAD_BOUNDS`]), and per
-/// installation and session key, the time of its earliest new record.
-const LOAD_SCOPE_MIGRATION: &str = "
-CREATE TABLE affected_from (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, from_t BIGINT,
-    from_day DATE NOT NULL, flags_day DATE);
-CREATE TABLE load_keys (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, session_key VARCHAR NOT NULL,
-    t0 BIGINT NOT NULL);";
 
 /// Migration 10: scratch list of the (installation, day) pairs whose events one load adds
 /// (writer connection only), so `event_days` is rewritten for those days instead of for every
@@ -208,7 +198,7 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh = [&sessions(Scope::Full), &client_days(false, Scope::Full), &property_days(Scope::Full), &clients(false, Scope::Full), CLIENT_EVENTS_V3].concat(),
+        refresh = [SESSIONS, &client_days(false), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
     )
 }
 
@@ -219,135 +209,40 @@ fn wide_rollups_migration() -> String {
 /// values combine that computation with what retention folded into the base tables
 /// (migration 9; [`purge_before`]).
 pub fn refresh_rollups() -> String {
-    refresh_steps().into_iter().map(|(_, sql)| sql).collect()
+    refresh_steps(false).into_iter().map(|(_, sql)| sql).collect()
 }
 
-/// The statements of [`refresh_rollups`] by rollup.
-pub fn refresh_steps() -> Vec<(&'static str, String)> {
-    vec![
-        ("sessions", sessions(Scope::Full)),
-        ("client_days", client_days(true, Scope::Full)),
-        ("property_days", property_days(Scope::Full)),
-        ("clients", clients(true, Scope::Full)),
-        ("event_days", EVENT_DAYS.to_string()),
-        ("client_events", CLIENT_EVENTS.to_string()),
-        ("event_totals", EVENT_TOTALS.to_string()),
-    ]
-}
-
-/// Which part of the affected installations' history a refresh recomputes.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope {
-    /// All of it, for the installations in `affected`: retention, migrations, and the
-    /// scale-out backend's computation.
-    Full,
-    /// What one load can change, per installation in `affected_from` ([`LOAD_BOUNDS`]).
-    /// `min_t` / `min_day` are the smallest `from_t` / `from_day` of the load, as literals,
-    /// so the scans of the fact tables skip the row groups of older data.
-    Load { min_t: i64, min_day: chrono::NaiveDate },
-}
-
-/// Fills `from_t`, `from_day` and `flags_day` of `affected_from` (whose rows the loader
-/// wrote with the earliest day of each installation's new records) from `load_keys` (the
-/// earliest time of the new records per installation and session key) and the sessions
-/// stored so far. Per session key, the rebuild starts at the start of the last session that
-/// starts before the key's earliest new record (at the record itself when there is none):
-/// an earlier session ends before that start, so no new record can change it.
-pub const LOAD_BOUNDS: &str = r#"
-UPDATE affected_from SET from_t = c.from_t
-FROM (
-    SELECT product_id, client_id, min(coalesce(prev_start, t0)) AS from_t FROM (
-        SELECT k.product_id, k.client_id, k.session_key, k.t0, max(s.start_t) AS prev_start
-        FROM load_keys k LEFT JOIN sessions s ON s.product_id = k.product_id AND s.client_id = k.client_id
-            AND s.session_key = k.session_key AND s.start_t < k.t0
-        GROUP BY k.product_id, k.client_id, k.session_key, k.t0
-    ) AS per_key GROUP BY product_id, client_id
-) AS c
-WHERE affected_from.product_id = c.product_id AND affected_from.client_id = c.client_id;
-UPDATE affected_from SET from_day = least(from_day, CAST(DATE '1970-01-01' + CAST(from_t // 86400000 AS INTEGER) AS DATE))
-WHERE from_t IS NOT NULL;
-UPDATE affected_from SET flags_day = least(CAST(date_trunc('week', from_day) AS DATE), CAST(date_trunc('month', from_day) AS DATE));
-"#;
-
-/// The statements one load runs after appending its facts, by rollup, so it can time them.
+/// The statements of [`refresh_rollups`] by rollup, so a load can time each of them.
 ///
-/// Each per-installation rollup is rebuilt only from where the load's records can change it
-/// ([`LOAD_BOUNDS`]): sessions from `from_t`, daily rows and property days from `from_day`
-/// (the values before it carried in from `property_days`), the week/month flags from
-/// `flags_day`. `event_days` is rebuilt for the (installation, day) pairs listed in
-/// `affected_client_days`: a day's row depends on that day's events alone. Installation-wide
-/// rollups (`clients`, `client_events`) read the per-day rollups, not the facts, except for
-/// the small tables of contacts, exceptions and opt-out observations.
-pub fn load_steps(scope: Scope) -> Vec<(&'static str, String)> {
+/// With `load_days`, `event_days` is recomputed only for the (installation, day) pairs listed
+/// in `affected_client_days`: a load only adds events, and a day's row depends on that day's
+/// events alone (retention and erasure delete both tables' rows themselves).
+pub fn refresh_steps(load_days: bool) -> Vec<(&'static str, String)> {
     vec![
-        ("sessions", sessions(scope)),
-        ("property_days", property_days(scope)),
-        ("client_days", client_days(true, scope) + CLIENT_DAY_FLAGS),
-        ("clients", clients(true, scope)),
-        ("event_days", EVENT_DAYS_OF_LOAD.to_string()),
+        ("sessions", SESSIONS.to_string()),
+        ("client_days", client_days(true)),
+        ("property_days", PROPERTY_DAYS.to_string()),
+        ("clients", clients(true)),
+        ("event_days", if load_days { EVENT_DAYS_OF_LOAD } else { EVENT_DAYS }.to_string()),
         ("client_events", CLIENT_EVENTS.to_string()),
         ("event_totals", EVENT_TOTALS.to_string()),
     ]
 }
-
-/// The last-active-day-of-the-week/-month flags of the days from `flags_day` on, whose
-/// weeks and months a load can have given a later active day (or taken one away).
-const CLIENT_DAY_FLAGS: &str = r#"
-UPDATE client_days SET week_last = f.week_last, month_last = f.month_last
-FROM (
-    SELECT product_id, client_id, day,
-           day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('week', day)) AS week_last,
-           day = max(day) OVER (PARTITION BY product_id, client_id, date_trunc('month', day)) AS month_last
-    FROM client_days JOIN affected_from USING (product_id, client_id) WHERE day >= flags_day
-) AS f
-WHERE client_days.product_id = f.product_id AND client_days.client_id = f.client_id AND client_days.day = f.day
-  AND (client_days.week_last IS DISTINCT FROM f.week_last OR client_days.month_last IS DISTINCT FROM f.month_last);
-"#;
 
 /// Sessions of the affected installations, rebuilt from their marks and member records.
-///
-/// With [`Scope::Load`], only the sessions that start at or after the installation's
-/// `from_t` are rebuilt, from the records at or after it: `from_t` is, per session key with
-/// new records, the start of the session the earliest new record falls in (so an earlier
-/// session, which ends before that start, cannot change), and the rebuilt groups are numbered
-/// after the kept ones.
-fn sessions(scope: Scope) -> String {
-    let (delete, ctes, select) = match scope {
-        Scope::Full => (
-            "DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;".to_string(),
-            SESSIONS_CTES.replace("@IN@", "JOIN affected USING (product_id, client_id) WHERE true"),
-            "SELECT product_id, client_id, session_key, grp, start_t, greatest(start_t, end_t), @START_DAY@ FROM grouped",
-        ),
-        Scope::Load { min_t, .. } => (
-            "DELETE FROM sessions USING affected_from a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id AND sessions.start_t >= a.from_t;".to_string(),
-            SESSIONS_CTES.replace(
-                "@IN@",
-                &format!("JOIN affected_from USING (product_id, client_id) WHERE t >= from_t AND t >= {min_t}"),
-            ) + ",\nkept AS (
-    SELECT product_id, client_id, session_key, count(*) AS n
-    FROM sessions JOIN affected_from USING (product_id, client_id) GROUP BY product_id, client_id, session_key
-)",
-            "SELECT g.product_id, g.client_id, g.session_key, g.grp + coalesce(k.n, 0), g.start_t, greatest(g.start_t, g.end_t),
-       @START_DAY@
-FROM grouped g LEFT JOIN kept k USING (product_id, client_id, session_key)",
-        ),
-    };
-    let select = select.replace("@START_DAY@", "CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)");
-    format!("\n{delete}\nINSERT INTO sessions\n{ctes}\n{select};\n")
-}
-
-/// The CTEs of [`sessions`]; `@IN@` joins a fact table with the installations and opens a `WHERE`.
 ///
 /// Events, exceptions and evidence observations only extend the session they fall in, so a
 /// batch's members under one session key that have no `sessionStart` between the first and
 /// the last of them (in `(t, seq, idx)` order) are represented by the last one: the window
 /// that numbers the sessions then sorts about one row per batch instead of one per event.
 /// Members of a batch with a start among them (a batch sent out of order) stay individual.
-const SESSIONS_CTES: &str = r#"
+const SESSIONS: &str = r#"
+DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;
+INSERT INTO sessions
 WITH members AS (
-    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx FROM events @IN@
-    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM exceptions @IN@
-    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM observations @IN@ AND evidence
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx FROM events JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM exceptions JOIN affected USING (product_id, client_id)
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
 ),
 spans AS (
     SELECT product_id, client_id, session_key, seq, min({'t': t, 'i': idx}) AS lo, max({'t': t, 'i': idx}) AS hi
@@ -356,7 +251,7 @@ spans AS (
 points AS (
     SELECT product_id, client_id, coalesce(session_id, '') AS session_key, {'t': t, 's': seq, 'i': idx} AS o,
            1 AS is_start, CAST(NULL AS BIGINT) AS span_seq, 0 AS side
-    FROM session_marks @IN@ AND kind = 1
+    FROM session_marks JOIN affected USING (product_id, client_id) WHERE kind = 1
     UNION ALL SELECT product_id, client_id, session_key, {'t': lo.t, 's': seq, 'i': lo.i}, 0, seq, 1 FROM spans
     UNION ALL SELECT product_id, client_id, session_key, {'t': hi.t, 's': seq, 'i': hi.i}, 0, seq, 2 FROM spans
 ),
@@ -374,7 +269,7 @@ split AS (
 ),
 tl AS (
     SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx, kind
-    FROM session_marks @IN@
+    FROM session_marks JOIN affected USING (product_id, client_id)
     UNION ALL SELECT p.product_id, p.client_id, p.session_key, p.hi.t, p.seq, p.hi.i, 0
     FROM spans p ANTI JOIN split x USING (product_id, client_id, session_key, seq)
     UNION ALL SELECT m.product_id, m.client_id, m.session_key, m.t, m.seq, m.idx, 0
@@ -395,7 +290,11 @@ grouped AS (
            coalesce(min(t) FILTER (WHERE kind = 2), max(t)) AS end_t
     FROM ordered WHERE grp > 0
     GROUP BY product_id, client_id, session_key, grp
-)"#;
+)
+SELECT product_id, client_id, session_key, grp, start_t, greatest(start_t, end_t),
+       CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)
+FROM grouped;
+"#;
 
 /// `value` (VARCHAR) converted to a column's type.
 fn typed_value(expr: &str, ty: ColumnType) -> String {
@@ -409,7 +308,7 @@ fn typed_value(expr: &str, ty: ColumnType) -> String {
 ///
 /// `latest` is false for the version migration 3 applied, before the period flags
 /// (migration 7) and the retention base tables (migration 9) existed.
-fn client_days(latest: bool, scope: Scope) -> String {
+fn client_days(latest: bool) -> String {
     // Observed values are wrapped in a struct so that an observed NULL (a struct holding
     // NULL) differs from "not observed that day" (a NULL struct), which carries forward.
     let pivot: String = standard_columns()
@@ -443,16 +342,16 @@ fn client_days(latest: bool, scope: Scope) -> String {
         ("", "")
     };
     let rows = if latest { "kept" } else { "base" };
-    let sql = format!(
+    format!(
         r#"
-@DELETE@
+DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
 INSERT INTO client_days
 WITH evidence AS (
-    SELECT product_id, client_id, day FROM contacts @IN_DAY@
-    UNION SELECT product_id, client_id, day FROM events @IN_DAY@
-    UNION SELECT product_id, client_id, day FROM session_marks @IN_DAY@
-    UNION SELECT product_id, client_id, day FROM exceptions @IN_DAY@
-    UNION SELECT product_id, client_id, day FROM observations @IN_DAY@ AND evidence
+    SELECT product_id, client_id, day FROM contacts JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM events JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM session_marks JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM exceptions JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
 ),
 session_days AS (
     -- A session covers the days its half-open interval [start, end) intersects.
@@ -461,9 +360,9 @@ session_days AS (
            CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END AS started
     FROM (
         SELECT product_id, client_id, start_t, end_t,
-               unnest(range(greatest(start_t // 86400000, @FROM_DN@),
+               unnest(range(start_t // 86400000,
                             (CASE WHEN end_t > start_t THEN (end_t - 1) // 86400000 ELSE start_t // 86400000 END) + 1)) AS dn
-        FROM sessions @SESSIONS_IN@
+        FROM sessions JOIN affected USING (product_id, client_id)
     )
 ),
 all_days AS (
@@ -475,17 +374,25 @@ days AS (
     SELECT product_id, client_id, day, sum(overlap_ms) AS runtime_ms, sum(started) AS sessions
     FROM all_days GROUP BY product_id, client_id, day
 ),
-@LAST_OF_DAY@observed AS (
+last_of_day AS (
+    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
+    SELECT product_id, client_id, day, name, value FROM (
+        SELECT product_id, client_id, day, name, value,
+               row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
+        FROM property_changes JOIN affected USING (product_id, client_id)
+    ) AS ranked WHERE rn = 1
+),
+observed AS (
     SELECT product_id, client_id, day{pivot}
     FROM last_of_day GROUP BY product_id, client_id, day
 ),
 base AS (
 SELECT product_id, client_id, day, runtime_ms, sessions,
     -- The installation day (dateInstalled), so "new" needs no join with `clients`.
-    NOT (coalesce(bool_or(active) OVER before, false) OR had_before) AS first_day{carried}
+    NOT coalesce(bool_or(active) OVER before, false) AS first_day{carried}
 FROM (
-    SELECT product_id, client_id, day, d.runtime_ms, d.sessions, d.day IS NOT NULL AS active, @HAD_BEFORE@ AS had_before{observed_cols}
-    FROM days d FULL JOIN observed o USING (product_id, client_id, day)@PRIOR_JOIN@
+    SELECT product_id, client_id, day, d.runtime_ms, d.sessions, d.day IS NOT NULL AS active{observed_cols}
+    FROM days d FULL JOIN observed o USING (product_id, client_id, day)
 ) AS o
 WINDOW w AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
        before AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -494,95 +401,19 @@ QUALIFY active
 ){kept}
 SELECT *{flags} FROM {rows};
 "#
-    );
-    let std_names: Vec<String> = standard_columns().map(|c| format!("'{}'", c.name)).collect();
-    let (delete, in_day, sessions_in, from_dn, last_of_day, had_before, prior_join) = match scope {
-        Scope::Full => (
-            "DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;".to_string(),
-            "JOIN affected USING (product_id, client_id) WHERE true".to_string(),
-            "JOIN affected USING (product_id, client_id)",
-            "start_t // 86400000",
-            FULL_LAST_OF_DAY.to_string(),
-            "false",
-            "",
-        ),
-        Scope::Load { min_day, .. } => (
-            "DELETE FROM client_days USING affected_from a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id AND client_days.day >= a.from_day;".to_string(),
-            format!("JOIN affected_from USING (product_id, client_id) WHERE day >= from_day AND day >= DATE '{min_day}'"),
-            "JOIN affected_from USING (product_id, client_id) WHERE end_t >= (from_day - DATE '1970-01-01') * 86400000",
-            "from_day - DATE '1970-01-01'",
-            format!(
-                r#"prior AS (
-    -- Whether the installation was active before the rebuilt days (then none of them is its first).
-    SELECT DISTINCT product_id, client_id, true AS yes
-    FROM client_days JOIN affected_from USING (product_id, client_id) WHERE day < from_day
-),
-last_of_day AS (
-    -- `property_days` (rebuilt just before) holds the last value of each day; the latest
-    -- values before the rebuilt days enter as a row of the day before them, to carry forward.
-    SELECT product_id, client_id, day, name, value FROM property_days JOIN affected_from USING (product_id, client_id)
-    WHERE day >= from_day AND day >= DATE '{min_day}'
-    UNION ALL
-    SELECT product_id, client_id, from_day - 1, name, value FROM (
-        SELECT product_id, client_id, from_day, name, value,
-               row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) AS rn
-        FROM property_days JOIN affected_from USING (product_id, client_id)
-        WHERE day < from_day AND name IN ({names})
-    ) AS before_days WHERE rn = 1
-),
-"#,
-                names = std_names.join(", ")
-            ),
-            "coalesce(pr.yes, false)",
-            " LEFT JOIN prior pr USING (product_id, client_id)",
-        ),
-    };
-    sql.replace("@DELETE@", &delete)
-        .replace("@IN_DAY@", &in_day)
-        .replace("@SESSIONS_IN@", sessions_in)
-        .replace("@FROM_DN@", from_dn)
-        .replace("@LAST_OF_DAY@", &last_of_day)
-        .replace("@HAD_BEFORE@", had_before)
-        .replace("@PRIOR_JOIN@", prior_join)
+    )
 }
 
-/// The last observation of each property on each day, from the facts (semantics §7.2).
-const FULL_LAST_OF_DAY: &str = r#"last_of_day AS (
-    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
-    SELECT product_id, client_id, day, name, value FROM (
-        SELECT product_id, client_id, day, name, value,
-               row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
-        FROM property_changes JOIN affected USING (product_id, client_id)
-    ) AS ranked WHERE rn = 1
-),
-"#;
-
-
-/// The last value of each property on each day; with [`Scope::Load`], of the days from `from_day` on.
-fn property_days(scope: Scope) -> String {
-    let (delete, source) = match scope {
-        Scope::Full => (
-            "DELETE FROM property_days USING affected a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;".to_string(),
-            "JOIN affected USING (product_id, client_id)".to_string(),
-        ),
-        Scope::Load { min_day, .. } => (
-            "DELETE FROM property_days USING affected_from a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id AND property_days.day >= a.from_day;".to_string(),
-            format!("JOIN affected_from USING (product_id, client_id) WHERE day >= from_day AND day >= DATE '{min_day}'"),
-        ),
-    };
-    format!(
-        r#"
-{delete}
+const PROPERTY_DAYS: &str = r#"
+DELETE FROM property_days USING affected a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;
 INSERT INTO property_days
 SELECT product_id, client_id, name, day, value FROM (
     -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
     SELECT product_id, client_id, name, day, value,
            row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
-    FROM property_changes {source}
+    FROM property_changes JOIN affected USING (product_id, client_id)
 ) AS ranked WHERE rn = 1;
-"#
-    )
-}
+"#;
 
 /// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,
 /// opt-out state, the latest standard values (those of its last active day) and the
@@ -591,7 +422,7 @@ SELECT product_id, client_id, name, day, value FROM (
 /// `latest` is false for the version migration 3 applied; the latest one also fills the
 /// columns of migrations 6 and 9 and adds what retention folded into `client_base` and
 /// `purged_days` (semantics §2: lifetime aggregates survive purging).
-fn clients(latest: bool, scope: Scope) -> String {
+fn clients(latest: bool) -> String {
     let current: Vec<&PropertyColumn> = PROPERTY_COLUMNS.iter().filter(|c| !c.standard).collect();
     let pivot: String = current
         .iter()
@@ -625,7 +456,7 @@ LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.clien
 LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
 LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id;
 "#,
-            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, scope),
+            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in),
         );
     }
     // The standard values of the last active day: from its `client_days` row, or from the
@@ -667,7 +498,7 @@ LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.clien
 LEFT JOIN syncs ON syncs.product_id = span.product_id AND syncs.client_id = span.client_id
 LEFT JOIN xs ON xs.product_id = span.product_id AND xs.client_id = span.client_id;
 "#,
-        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, scope),
+        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in),
         last_sync = greatest("syncs.last_sync_at", "b.last_sync_at"),
     )
 }
@@ -678,22 +509,13 @@ fn greatest(a: &str, b: &str) -> String {
 }
 
 /// The CTEs `latest`, `cur` (latest value of every current property) and `opt` (opt-out state).
-///
-/// With [`Scope::Load`], the latest values are those of each property's last day in
-/// `property_days` (rebuilt just before), which holds the last value of every day.
-fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8, scope: Scope) -> String {
-    let ranked = match scope {
-        Scope::Full => "SELECT product_id, client_id, name, value,
-               row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY t DESC, seq DESC, idx DESC) AS rn
-        FROM property_changes JOIN affected USING (product_id, client_id)",
-        Scope::Load { .. } => "SELECT product_id, client_id, name, value,
-               row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) AS rn
-        FROM property_days JOIN affected USING (product_id, client_id)",
-    };
+fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8) -> String {
     format!(
         r#"latest AS (
     SELECT product_id, client_id, name, value FROM (
-        {ranked}
+        SELECT product_id, client_id, name, value,
+               row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY t DESC, seq DESC, idx DESC) AS rn
+        FROM property_changes JOIN affected USING (product_id, client_id)
     ) AS ranked WHERE rn = 1
 ),
 cur AS (

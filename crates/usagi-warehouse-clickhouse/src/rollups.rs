@@ -273,6 +273,14 @@ async fn load_base(
         }
         duck.execute_batch(sql).await?;
     }
+    // A load adds its events to the stored `client_events` rows, which on the embedded
+    // warehouse already hold what retention folded into `client_event_base`; here nothing is
+    // stored yet, so the rows start as the base alone (what a rebuild gives without events).
+    duck.execute_batch(
+        "INSERT INTO client_events SELECT product_id, client_id, category, name, n, first_day, last_day FROM client_event_base"
+            .into(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -1,6 +1,12 @@
 //! The embedded warehouse: one DuckDB file in the data directory.
 
+mod append;
 mod schema;
+
+/// The full rebuild of the rollups of the installations in the table `affected` (what
+/// retention runs). Public for tests that compare a load's rollups with it.
+#[doc(hidden)]
+pub use schema::refresh_rollups;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -155,148 +161,28 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
     }
     let tx = conn.transaction()?;
     {
-        let mut affected: Vec<(i64, u64)> = Vec::new();
-        let mut app = tx.appender("contacts")?;
-        for c in &batch.contacts {
-            affected.push((c.product.as_u64() as i64, c.client.as_u64()));
-            app.append_row(params![
-                c.product.as_u64() as i64,
-                c.client.as_u64(),
-                c.received_at,
-                day_of(c.received_at),
-                c.batch_id.to_string(),
-                c.seq as i64,
-                c.lsn
-            ])?;
-        }
-        drop(app);
-        let mut app = tx.appender("events")?;
-        for e in &batch.events {
-            affected.push((e.product.as_u64() as i64, e.client.as_u64()));
-            app.append_row(params![
-                e.product.as_u64() as i64,
-                e.client.as_u64(),
-                e.t,
-                day_of(e.t),
-                e.seq as i64,
-                e.idx,
-                e.session_id,
-                e.category,
-                e.name,
-                e.num_value,
-                e.text_value,
-                e.custom_json,
-                e.received_at,
-                e.batch_id.to_string()
-            ])?;
-        }
-        drop(app);
-        let mut app = tx.appender("session_marks")?;
-        for m in &batch.session_marks {
-            affected.push((m.product.as_u64() as i64, m.client.as_u64()));
-            app.append_row(params![
-                m.product.as_u64() as i64,
-                m.client.as_u64(),
-                m.t,
-                day_of(m.t),
-                m.seq as i64,
-                m.idx,
-                m.kind as u8,
-                m.session_id,
-                m.received_at,
-                m.batch_id.to_string()
-            ])?;
-        }
-        drop(app);
-        let mut app = tx.appender("exceptions")?;
-        for x in &batch.exceptions {
-            affected.push((x.product.as_u64() as i64, x.client.as_u64()));
-            app.append_row(params![
-                x.product.as_u64() as i64,
-                x.client.as_u64(),
-                x.t,
-                day_of(x.t),
-                x.seq as i64,
-                x.idx,
-                x.session_id,
-                x.class_name,
-                x.method_name,
-                x.message,
-                x.stack_trace,
-                x.received_at,
-                x.batch_id.to_string()
-            ])?;
-        }
-        drop(app);
-        let mut app = tx.appender("observations")?;
-        for o in &batch.observations {
-            affected.push((o.product.as_u64() as i64, o.client.as_u64()));
-            app.append_row(params![
-                o.product.as_u64() as i64,
-                o.client.as_u64(),
-                o.t,
-                day_of(o.t),
-                o.seq as i64,
-                o.idx,
-                o.source as u8,
-                o.evidence,
-                o.session_id,
-                o.payload
-            ])?;
-        }
-        drop(app);
-        let mut app = tx.appender("property_changes")?;
-        for r in &batch.properties {
-            affected.push((r.product.as_u64() as i64, r.client.as_u64()));
-            app.append_row(params![
-                r.product.as_u64() as i64,
-                r.client.as_u64(),
-                r.t,
-                day_of(r.t),
-                r.seq as i64,
-                r.idx,
-                r.name,
-                r.value,
-                r.received_at
-            ])?;
-        }
-        drop(app);
-
-        affected.sort_unstable();
-        affected.dedup();
+        let mut timings = vec![("read_state", started.elapsed().as_millis() as u64)];
+        let mut step = std::time::Instant::now();
+        let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, u64)>| {
+            timings.push((name, step.elapsed().as_millis() as u64));
+            step = std::time::Instant::now();
+        };
+        append::facts(&tx, batch)?;
+        lap("facts", &mut timings);
+        let affected = batch.installations();
         tx.execute_batch("DELETE FROM affected")?;
         let mut app = tx.appender("affected")?;
         for (p, c) in &affected {
-            app.append_row(params![p, c])?;
+            app.append_row(params![p.as_u64() as i64, c.as_u64()])?;
         }
         drop(app);
-        // The (product, day) pairs whose event totals this batch changes.
-        let mut days: Vec<(i64, NaiveDate)> =
-            batch.events.iter().map(|e| (e.product.as_u64() as i64, day_of(e.t))).collect();
-        days.sort_unstable();
-        days.dedup();
-        tx.execute_batch("DELETE FROM affected_days")?;
-        let mut app = tx.appender("affected_days")?;
-        for (p, d) in &days {
-            app.append_row(params![p, d])?;
-        }
-        drop(app);
-        // The (product, installation, day) pairs whose event_days rows this batch changes.
-        let mut client_days: Vec<(i64, u64, NaiveDate)> =
-            batch.events.iter().map(|e| (e.product.as_u64() as i64, e.client.as_u64(), day_of(e.t))).collect();
-        client_days.sort_unstable();
-        client_days.dedup();
-        tx.execute_batch("DELETE FROM affected_client_days")?;
-        let mut app = tx.appender("affected_client_days")?;
-        for (p, c, d) in &client_days {
-            app.append_row(params![p, c, d])?;
-        }
-        drop(app);
-        let mut timings = vec![("append", started.elapsed().as_millis() as u64)];
-        for (rollup, sql) in schema::refresh_steps(true) {
-            let step = std::time::Instant::now();
+        let days = append::event_delta(&tx, &batch.events)?;
+        lap("event_delta", &mut timings);
+        let sessions_from = session_bounds(&tx, batch)?;
+        lap("session_bounds", &mut timings);
+        for (rollup, sql) in schema::load_steps(days, sessions_from) {
             tx.execute_batch(&sql)?;
-            timings.push((rollup, step.elapsed().as_millis() as u64));
+            lap(rollup, &mut timings);
         }
         tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
         let commit = std::time::Instant::now();
@@ -311,6 +197,45 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         );
     }
     Ok(())
+}
+
+/// An installation and session key (`None`: the implicit session).
+fn session_key(p: ProductId, c: ClientId, session: &Option<String>) -> (u64, u64, Option<&str>) {
+    (p.as_u64(), c.as_u64(), session.as_deref())
+}
+
+/// Writes the earliest new session record of each installation and session key to
+/// `load_keys`, derives where each installation's sessions are rebuilt from
+/// ([`schema::SESSION_BOUNDS`]) and returns the earliest such time, `None` when the load has
+/// no session records.
+fn session_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<Option<i64>> {
+    use std::collections::HashMap;
+    let records = (batch.events.iter().map(|e| (session_key(e.product, e.client, &e.session_id), e.t)))
+        .chain(batch.session_marks.iter().map(|m| (session_key(m.product, m.client, &m.session_id), m.t)))
+        .chain(batch.exceptions.iter().map(|x| (session_key(x.product, x.client, &x.session_id), x.t)))
+        .chain(
+            batch
+                .observations
+                .iter()
+                .filter(|o| o.evidence)
+                .map(|o| (session_key(o.product, o.client, &o.session_id), o.t)),
+        );
+    let mut first: HashMap<(u64, u64, Option<&str>), i64> = HashMap::new();
+    for (k, t) in records {
+        let e = first.entry(k).or_insert(t);
+        *e = (*e).min(t);
+    }
+    tx.execute_batch("DELETE FROM load_keys")?;
+    if first.is_empty() {
+        return Ok(None);
+    }
+    let mut app = tx.appender("load_keys")?;
+    for ((p, c, k), t) in &first {
+        app.append_row(params![*p as i64, c, k.unwrap_or_default(), t])?;
+    }
+    drop(app);
+    tx.execute_batch(schema::SESSION_BOUNDS)?;
+    tx.query_row("SELECT min(from_t) FROM sessions_from", [], |r| r.get(0))
 }
 
 fn to_sql(p: &Param) -> Box<dyn ToSql> {

@@ -14,12 +14,25 @@ pub fn migrations() -> Vec<String> {
     all.push(RECEIVE_COLUMNS_MIGRATION.to_string());
     all.push(lifetime_base_migration());
     all.push(AFFECTED_CLIENT_DAYS_MIGRATION.to_string());
+    all.push(EVENT_DELTA_MIGRATION.to_string());
     all
 }
 
+/// Migration 11: scratch tables of a load (writer connection only): its events aggregated per
+/// installation, day and event, which it adds to the event rollups; per installation and
+/// session key, the time of its earliest new session record; per installation, the time its
+/// sessions are rebuilt from ([`SESSION_BOUNDS`]).
+const EVENT_DELTA_MIGRATION: &str = "CREATE TABLE event_delta (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL, category VARCHAR,
+    name VARCHAR NOT NULL, n BIGINT NOT NULL, value_sum DOUBLE NOT NULL);
+CREATE TABLE load_keys (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, session_key VARCHAR NOT NULL,
+    t0 BIGINT NOT NULL);
+CREATE TABLE sessions_from (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, from_t BIGINT NOT NULL);";
+
 /// Migration 10: scratch list of the (installation, day) pairs whose events one load adds
-/// (writer connection only), so `event_days` is rewritten for those days instead of for every
-/// day of every affected installation.
+/// (writer connection only), so `event_days` was rewritten for those days instead of for every
+/// day of every affected installation. Unused since loads add their events' aggregates
+/// (migration 11).
 const AFFECTED_CLIENT_DAYS_MIGRATION: &str =
     "CREATE TABLE affected_client_days (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL);";
 
@@ -198,7 +211,8 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh = [SESSIONS, &client_days(false), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
+        refresh =
+            [&sessions(Scope::Full), &client_days(false), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
     )
 }
 
@@ -209,40 +223,177 @@ fn wide_rollups_migration() -> String {
 /// values combine that computation with what retention folded into the base tables
 /// (migration 9; [`purge_before`]).
 pub fn refresh_rollups() -> String {
-    refresh_steps(false).into_iter().map(|(_, sql)| sql).collect()
+    // `client_days` reads `event_days`, so the event rollups come first.
+    let mut all: String = [EVENT_DAYS, CLIENT_EVENTS, EVENT_TOTALS].concat();
+    all.extend(installation_steps(Some(Scope::Full)).into_iter().map(|(_, sql)| sql));
+    all
 }
 
-/// The statements of [`refresh_rollups`] by rollup, so a load can time each of them.
-///
-/// With `load_days`, `event_days` is recomputed only for the (installation, day) pairs listed
-/// in `affected_client_days`: a load only adds events, and a day's row depends on that day's
-/// events alone (retention and erasure delete both tables' rows themselves).
-pub fn refresh_steps(load_days: bool) -> Vec<(&'static str, String)> {
-    vec![
-        ("sessions", SESSIONS.to_string()),
+/// The per-installation rollups of the installations in `affected`, rebuilt, by rollup.
+/// Without `sessions`, the sessions are left as they are (a load without session records).
+fn installation_steps(sessions: Option<Scope>) -> Vec<(&'static str, String)> {
+    let mut steps: Vec<(&'static str, String)> =
+        sessions.map(|scope| ("sessions", self::sessions(scope))).into_iter().collect();
+    steps.extend([
         ("client_days", client_days(true)),
         ("property_days", PROPERTY_DAYS.to_string()),
         ("clients", clients(true)),
-        ("event_days", if load_days { EVENT_DAYS_OF_LOAD } else { EVENT_DAYS }.to_string()),
-        ("client_events", CLIENT_EVENTS.to_string()),
-        ("event_totals", EVENT_TOTALS.to_string()),
-    ]
+    ]);
+    steps
 }
 
-/// Sessions of the affected installations, rebuilt from their marks and member records.
+/// The first and last day of a load's events.
+#[derive(Debug, Clone, Copy)]
+pub struct DayRange {
+    pub first: chrono::NaiveDate,
+    pub last: chrono::NaiveDate,
+}
+
+/// The statements a load runs, by rollup, so it can time each of them: the per-installation
+/// rollups rebuilt for the installations in `affected`, and the event rollups with the load's
+/// own events (in `event_delta`, spanning `events`) added to them.
+///
+/// `sessions` is `None` when the load has no session records (events, marks, exceptions,
+/// evidence observations); otherwise `sessions_from` must have been filled
+/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`.
+pub fn load_steps(events: Option<DayRange>, sessions: Option<i64>) -> Vec<(&'static str, String)> {
+    let mut steps: Vec<(&'static str, String)> =
+        events.map(|days| event_rollups_of_load(days).into()).unwrap_or_default();
+    steps.extend(installation_steps(sessions.map(|min_t| Scope::Load { min_t })));
+    steps
+}
+
+/// Adds `event_delta` to `event_days`, `client_events` and `event_totals`.
+///
+/// A load only adds events, and all three rollups are sums (counts, value sums) and
+/// minimum/maximum days over events, so adding a load's aggregates to the stored rows gives
+/// what a rebuild from the facts would (retention and erasure rebuild or delete rows
+/// themselves; a load runs at most once, guarded by `loader_state`). Each rollup's rows of the
+/// touched keys are merged with the delta in a scratch table, deleted and inserted again (a
+/// DuckDB `UPDATE` of the same rows load after load builds up version chains and was several
+/// times slower). The day bounds let the scans skip row groups of other days.
+fn event_rollups_of_load(days: DayRange) -> [(&'static str, String); 3] {
+    let range = |col: &str| {
+        format!("{col} BETWEEN DATE '{}' AND DATE '{}'", days.first.format("%Y-%m-%d"), days.last.format("%Y-%m-%d"))
+    };
+    // Rewrites the rows of `table` whose `key` columns a load touches: `merged` is the stored
+    // rows of those keys (`stored` in the query) together with the delta, re-aggregated.
+    let rewrite = |table: &str, key: &str, filter: &str, merged: &str| {
+        let on: String = key.split(", ").map(|k| format!(" AND {table}.{k} = t.{k}")).collect();
+        format!(
+            "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT {key} FROM event_delta;
+             CREATE OR REPLACE TEMP TABLE merged AS
+             WITH stored AS (SELECT {table}.* FROM {table} JOIN touched USING ({key}) WHERE {filter})
+             {merged};
+             DELETE FROM {table} USING touched t WHERE {filter}{on};
+             INSERT INTO {table} SELECT * FROM merged;
+             DROP TABLE merged; DROP TABLE touched;"
+        )
+    };
+    let event_days = rewrite(
+        "event_days",
+        "product_id, client_id, day",
+        &range("event_days.day"),
+        "SELECT product_id, client_id, day, category, name, sum(n), sum(value_sum) FROM (
+             SELECT * FROM stored UNION ALL SELECT * FROM event_delta
+         ) AS e GROUP BY product_id, client_id, day, category, name",
+    );
+    let client_events = rewrite(
+        "client_events",
+        "product_id, client_id",
+        "true",
+        "SELECT product_id, client_id, category, name, sum(n), min(first_day), max(last_day) FROM (
+             SELECT * FROM stored
+             UNION ALL SELECT product_id, client_id, category, name, n, day, day FROM event_delta
+         ) AS e GROUP BY product_id, client_id, category, name",
+    );
+    let event_totals = rewrite(
+        "event_totals",
+        "product_id, day",
+        &range("event_totals.day"),
+        "SELECT product_id, day, category, name, sum(n), sum(value_sum) FROM (
+             SELECT * FROM stored UNION ALL SELECT product_id, day, category, name, n, value_sum FROM event_delta
+         ) AS e GROUP BY product_id, day, category, name",
+    );
+    [("event_days", event_days), ("client_events", client_events), ("event_totals", event_totals)]
+}
+
+/// Which sessions a statement rebuilds.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    /// Every session of the installations in `affected`.
+    Full,
+    /// Those of each installation in `sessions_from` that start at or after its `from_t`
+    /// ([`SESSION_BOUNDS`]); `min_t` is the least `from_t`, a constant the scans of the fact
+    /// tables can skip row groups with.
+    Load { min_t: i64 },
+}
+
+/// Fills `sessions_from` from `load_keys` (the earliest new session record of each
+/// installation and session key, written by the loader): a new record can only change the
+/// session it falls in and the later ones of its key, so each installation's sessions are
+/// rebuilt from the start of the last stored session of a touched key that starts before the
+/// key's earliest new record (or from that record when there is none). Sessions of other keys
+/// that start after that point are rebuilt too (from the same facts, unchanged).
+pub const SESSION_BOUNDS: &str = r#"
+DELETE FROM sessions_from;
+INSERT INTO sessions_from
+SELECT product_id, client_id, min(coalesce(prev_start, t0)) FROM (
+    SELECT k.product_id, k.client_id, k.session_key, k.t0, max(s.start_t) AS prev_start
+    FROM load_keys k LEFT JOIN sessions s ON s.product_id = k.product_id AND s.client_id = k.client_id
+        AND s.session_key = k.session_key AND s.start_t < k.t0
+    GROUP BY k.product_id, k.client_id, k.session_key, k.t0
+) AS per_key GROUP BY product_id, client_id;
+"#;
+
+/// Sessions rebuilt from their marks and member records ([`Scope`]).
+///
+/// A load's rebuild keeps each installation's sessions that start before its `from_t` and
+/// numbers the rebuilt ones of each key after the kept ones: every `sessionStart` opens one
+/// session, so the kept ones are exactly the starts before `from_t`.
+fn sessions(scope: Scope) -> String {
+    let start_day = "CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)";
+    match scope {
+        Scope::Full => format!(
+            "DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;
+INSERT INTO sessions
+{ctes}
+SELECT product_id, client_id, session_key, grp, start_t, greatest(start_t, end_t), {start_day} FROM grouped;
+",
+            ctes = SESSIONS_CTES.replace("@IN@", "JOIN affected USING (product_id, client_id) WHERE true"),
+        ),
+        Scope::Load { min_t } => format!(
+            "DELETE FROM sessions USING sessions_from a
+WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id AND sessions.start_t >= a.from_t;
+INSERT INTO sessions
+{ctes},
+kept AS (
+    SELECT product_id, client_id, session_key, count(*) AS n
+    FROM sessions JOIN sessions_from USING (product_id, client_id) GROUP BY product_id, client_id, session_key
+)
+SELECT g.product_id, g.client_id, g.session_key, g.grp + coalesce(k.n, 0), g.start_t, greatest(g.start_t, g.end_t), {start_day}
+FROM grouped g LEFT JOIN kept k USING (product_id, client_id, session_key);
+",
+            ctes = SESSIONS_CTES.replace(
+                "@IN@",
+                &format!("JOIN sessions_from USING (product_id, client_id) WHERE t >= from_t AND t >= {min_t}"),
+            ),
+        ),
+    }
+}
+
+/// The CTEs of [`sessions`]; `@IN@` joins a fact table with the installations and opens a `WHERE`.
 ///
 /// Events, exceptions and evidence observations only extend the session they fall in, so a
 /// batch's members under one session key that have no `sessionStart` between the first and
 /// the last of them (in `(t, seq, idx)` order) are represented by the last one: the window
 /// that numbers the sessions then sorts about one row per batch instead of one per event.
 /// Members of a batch with a start among them (a batch sent out of order) stay individual.
-const SESSIONS: &str = r#"
-DELETE FROM sessions USING affected a WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id;
-INSERT INTO sessions
+const SESSIONS_CTES: &str = r#"
 WITH members AS (
-    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx FROM events JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM exceptions JOIN affected USING (product_id, client_id)
-    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
+    SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx FROM events @IN@
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM exceptions @IN@
+    UNION ALL SELECT product_id, client_id, coalesce(session_id, ''), t, seq, idx FROM observations @IN@ AND evidence
 ),
 spans AS (
     SELECT product_id, client_id, session_key, seq, min({'t': t, 'i': idx}) AS lo, max({'t': t, 'i': idx}) AS hi
@@ -251,7 +402,7 @@ spans AS (
 points AS (
     SELECT product_id, client_id, coalesce(session_id, '') AS session_key, {'t': t, 's': seq, 'i': idx} AS o,
            1 AS is_start, CAST(NULL AS BIGINT) AS span_seq, 0 AS side
-    FROM session_marks JOIN affected USING (product_id, client_id) WHERE kind = 1
+    FROM session_marks @IN@ AND kind = 1
     UNION ALL SELECT product_id, client_id, session_key, {'t': lo.t, 's': seq, 'i': lo.i}, 0, seq, 1 FROM spans
     UNION ALL SELECT product_id, client_id, session_key, {'t': hi.t, 's': seq, 'i': hi.i}, 0, seq, 2 FROM spans
 ),
@@ -269,7 +420,7 @@ split AS (
 ),
 tl AS (
     SELECT product_id, client_id, coalesce(session_id, '') AS session_key, t, seq, idx, kind
-    FROM session_marks JOIN affected USING (product_id, client_id)
+    FROM session_marks @IN@
     UNION ALL SELECT p.product_id, p.client_id, p.session_key, p.hi.t, p.seq, p.hi.i, 0
     FROM spans p ANTI JOIN split x USING (product_id, client_id, session_key, seq)
     UNION ALL SELECT m.product_id, m.client_id, m.session_key, m.t, m.seq, m.idx, 0
@@ -290,11 +441,7 @@ grouped AS (
            coalesce(min(t) FILTER (WHERE kind = 2), max(t)) AS end_t
     FROM ordered WHERE grp > 0
     GROUP BY product_id, client_id, session_key, grp
-)
-SELECT product_id, client_id, session_key, grp, start_t, greatest(start_t, end_t),
-       CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)
-FROM grouped;
-"#;
+)"#;
 
 /// `value` (VARCHAR) converted to a column's type.
 fn typed_value(expr: &str, ty: ColumnType) -> String {
@@ -342,13 +489,17 @@ fn client_days(latest: bool) -> String {
         ("", "")
     };
     let rows = if latest { "kept" } else { "base" };
+    // The days with events: from `event_days` (refreshed before this step; one row per
+    // installation, day and event instead of one per event), or from the facts as of
+    // migration 3, before `event_days` existed.
+    let event_days = if latest { "event_days" } else { "events" };
     format!(
         r#"
 DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
 INSERT INTO client_days
 WITH evidence AS (
     SELECT product_id, client_id, day FROM contacts JOIN affected USING (product_id, client_id)
-    UNION SELECT product_id, client_id, day FROM events JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM {event_days} JOIN affected USING (product_id, client_id)
     UNION SELECT product_id, client_id, day FROM session_marks JOIN affected USING (product_id, client_id)
     UNION SELECT product_id, client_id, day FROM exceptions JOIN affected USING (product_id, client_id)
     UNION SELECT product_id, client_id, day FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
@@ -554,18 +705,6 @@ SELECT product_id, client_id, category, name, sum(n), min(first_day), max(last_d
     SELECT product_id, client_id, category, name, n, first_day, last_day
     FROM client_event_base JOIN affected USING (product_id, client_id)
 ) AS all_time GROUP BY product_id, client_id, category, name;
-"#;
-
-/// `event_days` of the (installation, day) pairs in `affected_client_days`; the join's day
-/// bounds let the scan of `events` skip row groups of other days.
-const EVENT_DAYS_OF_LOAD: &str = r#"
-DELETE FROM event_days USING affected_client_days a
-WHERE event_days.product_id = a.product_id AND event_days.client_id = a.client_id AND event_days.day = a.day;
-INSERT INTO event_days
-SELECT product_id, client_id, day, category, name, count(*), coalesce(sum(num_value), 0)
-FROM events JOIN affected_client_days USING (product_id, client_id, day)
-WHERE day BETWEEN (SELECT min(day) FROM affected_client_days) AND (SELECT max(day) FROM affected_client_days)
-GROUP BY product_id, client_id, day, category, name;
 "#;
 
 const EVENT_DAYS: &str = r#"

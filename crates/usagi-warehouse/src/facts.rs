@@ -45,6 +45,23 @@ impl LoadBatch {
             + self.observations.len()
             + self.properties.len()
     }
+
+    /// The installations with a row of any kind in this batch, sorted, each once.
+    pub fn installations(&self) -> Vec<(ProductId, ClientId)> {
+        let mut all: Vec<(ProductId, ClientId)> = self
+            .contacts
+            .iter()
+            .map(|r| (r.product, r.client))
+            .chain(self.events.iter().map(|r| (r.product, r.client)))
+            .chain(self.session_marks.iter().map(|r| (r.product, r.client)))
+            .chain(self.exceptions.iter().map(|r| (r.product, r.client)))
+            .chain(self.observations.iter().map(|r| (r.product, r.client)))
+            .chain(self.properties.iter().map(|r| (r.product, r.client)))
+            .collect();
+        all.sort_unstable_by_key(|(p, c)| (p.as_u64(), c.as_u64()));
+        all.dedup();
+        all
+    }
 }
 
 /// An accepted sync.

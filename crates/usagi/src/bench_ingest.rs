@@ -41,9 +41,16 @@ use crate::chaos_cluster::Cluster;
 /// Options of `bench ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Concurrent simulated installations, each uploading back to back.
+    /// Concurrent senders: simulated installations uploading at the same time, each back to back.
     #[arg(long, default_value_t = 64)]
     installs: u32,
+    /// Installations in the simulated fleet (default: `--installs`, one per sender). With a
+    /// larger fleet the senders take its installations in turn, one batch each, so many
+    /// installations sync with a short history each, as a real fleet does; with the default
+    /// every installation's history grows by thousands of records per second (the worst case
+    /// for the loader, which refreshes each touched installation's rollups).
+    #[arg(long)]
+    fleet: Option<u32>,
     /// Records per batch (one session: start, events, stop).
     #[arg(long, default_value_t = 100)]
     records: u32,
@@ -209,14 +216,28 @@ fn uuid_v4(rng: &mut StdRng) -> String {
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
-async fn sender(shared: Arc<Shared>, index: u32, records: u32) -> anyhow::Result<SenderResult> {
+/// Sender `index` of `senders` uploads for the fleet's installations `index`, `index +
+/// senders`, … below `fleet` in turn, each with its own batch sequence.
+async fn sender(
+    shared: Arc<Shared>,
+    index: u32,
+    senders: u32,
+    fleet: u32,
+    records: u32,
+) -> anyhow::Result<SenderResult> {
     let mut rng = StdRng::from_entropy();
-    let client_id = format!("{:016X}", 0x1000_0000_0000_0000u64 + u64::from(index));
+    let mine: Vec<String> = (index..fleet.max(index + 1))
+        .step_by(senders.max(1) as usize)
+        .map(|i| format!("{:016X}", 0x1000_0000_0000_0000u64 + u64::from(i)))
+        .collect();
+    let mut seqs = vec![0u64; mine.len()];
     let mut result = SenderResult::default();
-    let mut seq = 0;
+    let mut turn = 0usize;
     while !shared.stop.load(Ordering::Relaxed) {
-        seq += 1;
-        let body = session_batch(&client_id, seq, records, &mut rng);
+        let k = turn % mine.len();
+        turn += 1;
+        seqs[k] += 1;
+        let body = session_batch(&mine[k], seqs[k], records, &mut rng);
         if let Some((latency, accepted)) = shared.deliver(&body, &mut result).await? {
             shared.acked_records.fetch_add(accepted, Ordering::Relaxed);
             result.acks.push(Ack { at: Instant::now(), latency, records: accepted });
@@ -355,8 +376,10 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     });
     let report = Url::parse(&format!("{base}/v3/reporting/clientProfile/{}", product.id))?;
 
-    let senders: Vec<_> =
-        (0..args.installs).map(|i| tokio::spawn(sender(shared.clone(), i, args.records.max(1)))).collect();
+    let fleet = args.fleet.unwrap_or(args.installs).max(args.installs);
+    let senders: Vec<_> = (0..args.installs)
+        .map(|i| tokio::spawn(sender(shared.clone(), i, args.installs, fleet, args.records.max(1))))
+        .collect();
 
     // Memory sampler.
     let rss_max = Arc::new(AtomicU64::new(0));
@@ -486,6 +509,7 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         "loadAverage": {"before": load_before, "after": load_average()},
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         "installs": args.installs,
+        "fleet": fleet,
         "recordsPerBatch": args.records,
         "warmupSeconds": args.warmup,
         "durationSeconds": window.as_secs_f64(),
@@ -517,7 +541,8 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
     let cpu = result["serverCpuSeconds"].as_f64();
     let rows: Vec<(&str, String, &str)> = vec![
-        ("installations × records per batch", format!("{} × {}", args.installs, args.records), ""),
+        ("senders × records per batch", format!("{} × {}", args.installs, args.records), ""),
+        ("installations in the fleet", fleet.to_string(), ""),
         ("measured window", format!("{:.1} s after {} s warm-up", window.as_secs_f64(), args.warmup), ""),
         ("records acknowledged (window / all)", format!("{window_records} / {all_records}"), ""),
         ("throughput", format!("{records_per_s:.0} records/s ({window_batches} batches)"), "≥ 100,000 records/s"),

@@ -8,11 +8,13 @@
 //!
 //! Each rollup table is a `ReplacingMergeTree(version)` per shard, keyed by its natural key,
 //! behind a `Distributed` table `<name>_all` and a view `<name>` that reads it `FINAL`: a
-//! refresh writes every row of an installation with a newer version. Keys never disappear on a
-//! refresh (new records only add active days, sessions, events or property days; a late
-//! `sessionStart` renumbers later groups, which all still exist), so a refresh needs no
-//! tombstones; erasure deletes rows by mutation, and retention, which does make keys disappear
-//! (the purged days), writes tombstones (`deleted = 1`) for them (see [`crate::purge`]). `event_totals`, the one rollup summed over
+//! refresh writes every row of an installation with a newer version. Keys rarely disappear on a
+//! refresh (new records add active days, sessions, events or property days; a late
+//! `sessionStart` renumbers later groups, which all still exist), but a late `sessionStop` can
+//! shorten a session and take away a day only it covered, so a refresh then writes tombstones
+//! (`deleted = 1`) for the installation's rows it did not rewrite. Erasure deletes rows by
+//! mutation, and retention, which makes keys disappear (the purged days), writes tombstones for
+//! them too (see [`crate::purge`]). `event_totals`, the one rollup summed over
 //! installations, is a view over `event_days`.
 //!
 //! The column lists and types come from the in-memory DuckDB's own schema, so a new DuckDB
@@ -345,7 +347,36 @@ pub async fn refresh(
     version: u64,
 ) -> Result<(), WarehouseError> {
     let (duck, _) = compute(shard, schema, clients, false).await?;
-    write(shard, schema, &duck, version, "TRUE").await
+    write(shard, schema, &duck, version, "TRUE").await?;
+    tombstone_unwritten(shard, schema, clients, version).await
+}
+
+/// Writes tombstones (`deleted = 1`, `version`) for the rollup rows of `clients` that a refresh
+/// with `version` did not write again: keys the recomputation no longer has. A late
+/// `sessionStop` that shortens a stored session can take away an active day that only the
+/// longer session covered (`client_days`); the refresh rewrote every other row of these
+/// installations with `version`, so the rows left with an older version are exactly those.
+async fn tombstone_unwritten(
+    shard: &Client,
+    schema: &RollupSchema,
+    clients: &[(i64, u64)],
+    version: u64,
+) -> Result<(), WarehouseError> {
+    for (t, cols) in ROLLUP_TABLES.iter().zip(&schema.tables) {
+        let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+        let names = names.join(", ");
+        shard
+            .query_raw(&format!(
+                "INSERT INTO {t}_local ({names}, version, deleted) SELECT {names}, {version}, 1 FROM {t}_local FINAL \
+                 WHERE deleted = 0 AND version < {version} AND {clients}",
+                t = t.name,
+                clients = in_list(clients),
+            ))
+            .execute()
+            .await
+            .map_err(engine)?;
+    }
+    Ok(())
 }
 
 /// Deletes every rollup row of one installation (erasure), by mutation on its shard.

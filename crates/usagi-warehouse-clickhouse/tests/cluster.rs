@@ -465,4 +465,38 @@ async fn rollups_equal_the_embedded_backends_including_regrouped_sessions() {
     db.drop().await;
 }
 
+/// A late `sessionStop` shortens a stored session that ran across two midnights: the day only
+/// the longer session covered is no longer active, on ClickHouse as on the embedded backend.
+#[tokio::test]
+async fn a_late_stop_that_shortens_a_session_removes_the_day_it_no_longer_covers() {
+    let Some(db) = TestDb::create("a_late_stop_that_shortens_a_session").await else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let duck =
+        usagi_warehouse_duckdb::DuckWarehouse::open(&dir.path().join("w.duckdb"), &Default::default()).expect("duckdb");
+    let d = day_ms(2026, 6, 1);
+    let mut first = LoadBatch { last_lsn: 1, ..Default::default() };
+    mark(&mut first, 20, d + 23 * 3_600_000, MarkKind::Start, 1);
+    mark(&mut first, 20, d + 2 * MS + 1_800_000, MarkKind::Heartbeat, 1);
+    let mut late = LoadBatch { last_lsn: 2, ..Default::default() };
+    mark(&mut late, 20, d + 23 * 3_600_000 + 1_800_000, MarkKind::Stop, 2);
+    let days = "SELECT CAST(day AS VARCHAR) FROM client_days WHERE client_id = 20 ORDER BY day";
+    let texts = |rows: usagi_warehouse::Rows| -> Vec<String> {
+        rows.rows.iter().map(|r| r[0].as_str().unwrap_or_default().to_string()).collect()
+    };
+    for (n, l) in [first, late].into_iter().enumerate() {
+        duck.load(l.clone()).await.expect("duckdb load");
+        db.wh.load(l).await.expect("clickhouse load");
+        let want = texts(duck.query(days.into(), vec![]).await.expect("duckdb days"));
+        let got = texts(db.wh.query(days.into(), vec![]).await.expect("clickhouse days"));
+        // Worked by hand: 23:00 on June 1st to 00:30 on June 3rd covers three days; stopped at
+        // 23:30, the session covers June 1st, and the heartbeat alone keeps June 3rd active.
+        let expected: &[&str] =
+            if n == 0 { &["2026-06-01", "2026-06-02", "2026-06-03"] } else { &["2026-06-01", "2026-06-03"] };
+        assert_eq!(want, expected, "embedded backend after load {}", n + 1);
+        assert_eq!(got, expected, "ClickHouse after load {}", n + 1);
+    }
+    assert_same_as_embedded(&db.wh, &duck, "after the late stop").await;
+    db.drop().await;
+}
+
 const MS: i64 = 86_400_000;

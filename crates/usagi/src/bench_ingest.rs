@@ -492,6 +492,20 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         .first()
         .and_then(|r| r[0].as_u64())
         .unwrap_or(0);
+    // The fleet's installations that synced (probe installations have ids from 0xF000…).
+    let installations = wh
+        .query(
+            format!(
+                "SELECT count(DISTINCT client_id) FROM contacts WHERE product_id = {} AND client_id < {}",
+                product.id, 0xF000_0000_0000_0000u64
+            ),
+            vec![],
+        )
+        .await?
+        .rows
+        .first()
+        .and_then(|r| r[0].as_u64())
+        .unwrap_or(0);
     drop(wh);
     // Every batch was accepted whole (checked by `recordsNotAccepted`).
     let expected_events = all_batches * events_in(args.records) + probe_events;
@@ -533,7 +547,8 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             "duringLoadMax": ms(during_sorted.last().copied().unwrap_or_default()),
             "afterLoad": after.map(ms),
         },
-        "warehouse": {"eventsStored": stored, "eventsExpected": expected_events, "exact": stored == expected_events},
+        "warehouse": {"eventsStored": stored, "eventsExpected": expected_events, "exact": stored == expected_events,
+                      "installationsSynced": installations},
         "dataDirBytes": data_bytes,
         "clickhouseBytes": cluster_bytes,
         "totalSeconds": started.elapsed().as_secs_f64(),

@@ -35,6 +35,7 @@ fn ingest_smoke_run_acknowledges_stores_and_shows_every_batch() {
     assert_eq!(r["allAcked"], true, "{r}");
     assert_eq!(r["rejectedBatches"], 0, "{r}");
     assert_eq!(r["warehouse"]["exact"], true, "{r}");
+    assert_eq!(r["warehouse"]["installationsSynced"], 3, "one installation per sender: {r}");
     assert!(r["window"]["recordsPerSecond"].as_f64().unwrap() > 0.0, "{r}");
     for p in ["p50", "p95", "p99"] {
         assert!(r["ackMs"][p].as_f64().unwrap() > 0.0, "{r}");
@@ -44,6 +45,29 @@ fn ingest_smoke_run_acknowledges_stores_and_shows_every_batch() {
     if cfg!(target_os = "linux") {
         assert!(r["rssMiB"]["peak"].as_f64().unwrap() > 1.0, "{r}");
     }
+}
+
+#[test]
+fn ingest_smoke_run_with_a_fleet_rotates_the_senders_over_its_installations() {
+    let r = bench_json(&[
+        "ingest",
+        "--installs",
+        "2",
+        "--fleet",
+        "6",
+        "--records",
+        "20",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+    ]);
+    assert_eq!(r["fleet"], 6, "{r}");
+    assert_eq!(r["warehouse"]["exact"], true, "{r}");
+    // Each sender takes its three installations in turn, one batch each; a 3-second run sends
+    // far more than three batches per sender.
+    assert!(r["batchesAcked"].as_u64().unwrap() >= 6, "{r}");
+    assert_eq!(r["warehouse"]["installationsSynced"], 6, "{r}");
 }
 
 #[test]

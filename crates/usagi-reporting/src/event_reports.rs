@@ -124,6 +124,15 @@ impl DataTableSpec {
     }
 }
 
+/// `numerator` per runtime hour, given the runtime in milliseconds.
+///
+/// Multiplies before dividing: `8.5 / (9_792_000 / 3_600_000)` is 3.1249999… in binary
+/// because 2.72 h is not representable, while `8.5 * 3_600_000 / 9_792_000` is exactly the
+/// tie 3.125, which the API rounds half away from zero to 3.13.
+fn per_runtime_hour(numerator: f64, runtime_ms: f64) -> usagi_types::Float2 {
+    ratio(numerator * 3_600_000.0, runtime_ms)
+}
+
 fn usage(n: f64, users: f64, sessions: f64) -> Value {
     json!({"cumulativeUsageCount": n as i64, "averageCountPerUser": ratio(n, users),
            "averageCountPerSession": ratio(n, sessions)})
@@ -411,9 +420,7 @@ pub async fn timeline(
                 None => json!(usagi_types::Float2(v)),
                 Some(Divisor::Users) => json!(ratio(numerator, users.get(&k).copied().unwrap_or(0.0))),
                 Some(Divisor::Sessions) => json!(ratio(numerator, sessions.get(&k).map_or(0.0, |s| s.0))),
-                Some(Divisor::Runtime) => {
-                    json!(ratio(numerator, sessions.get(&k).map_or(0.0, |s| s.1) / 3_600_000.0))
-                }
+                Some(Divisor::Runtime) => json!(per_runtime_hour(numerator, sessions.get(&k).map_or(0.0, |s| s.1))),
                 Some(Divisor::UsageCounts) => json!(ratio(numerator, n)),
             };
             let mut m = Map::new();
@@ -424,4 +431,18 @@ pub async fn timeline(
         result.insert(k.format("%Y-%m-%d").to_string(), Value::Array(entries));
     }
     Ok(json!({ "result": result }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_per_runtime_hour_that_is_a_decimal_tie_rounds_up() {
+        // 8.5 over 2 h 43 min 12 s (2.72 h) is exactly 3.125: a tie, rounded away from zero.
+        assert_eq!(per_runtime_hour(8.5, 9_792_000.0).rounded(), 3.13);
+        // No runtime gives 0.0, as every other divisor does.
+        assert_eq!(per_runtime_hour(8.5, 0.0).rounded(), 0.0);
+        assert_eq!(per_runtime_hour(3.0, 5_400_000.0).rounded(), 2.0);
+    }
 }

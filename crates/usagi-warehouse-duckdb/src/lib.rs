@@ -563,4 +563,58 @@ mod tests {
             conn.query_row("SELECT received_at FROM property_changes", [], |r| r.get(0)).expect("received_at");
         assert_eq!(received, 1_709_283_600_000, "the property change was received with contact seq 1");
     }
+
+    /// Migration 12 keeps the `property_days` rows on which a value first appears or changes.
+    #[test]
+    fn property_days_of_an_older_warehouse_keep_only_their_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("warehouse.duckdb");
+        let before_12 = schema::migrations().len() - 1;
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL);").expect("version table");
+            for (i, sql) in schema::migrations().iter().take(before_12).enumerate() {
+                conn.execute_batch(sql).expect("old migration");
+                conn.execute("INSERT INTO schema_version VALUES (?)", params![i as i64 + 1]).expect("version");
+            }
+            // Installation A: 1.0, 1.0, 2.0, 2.0, 1.0 on five days; installation B: NULL twice,
+            // then 1.0; B's edition on one day.
+            let row = |c: u32, name: &str, day: u32, v: Option<&str>| {
+                let v = v.map_or("NULL".to_string(), |v| format!("'{v}'"));
+                format!("INSERT INTO property_days VALUES (1, {c}, '{name}', DATE '2024-03-0{day}', {v});")
+            };
+            let rows: String = [
+                row(1, "prodVersion", 1, Some("1.0")),
+                row(1, "prodVersion", 2, Some("1.0")),
+                row(1, "prodVersion", 3, Some("2.0")),
+                row(1, "prodVersion", 4, Some("2.0")),
+                row(1, "prodVersion", 5, Some("1.0")),
+                row(2, "prodVersion", 1, None),
+                row(2, "prodVersion", 2, None),
+                row(2, "prodVersion", 3, Some("1.0")),
+                row(2, "prodEdition", 2, Some("Pro")),
+            ]
+            .concat();
+            conn.execute_batch(&rows).expect("old property days");
+        }
+        let wh = DuckWarehouse::open(&path, &DuckConfig::default()).expect("migrates");
+        let conn = wh.origin.lock();
+        let kept: Vec<(u32, String, String, Option<String>)> = conn
+            .prepare("SELECT client_id, name, CAST(day AS VARCHAR), value FROM property_days ORDER BY ALL")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+            .expect("property_days");
+        let day = |d: u32| format!("2024-03-0{d}");
+        let v = |s: &str| Some(s.to_string());
+        assert_eq!(
+            kept,
+            vec![
+                (1, "prodVersion".into(), day(1), v("1.0")),
+                (1, "prodVersion".into(), day(3), v("2.0")),
+                (1, "prodVersion".into(), day(5), v("1.0")),
+                (2, "prodEdition".into(), day(2), v("Pro")),
+                (2, "prodVersion".into(), day(1), None),
+                (2, "prodVersion".into(), day(3), v("1.0")),
+            ]
+        );
+    }
 }

@@ -15,8 +15,19 @@ pub fn migrations() -> Vec<String> {
     all.push(lifetime_base_migration());
     all.push(AFFECTED_CLIENT_DAYS_MIGRATION.to_string());
     all.push(EVENT_DELTA_MIGRATION.to_string());
+    all.push(PROPERTY_CHANGE_DAYS_MIGRATION.to_string());
     all
 }
+
+/// Migration 12: `property_days` keeps only the days on which a value changes
+/// ([`PROPERTY_DAYS`]); the rows that repeat the previous day's value go.
+const PROPERTY_CHANGE_DAYS_MIGRATION: &str = "DELETE FROM property_days WHERE rowid IN (
+    SELECT rid FROM (
+        SELECT rowid AS rid, value,
+               lag(value) OVER (PARTITION BY product_id, client_id, name ORDER BY day) AS before,
+               row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day) AS nth
+        FROM property_days
+    ) AS daily WHERE nth > 1 AND before IS NOT DISTINCT FROM value);";
 
 /// Migration 11: scratch tables of a load (writer connection only): its events aggregated per
 /// installation, day and event, which it adds to the event rollups; per installation and
@@ -555,15 +566,26 @@ SELECT *{flags} FROM {rows};
     )
 }
 
+/// The days on which a property's end-of-day value changes, with the new value.
+///
+/// A day whose last observation repeats the value carried into it adds no row: the value at
+/// the end of day e is the row with the greatest `day <= e` either way, and the SDK reports
+/// every property at every start, so most observations repeat (a 1,000-installation fleet: 1.43
+/// million observed property-days, 57,673 changes).
 const PROPERTY_DAYS: &str = r#"
 DELETE FROM property_days USING affected a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;
 INSERT INTO property_days
 SELECT product_id, client_id, name, day, value FROM (
-    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
     SELECT product_id, client_id, name, day, value,
-           row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
-    FROM property_changes JOIN affected USING (product_id, client_id)
-) AS ranked WHERE rn = 1;
+           lag(value) OVER (PARTITION BY product_id, client_id, name ORDER BY day) AS before,
+           row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day) AS nth
+    FROM (
+        -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
+        SELECT product_id, client_id, name, day, value,
+               row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
+        FROM property_changes JOIN affected USING (product_id, client_id)
+    ) AS ranked WHERE rn = 1
+) AS daily WHERE nth = 1 OR before IS DISTINCT FROM value;
 "#;
 
 /// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,

@@ -22,9 +22,10 @@
 //! - `event_days(product_id, client_id, day, category, name, n, value_sum)` — occurrences per installation,
 //!   day and event, with the sum of their numeric values (text and null values count 0)
 //! - `event_totals(product_id, day, category, name, n, value_sum)` — the same summed over installations
-//! - `property_days(product_id, client_id, name, day, value)` — the last value of each property on
-//!   each day it was observed (semantics §7.2); the value at the end of day e is the row with the
-//!   greatest `day <= e` (carry-forward), NULL before the first
+//! - `property_days(product_id, client_id, name, day, value)` — the end-of-day value of each property
+//!   (semantics §7.2) on the first day it was observed and on each day it changed: a day whose last
+//!   observation repeats the carried value has no row; the value at the end of day e is the row with
+//!   the greatest `day <= e` (carry-forward), NULL before the first
 //!
 //! Retention base ([`crate::Warehouse::purge_before`]; what purged detail data leaves behind, so
 //! lifetime aggregates survive it, semantics §2):

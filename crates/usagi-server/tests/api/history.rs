@@ -19,6 +19,8 @@ async fn example_2_end_of_day_values_with_carry_forward() {
         let mut records = vec![json!({"kind": "event", "t": ms(2024, 3, day, 12, 0), "name": "Tick"})];
         match day {
             1 => records.push(product(Some("1.0"), ms(2024, 3, 1, 8, 0))),
+            // Reported again, unchanged: a day with an observation but no change.
+            3 => records.push(product(Some("1.0"), ms(2024, 3, 3, 8, 0))),
             5 => {
                 records.push(product(Some("2.0"), ms(2024, 3, 5, 10, 0)));
                 records.push(product(Some("2.1"), ms(2024, 3, 5, 18, 0)));
@@ -62,6 +64,11 @@ async fn example_2_end_of_day_values_with_carry_forward() {
     assert_eq!(
         app.count("SELECT count(*) FROM property_days WHERE name = 'prodVersion'").await,
         3,
-        "one row per change day"
+        "one row per change day (X: 03-01 and 03-05; Y: 03-02), none for X's unchanged 03-03"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM property_days WHERE name = 'appName'").await,
+        2,
+        "X's appName, observed at each of its 7 syncs, never changes: one row per installation"
     );
 }

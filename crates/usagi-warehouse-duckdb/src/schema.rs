@@ -16,11 +16,17 @@ pub fn migrations() -> Vec<String> {
     all.push(AFFECTED_CLIENT_DAYS_MIGRATION.to_string());
     all.push(EVENT_DELTA_MIGRATION.to_string());
     all.push(PROPERTY_CHANGE_DAYS_MIGRATION.to_string());
+    all.push(PROPS_FROM_MIGRATION.to_string());
     all
 }
 
+/// Migration 13: scratch table of a load (writer connection only): the first day of each
+/// installation's new property observations, from which its `property_days` are rebuilt.
+const PROPS_FROM_MIGRATION: &str =
+    "CREATE TABLE props_from (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, from_day DATE NOT NULL);";
+
 /// Migration 12: `property_days` keeps only the days on which a value changes
-/// ([`PROPERTY_DAYS`]); the rows that repeat the previous day's value go.
+/// ([`property_days`]); the rows that repeat the previous day's value go.
 const PROPERTY_CHANGE_DAYS_MIGRATION: &str = "DELETE FROM property_days WHERE rowid IN (
     SELECT rid FROM (
         SELECT rowid AS rid, value,
@@ -222,8 +228,14 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh =
-            [&sessions(Scope::Full), &client_days(false), PROPERTY_DAYS, &clients(false), CLIENT_EVENTS_V3].concat(),
+        refresh = [
+            &sessions(Scope::Full),
+            &client_days(false),
+            &property_days(Scope::Full),
+            &clients(false),
+            CLIENT_EVENTS_V3
+        ]
+        .concat(),
     )
 }
 
@@ -236,20 +248,20 @@ fn wide_rollups_migration() -> String {
 pub fn refresh_rollups() -> String {
     // `client_days` reads `event_days`, so the event rollups come first.
     let mut all: String = [EVENT_DAYS, CLIENT_EVENTS, EVENT_TOTALS].concat();
-    all.extend(installation_steps(Some(Scope::Full)).into_iter().map(|(_, sql)| sql));
+    all.extend(installation_steps(Some(Scope::Full), Some(Scope::Full)).into_iter().map(|(_, sql)| sql));
     all
 }
 
 /// The per-installation rollups of the installations in `affected`, rebuilt, by rollup.
 /// Without `sessions`, the sessions are left as they are (a load without session records).
-fn installation_steps(sessions: Option<Scope>) -> Vec<(&'static str, String)> {
+/// Without `properties`, `property_days` is left as it is (a load without property records).
+///
+/// `client_days` and `clients` read `property_days`, so it comes before them.
+fn installation_steps(sessions: Option<Scope>, properties: Option<Scope>) -> Vec<(&'static str, String)> {
     let mut steps: Vec<(&'static str, String)> =
         sessions.map(|scope| ("sessions", self::sessions(scope))).into_iter().collect();
-    steps.extend([
-        ("client_days", client_days(true)),
-        ("property_days", PROPERTY_DAYS.to_string()),
-        ("clients", clients(true)),
-    ]);
+    steps.extend(properties.map(|scope| ("property_days", property_days(scope))));
+    steps.extend([("client_days", client_days(true)), ("clients", clients(true))]);
     steps
 }
 
@@ -266,12 +278,26 @@ pub struct DayRange {
 ///
 /// `sessions` is `None` when the load has no session records (events, marks, exceptions,
 /// evidence observations); otherwise `sessions_from` must have been filled
-/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`.
-pub fn load_steps(events: Option<DayRange>, sessions: Option<i64>) -> Vec<(&'static str, String)> {
+/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`. Likewise `properties` is `None`
+/// when the load has no property rows; otherwise `props_from` holds the first day of each
+/// installation's new ones and `properties` is the earliest of them.
+pub fn load_steps(
+    events: Option<DayRange>,
+    sessions: Option<i64>,
+    properties: Option<chrono::NaiveDate>,
+) -> Vec<(&'static str, String)> {
     let mut steps: Vec<(&'static str, String)> =
         events.map(|days| event_rollups_of_load(days).into()).unwrap_or_default();
-    steps.extend(installation_steps(sessions.map(|min_t| Scope::Load { min_t })));
+    steps.extend(installation_steps(
+        sessions.map(|min_t| Scope::Load { min_t }),
+        properties.map(|day| Scope::Load { min_t: day_start_ms(day) }),
+    ));
     steps
+}
+
+/// Midnight UTC of `day`, in ms since the epoch.
+fn day_start_ms(day: chrono::NaiveDate) -> i64 {
+    (day - chrono::NaiveDate::default()).num_days() * usagi_warehouse::schema::MS_PER_DAY
 }
 
 /// Adds `event_delta` to `event_days`, `client_events` and `event_totals`.
@@ -329,13 +355,14 @@ fn event_rollups_of_load(days: DayRange) -> [(&'static str, String); 3] {
     [("event_days", event_days), ("client_events", client_events), ("event_totals", event_totals)]
 }
 
-/// Which sessions a statement rebuilds.
+/// Which rows of a per-installation rollup a statement rebuilds.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
-    /// Every session of the installations in `affected`.
+    /// Every row of the installations in `affected`.
     Full,
-    /// Those of each installation in `sessions_from` that start at or after its `from_t`
-    /// ([`SESSION_BOUNDS`]); `min_t` is the least `from_t`, a constant the scans of the fact
+    /// Sessions: those of each installation in `sessions_from` that start at or after its
+    /// `from_t` ([`SESSION_BOUNDS`]). Property days: those of each installation in `props_from`
+    /// from its `from_day` on. `min_t` is the least bound, a constant the scans of the fact
     /// tables can skip row groups with.
     Load { min_t: i64 },
 }
@@ -504,6 +531,21 @@ fn client_days(latest: bool) -> String {
     // installation, day and event instead of one per event), or from the facts as of
     // migration 3, before `event_days` existed.
     let event_days = if latest { "event_days" } else { "events" };
+    // The end-of-day values of the days a value changes: `property_days` (refreshed before
+    // this step; the days in between carry forward either way), or the observations as of
+    // migration 3, before it existed.
+    let last_of_day = if latest {
+        "SELECT product_id, client_id, day, name, value FROM property_days JOIN affected USING (product_id, client_id)"
+    } else {
+        "
+    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
+    SELECT product_id, client_id, day, name, value FROM (
+        SELECT product_id, client_id, day, name, value,
+               row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
+        FROM property_changes JOIN affected USING (product_id, client_id)
+    ) AS ranked WHERE rn = 1
+"
+    };
     format!(
         r#"
 DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
@@ -536,14 +578,7 @@ days AS (
     SELECT product_id, client_id, day, sum(overlap_ms) AS runtime_ms, sum(started) AS sessions
     FROM all_days GROUP BY product_id, client_id, day
 ),
-last_of_day AS (
-    -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
-    SELECT product_id, client_id, day, name, value FROM (
-        SELECT product_id, client_id, day, name, value,
-               row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
-        FROM property_changes JOIN affected USING (product_id, client_id)
-    ) AS ranked WHERE rn = 1
-),
+last_of_day AS ({last_of_day}),
 observed AS (
     SELECT product_id, client_id, day{pivot}
     FROM last_of_day GROUP BY product_id, client_id, day
@@ -572,21 +607,67 @@ SELECT *{flags} FROM {rows};
 /// the end of day e is the row with the greatest `day <= e` either way, and the SDK reports
 /// every property at every start, so most observations repeat (a 1,000-installation fleet: 1.43
 /// million observed property-days, 57,673 changes).
-const PROPERTY_DAYS: &str = r#"
-DELETE FROM property_days USING affected a WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;
+///
+/// A load rebuilds each installation's rows from the first day of its new observations on
+/// (`props_from`): an observation decides its own day and, through carry-forward, whether the
+/// days after it change. Earlier rows stay, and the last of them per property is the value
+/// carried into the rebuilt days. The bound on `day` lets the scan of `property_changes` skip
+/// the row groups of older days, so a load does not read every observation its installations
+/// ever sent.
+fn property_days(scope: Scope) -> String {
+    // Each (installation, property, day)'s last observation, from the facts `source` selects,
+    // and, per (installation, property), the value carried into the first of those days.
+    let (delete, carried, source, carry_in) = match scope {
+        Scope::Full => (
+            "DELETE FROM property_days USING affected a
+WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;"
+                .to_string(),
+            "",
+            "property_changes JOIN affected USING (product_id, client_id)".to_string(),
+            "CAST(NULL AS STRUCT(v VARCHAR))",
+        ),
+        Scope::Load { min_t } => (
+            "DELETE FROM property_days USING props_from f
+WHERE property_days.product_id = f.product_id AND property_days.client_id = f.client_id
+  AND property_days.day >= f.from_day;"
+                .to_string(),
+            "CREATE OR REPLACE TEMP TABLE carried AS
+SELECT product_id, client_id, name, {'v': value} AS carried FROM property_days JOIN props_from USING (product_id, client_id)
+QUALIFY row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) = 1;",
+            format!(
+                "property_changes JOIN props_from USING (product_id, client_id)
+        WHERE property_changes.day >= DATE '1970-01-01' + CAST({} AS INTEGER)
+          AND property_changes.day >= props_from.from_day",
+                min_t.div_euclid(usagi_warehouse::schema::MS_PER_DAY)
+            ),
+            "(SELECT c.carried FROM carried c
+              WHERE c.product_id = daily.product_id AND c.client_id = daily.client_id AND c.name = daily.name)",
+        ),
+    };
+    let drop = if carried.is_empty() { "" } else { "DROP TABLE carried;" };
+    format!(
+        "{delete}
+{carried}
 INSERT INTO property_days
 SELECT product_id, client_id, name, day, value FROM (
     SELECT product_id, client_id, name, day, value,
-           lag(value) OVER (PARTITION BY product_id, client_id, name ORDER BY day) AS before,
-           row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day) AS nth
+           lag({{'v': value}}) OVER w AS before,
+           row_number() OVER w AS nth
     FROM (
         -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
         SELECT product_id, client_id, name, day, value,
                row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
-        FROM property_changes JOIN affected USING (product_id, client_id)
-    ) AS ranked WHERE rn = 1
-) AS daily WHERE nth = 1 OR before IS DISTINCT FROM value;
-"#;
+        FROM {source}
+    ) AS d WHERE rn = 1
+    WINDOW w AS (PARTITION BY product_id, client_id, name ORDER BY day)
+) AS daily
+-- A day is kept when its value differs from the day before it (an observed NULL differs from
+-- a value); the first day when it differs from the value carried into it, if any.
+WHERE (CASE WHEN nth = 1 THEN {carry_in} ELSE before END) IS DISTINCT FROM {{'v': value}};
+{drop}
+"
+    )
+}
 
 /// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,
 /// opt-out state, the latest standard values (those of its last active day) and the
@@ -629,7 +710,7 @@ LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.clien
 LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
 LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id;
 "#,
-            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in),
+            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, false),
         );
     }
     // The standard values of the last active day: from its `client_days` row, or from the
@@ -671,7 +752,7 @@ LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.clien
 LEFT JOIN syncs ON syncs.product_id = span.product_id AND syncs.client_id = span.client_id
 LEFT JOIN xs ON xs.product_id = span.product_id AND xs.client_id = span.client_id;
 "#,
-        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in),
+        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, true),
         last_sync = greatest("syncs.last_sync_at", "b.last_sync_at"),
     )
 }
@@ -682,14 +763,24 @@ fn greatest(a: &str, b: &str) -> String {
 }
 
 /// The CTEs `latest`, `cur` (latest value of every current property) and `opt` (opt-out state).
-fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8) -> String {
-    format!(
-        r#"latest AS (
-    SELECT product_id, client_id, name, value FROM (
+///
+/// With `from_days`, the latest value is that of the last `property_days` row (refreshed
+/// before; its value is the end-of-day value of the last day with an observation, which the
+/// latest observation decides), not a scan of every observation.
+fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8, from_days: bool) -> String {
+    let latest = if from_days {
+        "SELECT product_id, client_id, name, value FROM property_days JOIN affected USING (product_id, client_id)
+    QUALIFY row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) = 1"
+    } else {
+        "SELECT product_id, client_id, name, value FROM (
         SELECT product_id, client_id, name, value,
                row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY t DESC, seq DESC, idx DESC) AS rn
         FROM property_changes JOIN affected USING (product_id, client_id)
-    ) AS ranked WHERE rn = 1
+    ) AS ranked WHERE rn = 1"
+    };
+    format!(
+        r#"latest AS (
+    {latest}
 ),
 cur AS (
     SELECT product_id, client_id{pivot}

@@ -185,21 +185,18 @@ fn push_sync(batch: &mut LoadBatch, lsn: u64, s: &SyncEntry) {
             }
             RecordBody::Properties(p) => {
                 push_leaves(batch, product, client, (t, seq, idx), s.received_at, leaves::properties(p));
+                // One observation per group present, without a payload: the group's values are
+                // its leaves in `property_changes`, and a copy of the group's JSON per record
+                // was the largest column of the warehouse.
+                let groups = [
+                    (p.product.is_some(), ObservationSource::Product),
+                    (p.machine.is_some(), ObservationSource::Machine),
+                    (p.custom.is_some(), ObservationSource::Custom),
+                ];
                 let mut any = false;
-                if let Some(g) = &p.product {
+                for (_, source) in groups.into_iter().filter(|(present, _)| *present) {
                     any = true;
-                    let payload = serde_json::to_string(g).unwrap_or_default();
-                    batch.observations.push(observe(t, idx, ObservationSource::Product, true, None, payload));
-                }
-                if let Some(g) = &p.machine {
-                    any = true;
-                    let payload = serde_json::to_string(g).unwrap_or_default();
-                    batch.observations.push(observe(t, idx, ObservationSource::Machine, true, None, payload));
-                }
-                if let Some(g) = &p.custom {
-                    any = true;
-                    let payload = serde_json::to_string(g).unwrap_or_default();
-                    batch.observations.push(observe(t, idx, ObservationSource::Custom, true, None, payload));
+                    batch.observations.push(observe(t, idx, source, true, None, "{}".into()));
                 }
                 if !any {
                     // An empty snapshot changes nothing but is still evidence of activity.

@@ -5,7 +5,9 @@
 //! - `events(product_id, client_id, t, day, seq, idx, session_id, category, name, num_value, text_value, custom, received_at, batch_id)`
 //! - `session_marks(product_id, client_id, t, day, seq, idx, kind, session_id, received_at, batch_id)` — kind 1 start, 2 stop, 3 heartbeat
 //! - `exceptions(product_id, client_id, t, day, seq, idx, session_id, class_name, method_name, message, stack_trace, received_at, batch_id)`
-//! - `observations(product_id, client_id, t, day, seq, idx, source, evidence, session_id, payload)`
+//! - `observations(product_id, client_id, t, day, seq, idx, source, evidence, session_id, payload)` — `payload`
+//!   holds the envelope, geography, license and opt-out details as JSON; a `properties` group's is `{}`
+//!   (its values are its leaves in `property_changes`; warehouses loaded before 2026-11-27 hold a copy)
 //! - `property_changes(product_id, client_id, t, day, seq, idx, name, value, received_at)` — one row per property leaf
 //!
 //! Rollups (rebuilt for the installations each load touches, so they always equal

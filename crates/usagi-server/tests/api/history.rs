@@ -71,4 +71,12 @@ async fn example_2_end_of_day_values_with_carry_forward() {
         2,
         "X's appName, observed at each of its 7 syncs, never changes: one row per installation"
     );
+    // A `product` group is an observation (evidence of activity) whose values are its leaves;
+    // the group's JSON is not stored a second time.
+    assert_eq!(
+        app.count("SELECT count(*) FROM observations WHERE source = 1").await,
+        5,
+        "X: 4 records (03-01, 03-03, two on 03-05), Y: 1"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM observations WHERE source = 1 AND payload <> '{}'").await, 0);
 }

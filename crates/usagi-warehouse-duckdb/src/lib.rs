@@ -180,6 +180,7 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         lap("event_delta", &mut timings);
         let sessions_from = session_bounds(&tx, batch)?;
         let props_from = property_bounds(&tx, batch)?;
+        evidence_days(&tx, batch)?;
         lap("bounds", &mut timings);
         for (rollup, sql) in schema::load_steps(days, sessions_from, props_from) {
             tx.execute_batch(&sql)?;
@@ -255,6 +256,25 @@ fn property_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::R
     }
     drop(app);
     Ok(first.values().min().map(|t| day_of(*t)))
+}
+
+/// Adds the days the load's records show activity on to `evidence_days`.
+fn evidence_days(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<()> {
+    use std::collections::HashSet;
+    let key = |p: ProductId, c: ClientId, t: i64| (p.as_u64() as i64, c.as_u64(), day_of(t));
+    let days: HashSet<(i64, u64, NaiveDate)> = (batch.contacts.iter().map(|r| key(r.product, r.client, r.received_at)))
+        .chain(batch.events.iter().map(|r| key(r.product, r.client, r.t)))
+        .chain(batch.session_marks.iter().map(|r| key(r.product, r.client, r.t)))
+        .chain(batch.exceptions.iter().map(|r| key(r.product, r.client, r.t)))
+        .chain(batch.observations.iter().filter(|r| r.evidence).map(|r| key(r.product, r.client, r.t)))
+        .collect();
+    tx.execute_batch("DELETE FROM load_days")?;
+    let mut app = tx.appender("load_days")?;
+    for (p, c, day) in &days {
+        app.append_row(params![p, c, day])?;
+    }
+    drop(app);
+    tx.execute_batch(schema::EVIDENCE_DAYS_OF_LOAD)
 }
 
 fn to_sql(p: &Param) -> Box<dyn ToSql> {
@@ -398,8 +418,10 @@ fn erase_blocking(conn: &mut Connection, product: i64, client: u64) -> duckdb::R
             &format!("DELETE FROM {table} WHERE product_id = ? AND client_id = ?"),
             params![product, client],
         )?;
-        if !matches!(*table, "sessions" | "client_days" | "clients" | "property_days" | "client_events" | "event_days")
-        {
+        if !matches!(
+            *table,
+            "sessions" | "client_days" | "clients" | "property_days" | "client_events" | "event_days" | "evidence_days"
+        ) {
             removed += n as u64;
         }
     }

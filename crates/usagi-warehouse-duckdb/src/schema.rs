@@ -17,8 +17,34 @@ pub fn migrations() -> Vec<String> {
     all.push(EVENT_DELTA_MIGRATION.to_string());
     all.push(PROPERTY_CHANGE_DAYS_MIGRATION.to_string());
     all.push(PROPS_FROM_MIGRATION.to_string());
+    all.push(
+        format!("{EVIDENCE_DAYS_MIGRATION}\nINSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};")
+            .replace(" JOIN affected USING (product_id, client_id)", ""),
+    );
     all
 }
+
+/// Migration 14: `evidence_days`, the days each installation shows activity on (semantics §4):
+/// a contact, an event, a session mark, an exception or an evidence observation. A load adds
+/// its own records' days ([`EVIDENCE_DAYS_OF_LOAD`]), so `client_days` reads this table instead
+/// of scanning five fact tables for every installation a load touches. `load_days` is the
+/// load's scratch list of those days.
+const EVIDENCE_DAYS_MIGRATION: &str =
+    "CREATE TABLE evidence_days (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL);
+CREATE TABLE load_days (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL);";
+
+/// The evidence days of the installations in `affected`, from the facts (and `event_days`,
+/// which holds the days of `events` in fewer rows).
+const EVIDENCE_OF_AFFECTED: &str = "SELECT product_id, client_id, day FROM contacts JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM event_days JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM session_marks JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM exceptions JOIN affected USING (product_id, client_id)
+    UNION SELECT product_id, client_id, day FROM observations JOIN affected USING (product_id, client_id) WHERE evidence";
+
+/// A load's evidence days (`load_days`, written by the loader) that `evidence_days` lacks.
+pub const EVIDENCE_DAYS_OF_LOAD: &str = "INSERT INTO evidence_days
+SELECT DISTINCT l.product_id, l.client_id, l.day FROM load_days l
+ANTI JOIN evidence_days e ON e.product_id = l.product_id AND e.client_id = l.client_id AND e.day = l.day;";
 
 /// Migration 13: scratch table of a load (writer connection only): the first day of each
 /// installation's new property observations, from which its `property_days` are rebuilt.
@@ -248,6 +274,12 @@ fn wide_rollups_migration() -> String {
 pub fn refresh_rollups() -> String {
     // `client_days` reads `event_days`, so the event rollups come first.
     let mut all: String = [EVENT_DAYS, CLIENT_EVENTS, EVENT_TOTALS].concat();
+    all.push_str(&format!(
+        "DELETE FROM evidence_days USING affected a
+WHERE evidence_days.product_id = a.product_id AND evidence_days.client_id = a.client_id;
+INSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};
+"
+    ));
     all.extend(installation_steps(Some(Scope::Full), Some(Scope::Full)).into_iter().map(|(_, sql)| sql));
     all
 }
@@ -530,7 +562,13 @@ fn client_days(latest: bool) -> String {
     // The days with events: from `event_days` (refreshed before this step; one row per
     // installation, day and event instead of one per event), or from the facts as of
     // migration 3, before `event_days` existed.
-    let event_days = if latest { "event_days" } else { "events" };
+    // The days with activity: from `evidence_days` (kept up to date by every load and
+    // refresh), or from the facts as of migration 3, before it and `event_days` existed.
+    let evidence = if latest {
+        "SELECT product_id, client_id, day FROM evidence_days JOIN affected USING (product_id, client_id)".to_string()
+    } else {
+        EVIDENCE_OF_AFFECTED.replace("event_days", "events")
+    };
     // The end-of-day values of the days a value changes: `property_days` (refreshed before
     // this step; the days in between carry forward either way), or the observations as of
     // migration 3, before it existed.
@@ -550,13 +588,7 @@ fn client_days(latest: bool) -> String {
         r#"
 DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
 INSERT INTO client_days
-WITH evidence AS (
-    SELECT product_id, client_id, day FROM contacts JOIN affected USING (product_id, client_id)
-    UNION SELECT product_id, client_id, day FROM {event_days} JOIN affected USING (product_id, client_id)
-    UNION SELECT product_id, client_id, day FROM session_marks JOIN affected USING (product_id, client_id)
-    UNION SELECT product_id, client_id, day FROM exceptions JOIN affected USING (product_id, client_id)
-    UNION SELECT product_id, client_id, day FROM observations JOIN affected USING (product_id, client_id) WHERE evidence
-),
+WITH evidence AS ({evidence}),
 session_days AS (
     -- A session covers the days its half-open interval [start, end) intersects.
     SELECT product_id, client_id, dn,
@@ -852,6 +884,7 @@ pub const INSTALLATION_TABLES: &[&str] = &[
     "property_days",
     "client_events",
     "event_days",
+    "evidence_days",
 ];
 
 /// The statements of one retention purge of `product` before `cutoff` (semantics §2,

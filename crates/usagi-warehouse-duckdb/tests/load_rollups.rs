@@ -152,8 +152,16 @@ fn batch(records: &[Rec], seq: u64, lsn: u64) -> LoadBatch {
     b
 }
 
-const ROLLUPS: &[&str] =
-    &["sessions", "client_days", "property_days", "clients", "event_days", "client_events", "event_totals"];
+const ROLLUPS: &[&str] = &[
+    "sessions",
+    "client_days",
+    "property_days",
+    "clients",
+    "event_days",
+    "client_events",
+    "event_totals",
+    "evidence_days",
+];
 
 async fn snapshot(wh: &DuckWarehouse) -> Vec<(&'static str, Vec<Vec<Value>>)> {
     let mut all = Vec::new();

@@ -76,6 +76,24 @@ fn arrow(e: ArrowError) -> duckdb::Error {
     duckdb::Error::ToSqlConversionFailure(Box::new(e))
 }
 
+/// Appends `(product_id, client_id, day)` rows to a scratch table with those three columns.
+///
+/// Through Arrow like the facts: appending a `DATE` row by row (`append_row` with a chrono
+/// date) corrupted the heap (glibc aborted the server at shutdown).
+pub(crate) fn installation_days(
+    tx: &Transaction<'_>,
+    table: &str,
+    rows: &[(i64, u64, NaiveDate)],
+) -> duckdb::Result<()> {
+    let batch = batch(vec![
+        ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef),
+        ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.1)))),
+        ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| day_number(r.2))))),
+    ])
+    .map_err(arrow)?;
+    append(tx, table, batch)
+}
+
 /// Appends a load's fact rows to the six fact tables.
 pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duckdb::Result<()> {
     let c = &b.contacts;

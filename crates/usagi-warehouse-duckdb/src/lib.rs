@@ -179,10 +179,9 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         let days = append::event_delta(&tx, &batch.events)?;
         lap("event_delta", &mut timings);
         let sessions_from = session_bounds(&tx, batch)?;
-        let props_from = property_bounds(&tx, batch)?;
         evidence_days(&tx, batch)?;
         lap("bounds", &mut timings);
-        for (rollup, sql) in schema::load_steps(days, sessions_from, props_from) {
+        for (rollup, sql) in schema::load_steps(days, sessions_from, !batch.properties.is_empty()) {
             tx.execute_batch(&sql)?;
             lap(rollup, &mut timings);
         }
@@ -240,24 +239,6 @@ fn session_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Re
     tx.query_row("SELECT min(from_t) FROM sessions_from", [], |r| r.get(0))
 }
 
-/// Writes the first day of each installation's new property observations to `props_from`
-/// and returns the earliest, `None` when the load has none.
-fn property_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<Option<NaiveDate>> {
-    use std::collections::HashMap;
-    let mut first: HashMap<(u64, u64), i64> = HashMap::new();
-    for p in &batch.properties {
-        let e = first.entry((p.product.as_u64(), p.client.as_u64())).or_insert(p.t);
-        *e = (*e).min(p.t);
-    }
-    tx.execute_batch("DELETE FROM props_from")?;
-    let mut app = tx.appender("props_from")?;
-    for ((p, c), t) in &first {
-        app.append_row(params![*p as i64, c, day_of(*t)])?;
-    }
-    drop(app);
-    Ok(first.values().min().map(|t| day_of(*t)))
-}
-
 /// Adds the days the load's records show activity on to `evidence_days`.
 fn evidence_days(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<()> {
     use std::collections::HashSet;
@@ -269,11 +250,8 @@ fn evidence_days(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Res
         .chain(batch.observations.iter().filter(|r| r.evidence).map(|r| key(r.product, r.client, r.t)))
         .collect();
     tx.execute_batch("DELETE FROM load_days")?;
-    let mut app = tx.appender("load_days")?;
-    for (p, c, day) in &days {
-        app.append_row(params![p, c, day])?;
-    }
-    drop(app);
+    let rows: Vec<(i64, u64, NaiveDate)> = days.into_iter().collect();
+    append::installation_days(tx, "load_days", &rows)?;
     tx.execute_batch(schema::EVIDENCE_DAYS_OF_LOAD)
 }
 

@@ -76,10 +76,8 @@ fn arrow(e: ArrowError) -> duckdb::Error {
     duckdb::Error::ToSqlConversionFailure(Box::new(e))
 }
 
-/// Appends `(product_id, client_id, day)` rows to a scratch table with those three columns.
-///
-/// Through Arrow like the facts: appending a `DATE` row by row (`append_row` with a chrono
-/// date) corrupted the heap (glibc aborted the server at shutdown).
+/// Appends `(product_id, client_id, day)` rows to a scratch table with three such columns
+/// (`load_days`, `props_from`), through Arrow like the facts.
 pub(crate) fn installation_days(
     tx: &Transaction<'_>,
     table: &str,

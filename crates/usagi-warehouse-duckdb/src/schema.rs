@@ -46,9 +46,8 @@ pub const EVIDENCE_DAYS_OF_LOAD: &str = "INSERT INTO evidence_days
 SELECT DISTINCT l.product_id, l.client_id, l.day FROM load_days l
 ANTI JOIN evidence_days e ON e.product_id = l.product_id AND e.client_id = l.client_id AND e.day = l.day;";
 
-/// Migration 13: scratch table of a load: the first day of each installation's new property
-/// observations. Unused: the statement that rebuilt `property_days` from it was withdrawn (see
-/// [`property_days`]).
+/// Migration 13: scratch table of a load (writer connection only): the first day of each
+/// installation's new property observations, from which its `property_days` are rebuilt.
 const PROPS_FROM_MIGRATION: &str =
     "CREATE TABLE props_from (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, from_day DATE NOT NULL);";
 
@@ -255,8 +254,14 @@ fn wide_rollups_migration() -> String {
         std = typed(&mut standard_columns()),
         all = typed(&mut PROPERTY_COLUMNS.iter()),
         // The rollups as of this migration (later migrations fill their own tables).
-        refresh =
-            [&sessions(Scope::Full), &client_days(false), &property_days(), &clients(false), CLIENT_EVENTS_V3].concat(),
+        refresh = [
+            &sessions(Scope::Full),
+            &client_days(false),
+            &property_days(Scope::Full),
+            &clients(false),
+            CLIENT_EVENTS_V3
+        ]
+        .concat(),
     )
 }
 
@@ -275,7 +280,7 @@ WHERE evidence_days.product_id = a.product_id AND evidence_days.client_id = a.cl
 INSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};
 "
     ));
-    all.extend(installation_steps(Some(Scope::Full), true).into_iter().map(|(_, sql)| sql));
+    all.extend(installation_steps(Some(Scope::Full), Some(Scope::Full)).into_iter().map(|(_, sql)| sql));
     all
 }
 
@@ -284,10 +289,10 @@ INSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};
 /// Without `properties`, `property_days` is left as it is (a load without property records).
 ///
 /// `client_days` and `clients` read `property_days`, so it comes before them.
-fn installation_steps(sessions: Option<Scope>, properties: bool) -> Vec<(&'static str, String)> {
+fn installation_steps(sessions: Option<Scope>, properties: Option<Scope>) -> Vec<(&'static str, String)> {
     let mut steps: Vec<(&'static str, String)> =
         sessions.map(|scope| ("sessions", self::sessions(scope))).into_iter().collect();
-    steps.extend(properties.then(|| ("property_days", property_days())));
+    steps.extend(properties.map(|scope| ("property_days", property_days(scope))));
     steps.extend([("client_days", client_days(true)), ("clients", clients(true))]);
     steps
 }
@@ -305,13 +310,26 @@ pub struct DayRange {
 ///
 /// `sessions` is `None` when the load has no session records (events, marks, exceptions,
 /// evidence observations); otherwise `sessions_from` must have been filled
-/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`. `properties` is false when the
-/// load has no property rows (`property_days` stays as it is).
-pub fn load_steps(events: Option<DayRange>, sessions: Option<i64>, properties: bool) -> Vec<(&'static str, String)> {
+/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`. Likewise `properties` is `None`
+/// when the load has no property rows; otherwise `props_from` holds the first day of each
+/// installation's new ones and `properties` is the earliest of them.
+pub fn load_steps(
+    events: Option<DayRange>,
+    sessions: Option<i64>,
+    properties: Option<chrono::NaiveDate>,
+) -> Vec<(&'static str, String)> {
     let mut steps: Vec<(&'static str, String)> =
         events.map(|days| event_rollups_of_load(days).into()).unwrap_or_default();
-    steps.extend(installation_steps(sessions.map(|min_t| Scope::Load { min_t }), properties));
+    steps.extend(installation_steps(
+        sessions.map(|min_t| Scope::Load { min_t }),
+        properties.map(|day| Scope::Load { min_t: day_start_ms(day) }),
+    ));
     steps
+}
+
+/// Midnight UTC of `day`, in ms since the epoch.
+fn day_start_ms(day: chrono::NaiveDate) -> i64 {
+    (day - chrono::NaiveDate::default()).num_days() * usagi_warehouse::schema::MS_PER_DAY
 }
 
 /// Adds `event_delta` to `event_days`, `client_events` and `event_totals`.
@@ -369,13 +387,14 @@ fn event_rollups_of_load(days: DayRange) -> [(&'static str, String); 3] {
     [("event_days", event_days), ("client_events", client_events), ("event_totals", event_totals)]
 }
 
-/// Which sessions a statement rebuilds.
+/// Which rows of a per-installation rollup a statement rebuilds.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
-    /// Every session of the installations in `affected`.
+    /// Every row of the installations in `affected`.
     Full,
-    /// Those of each installation in `sessions_from` that start at or after its `from_t`
-    /// ([`SESSION_BOUNDS`]); `min_t` is the least `from_t`, a constant the scans of the fact
+    /// Sessions: those of each installation in `sessions_from` that start at or after its
+    /// `from_t` ([`SESSION_BOUNDS`]). Property days: those of each installation in `props_from`
+    /// from its `from_day` on. `min_t` is the least bound, a constant the scans of the fact
     /// tables can skip row groups with.
     Load { min_t: i64 },
 }
@@ -621,16 +640,50 @@ SELECT *{flags} FROM {rows};
 /// every property at every start, so most observations repeat (a 1,000-installation fleet: 1.43
 /// million observed property-days, 57,673 changes).
 ///
-/// Rebuilt from all of an installation's observations. A load used to rebuild only from the
-/// first day of its new observations (reading `props_from`, migration 13); that statement
-/// crashed the server with heap corruption inside DuckDB at random (reproduced by simulating
-/// 40 installations and stopping the server), so it was withdrawn.
-fn property_days() -> String {
-    r#"
-DELETE FROM property_days USING affected a
-WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;
+/// A load rebuilds each installation's rows from the first day of its new observations on
+/// (`props_from`): an observation decides its own day and, through carry-forward, whether the
+/// days after it change. Earlier rows stay, and the last of them per property is the value
+/// carried into the rebuilt days. The bound on `day` lets the scan of `property_changes` skip
+/// the row groups of older days, so a load does not read every observation its installations
+/// ever sent.
+fn property_days(scope: Scope) -> String {
+    // The rows to replace, each (installation, property, day)'s last observation from the facts
+    // `source` selects, and whether the first of those days is kept: "nothing carried in" is a
+    // missing row of `carried` (`has_carried` NULL), so an observed NULL still differs from it.
+    let (delete, source, carried, first_kept) = match scope {
+        Scope::Full => (
+            "DELETE FROM property_days USING affected a
+WHERE property_days.product_id = a.product_id AND property_days.client_id = a.client_id;"
+                .to_string(),
+            "property_changes JOIN affected USING (product_id, client_id)".to_string(),
+            "",
+            "true",
+        ),
+        Scope::Load { min_t } => (
+            "DELETE FROM property_days USING props_from f
+WHERE property_days.product_id = f.product_id AND property_days.client_id = f.client_id
+  AND property_days.day >= f.from_day;"
+                .to_string(),
+            format!(
+                "property_changes JOIN props_from USING (product_id, client_id)
+        WHERE property_changes.day >= DATE '1970-01-01' + CAST({} AS INTEGER)
+          AND property_changes.day >= props_from.from_day",
+                min_t.div_euclid(usagi_warehouse::schema::MS_PER_DAY)
+            ),
+            // The rows left are those before each installation's `from_day`; the last of them per
+            // property is the value carried into the rebuilt days.
+            "LEFT JOIN (
+    SELECT product_id, client_id, name, value AS carried_value, true AS has_carried
+    FROM property_days JOIN props_from USING (product_id, client_id)
+    QUALIFY row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) = 1
+) AS carried USING (product_id, client_id, name)",
+            "carried.has_carried IS NULL OR carried.carried_value IS DISTINCT FROM daily.value",
+        ),
+    };
+    format!(
+        "{delete}
 INSERT INTO property_days
-SELECT product_id, client_id, name, day, value FROM (
+SELECT product_id, client_id, name, day, daily.value FROM (
     SELECT product_id, client_id, name, day, value,
            lag(value) OVER w AS before,
            row_number() OVER w AS nth
@@ -638,15 +691,16 @@ SELECT product_id, client_id, name, day, value FROM (
         -- The last observation of the day wins, by time, then batch seq, then record index (semantics §7.2).
         SELECT product_id, client_id, name, day, value,
                row_number() OVER (PARTITION BY product_id, client_id, name, day ORDER BY t DESC, seq DESC, idx DESC) AS rn
-        FROM property_changes JOIN affected USING (product_id, client_id)
+        FROM {source}
     ) AS d WHERE rn = 1
     WINDOW w AS (PARTITION BY product_id, client_id, name ORDER BY day)
 ) AS daily
+{carried}
 -- A day is kept when its value differs from the day before it (an observed NULL differs from
--- a value), and the first day always.
-WHERE nth = 1 OR before IS DISTINCT FROM value;
-"#
-    .to_string()
+-- a value); the first day when it differs from the value carried into it, or nothing is.
+WHERE CASE WHEN nth = 1 THEN {first_kept} ELSE before IS DISTINCT FROM daily.value END;
+"
+    )
 }
 
 /// One row per installation with activity: dateInstalled, dateLastSeen, lifetime counters,

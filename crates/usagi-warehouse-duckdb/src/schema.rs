@@ -256,7 +256,7 @@ fn wide_rollups_migration() -> String {
         // The rollups as of this migration (later migrations fill their own tables).
         refresh = [
             &sessions(Scope::Full),
-            &client_days(false),
+            &client_days(false, None),
             &property_days(Scope::Full),
             &clients(false),
             CLIENT_EVENTS_V3
@@ -280,7 +280,7 @@ WHERE evidence_days.product_id = a.product_id AND evidence_days.client_id = a.cl
 INSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};
 "
     ));
-    all.extend(installation_steps(Some(Scope::Full), Some(Scope::Full)).into_iter().map(|(_, sql)| sql));
+    all.extend(installation_steps(Some(Scope::Full), Some(Scope::Full), None).into_iter().map(|(_, sql)| sql));
     all
 }
 
@@ -289,12 +289,40 @@ INSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};
 /// Without `properties`, `property_days` is left as it is (a load without property records).
 ///
 /// `client_days` and `clients` read `property_days`, so it comes before them.
-fn installation_steps(sessions: Option<Scope>, properties: Option<Scope>) -> Vec<(&'static str, String)> {
+fn installation_steps(
+    sessions: Option<Scope>,
+    properties: Option<Scope>,
+    days: Option<String>,
+) -> Vec<(&'static str, String)> {
     let mut steps: Vec<(&'static str, String)> =
         sessions.map(|scope| ("sessions", self::sessions(scope))).into_iter().collect();
     steps.extend(properties.map(|scope| ("property_days", property_days(scope))));
-    steps.extend([("client_days", client_days(true)), ("clients", clients(true))]);
+    steps.extend([("client_days", client_days(true, days)), ("clients", clients(true))]);
     steps
+}
+
+/// Fills `cd_from` with the first `client_days` row a load rebuilds for each installation:
+/// the start of the week or month (whichever is earlier) of the first day the load can change,
+/// so that no kept row shares a week or month with a rebuilt one (their last-active-day flags
+/// stay right). The days a load can change start at its new evidence days (`load_days`), the
+/// first day of its new property observations (`props_from`) and, with `sessions`, the first
+/// day of the sessions it rebuilds (`sessions_from`, filled only when the load has session
+/// records).
+fn client_days_from(sessions: bool) -> String {
+    let sessions = if sessions {
+        "\n        UNION ALL SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(from_t // 86400000 AS INTEGER) AS DATE) FROM sessions_from"
+    } else {
+        ""
+    };
+    format!(
+        "CREATE OR REPLACE TEMP TABLE cd_from AS
+SELECT product_id, client_id, CAST(least(date_trunc('week', d0), date_trunc('month', d0)) AS DATE) AS ws FROM (
+    SELECT product_id, client_id, min(d) AS d0 FROM (
+        SELECT product_id, client_id, day AS d FROM load_days
+        UNION ALL SELECT product_id, client_id, from_day FROM props_from{sessions}
+    ) AS firsts GROUP BY product_id, client_id
+) AS bounds;"
+    )
 }
 
 /// The first and last day of a load's events.
@@ -323,6 +351,7 @@ pub fn load_steps(
     steps.extend(installation_steps(
         sessions.map(|min_t| Scope::Load { min_t }),
         properties.map(|day| Scope::Load { min_t: day_start_ms(day) }),
+        Some(client_days_from(sessions.is_some())),
     ));
     steps
 }
@@ -525,7 +554,11 @@ fn typed_value(expr: &str, ty: ColumnType) -> String {
 ///
 /// `latest` is false for the version migration 3 applied, before the period flags
 /// (migration 7) and the retention base tables (migration 9) existed.
-fn client_days(latest: bool) -> String {
+///
+/// `window` (a load; `latest` only) is the statement that fills `cd_from` with each touched
+/// installation's first day to rebuild ([`client_days_from`]); the rows before it stay. A
+/// refresh (`None`) rebuilds every row of the installations in `affected`.
+fn client_days(latest: bool, window: Option<String>) -> String {
     // Observed values are wrapped in a struct so that an observed NULL (a struct holding
     // NULL) differs from "not observed that day" (a NULL struct), which carries forward.
     let pivot: String = standard_columns()
@@ -564,7 +597,10 @@ fn client_days(latest: bool) -> String {
     // migration 3, before `event_days` existed.
     // The days with activity: from `evidence_days` (kept up to date by every load and
     // refresh), or from the facts as of migration 3, before it and `event_days` existed.
-    let evidence = if latest {
+    let evidence = if window.is_some() {
+        "SELECT product_id, client_id, day FROM evidence_days JOIN cd_from USING (product_id, client_id) WHERE day >= ws"
+            .to_string()
+    } else if latest {
         "SELECT product_id, client_id, day FROM evidence_days JOIN affected USING (product_id, client_id)".to_string()
     } else {
         EVIDENCE_OF_AFFECTED.replace("event_days", "events")
@@ -572,7 +608,13 @@ fn client_days(latest: bool) -> String {
     // The end-of-day values of the days a value changes: `property_days` (refreshed before
     // this step; the days in between carry forward either way), or the observations as of
     // migration 3, before it existed.
-    let last_of_day = if latest {
+    let last_of_day = if window.is_some() {
+        // The window's change days, and the value each property carries into the window.
+        "SELECT product_id, client_id, day, name, value FROM property_days JOIN cd_from USING (product_id, client_id) WHERE day >= ws
+    UNION ALL
+    SELECT product_id, client_id, day, name, value FROM property_days JOIN cd_from USING (product_id, client_id) WHERE day < ws
+    QUALIFY row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) = 1"
+    } else if latest {
         "SELECT product_id, client_id, day, name, value FROM property_days JOIN affected USING (product_id, client_id)"
     } else {
         "
@@ -584,9 +626,33 @@ fn client_days(latest: bool) -> String {
     ) AS ranked WHERE rn = 1
 "
     };
+    // The rows a load rebuilds: those from each installation's `ws` on. Sessions reaching into
+    // the window count for its days only, and an installation with rows left before the
+    // window has no installation day in it.
+    let (delete, session_source, in_window, had_before, not_before) = match &window {
+        Some(fill) => (
+            format!(
+                "{fill}
+DELETE FROM client_days USING cd_from f
+WHERE client_days.product_id = f.product_id AND client_days.client_id = f.client_id AND client_days.day >= f.ws;"
+            ),
+            "sessions JOIN cd_from USING (product_id, client_id) WHERE end_t >= (ws - DATE '1970-01-01') * 86400000",
+            "JOIN cd_from USING (product_id, client_id) WHERE day >= ws",
+            "\n    LEFT JOIN (SELECT DISTINCT product_id, client_id, true AS had FROM client_days JOIN cd_from USING (product_id, client_id)) AS hb USING (product_id, client_id)",
+            " AND hb.had IS NULL",
+        ),
+        None => (
+            "DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;"
+                .to_string(),
+            "sessions JOIN affected USING (product_id, client_id)",
+            "",
+            "",
+            "",
+        ),
+    };
     format!(
         r#"
-DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;
+{delete}
 INSERT INTO client_days
 WITH evidence AS ({evidence}),
 session_days AS (
@@ -598,7 +664,7 @@ session_days AS (
         SELECT product_id, client_id, start_t, end_t,
                unnest(range(start_t // 86400000,
                             (CASE WHEN end_t > start_t THEN (end_t - 1) // 86400000 ELSE start_t // 86400000 END) + 1)) AS dn
-        FROM sessions JOIN affected USING (product_id, client_id)
+        FROM {session_source}
     )
 ),
 all_days AS (
@@ -608,7 +674,7 @@ all_days AS (
 ),
 days AS (
     SELECT product_id, client_id, day, sum(overlap_ms) AS runtime_ms, sum(started) AS sessions
-    FROM all_days GROUP BY product_id, client_id, day
+    FROM all_days {in_window} GROUP BY product_id, client_id, day
 ),
 last_of_day AS ({last_of_day}),
 observed AS (
@@ -618,11 +684,11 @@ observed AS (
 base AS (
 SELECT product_id, client_id, day, runtime_ms, sessions,
     -- The installation day (dateInstalled), so "new" needs no join with `clients`.
-    NOT coalesce(bool_or(active) OVER before, false) AS first_day{carried}
+    NOT coalesce(bool_or(active) OVER before, false){not_before} AS first_day{carried}
 FROM (
     SELECT product_id, client_id, day, d.runtime_ms, d.sessions, d.day IS NOT NULL AS active{observed_cols}
     FROM days d FULL JOIN observed o USING (product_id, client_id, day)
-) AS o
+) AS o{had_before}
 WINDOW w AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
        before AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 -- An observation on a day without activity still carries forward (license/set, clamping).

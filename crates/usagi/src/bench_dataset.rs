@@ -23,7 +23,7 @@ use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
 use crate::bench_http::time_reports;
 use crate::bench_ingest::{dir_size, load_average};
-use crate::bench_server::{free_port, wait_drained, work_dir, ChildServer};
+use crate::bench_server::{bench_toml, free_port, wait_drained, work_dir, ChildServer};
 use crate::chaos_cluster::Cluster;
 use usagi_catalog::{NewUser, Role};
 
@@ -56,6 +56,10 @@ pub struct DatasetArgs {
     /// `scripts/clickhouse-cluster.sh start DIR …`), in a fresh database, instead of DuckDB.
     #[arg(long)]
     clickhouse_dir: Option<PathBuf>,
+    /// A `[warehouse]` setting for the server, as `key=value` (e.g. `memory_limit=768MB`);
+    /// repeatable. The server's defaults otherwise.
+    #[arg(long = "warehouse", value_name = "KEY=VALUE")]
+    warehouse: Vec<String>,
     /// After the build, time the report cases of `bench reports` that fit any fleet warm
     /// through HTTP on the finished dataset, this many runs each (0: none).
     #[arg(long, default_value_t = 0)]
@@ -84,11 +88,10 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
     drop(catalog);
     let cluster = args.clickhouse_dir.as_deref().map(Cluster::read).transpose()?;
     let database = format!("dataset_{:016x}", rand::random::<u64>());
-    let mut toml = String::from("[limits]\nrequests_per_second = 1000.0\nburst = 1000.0\n");
     if let Some(cluster) = &cluster {
-        toml.push_str(&cluster.config_toml(&database));
         eprintln!("warehouse: ClickHouse database {database} on {} shard(s)", cluster.len());
     }
+    let toml = bench_toml(&args.warehouse, cluster.as_ref().map(|c| c.config_toml(&database)))?;
     let serve_config = dir.join("bench-serve.toml");
     std::fs::write(&serve_config, &toml)?;
     let config = dir.join("bench-dataset.toml");

@@ -35,7 +35,7 @@ use usagi_types::ProductId;
 use usagi_warehouse::Warehouse;
 use usagi_warehouse_duckdb::{DuckConfig, DuckWarehouse};
 
-use crate::bench_server::{free_port, work_dir, ChildServer};
+use crate::bench_server::{bench_toml, free_port, work_dir, ChildServer};
 use crate::chaos_cluster::Cluster;
 
 /// Options of `bench ingest`.
@@ -77,6 +77,10 @@ pub struct IngestArgs {
     /// `scripts/clickhouse-cluster.sh start DIR …`), in a fresh database, instead of DuckDB.
     #[arg(long)]
     clickhouse_dir: Option<PathBuf>,
+    /// A `[warehouse]` setting for the server, as `key=value` (e.g. `memory_limit=768MB`);
+    /// repeatable. The server's defaults otherwise.
+    #[arg(long = "warehouse", value_name = "KEY=VALUE")]
+    warehouse: Vec<String>,
 }
 
 /// Event names of the generated sessions (a third with a category, some with a value).
@@ -344,11 +348,10 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let config = dir.join("bench.toml");
     let cluster = args.clickhouse_dir.as_deref().map(Cluster::read).transpose()?;
     let database = format!("bench_{:016x}", rand::random::<u64>());
-    let mut toml = String::from("[limits]\nrequests_per_second = 1000.0\nburst = 1000.0\n");
     if let Some(cluster) = &cluster {
-        toml.push_str(&cluster.config_toml(&database));
         eprintln!("warehouse: ClickHouse database {database} on {} shard(s)", cluster.len());
     }
+    let toml = bench_toml(&args.warehouse, cluster.as_ref().map(|c| c.config_toml(&database)))?;
     std::fs::write(&config, toml)?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
     let mut server = ChildServer::new(&dir, addr, Some(config));

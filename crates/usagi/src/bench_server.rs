@@ -60,6 +60,9 @@ impl ChildServer {
             // `USAGI_BENCH_SERVER_LOG` raises the server's log level for profiling runs
             // (e.g. `usagi_warehouse_duckdb=debug` for the per-step load timings).
             .env("USAGI_LOG", std::env::var("USAGI_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
+            // `USAGI_BENCH_SERVER_MALLOC_ARENA_MAX` sets glibc's `MALLOC_ARENA_MAX` in the server
+            // only, not in this process's simulated senders.
+            .envs(std::env::var("USAGI_BENCH_SERVER_MALLOC_ARENA_MAX").map(|n| ("MALLOC_ARENA_MAX", n)))
             .env_remove("USAGI_CONFIG")
             .env_remove("USAGI_FIXED_NOW")
             .env_remove("USAGI_PUBLIC_URL")
@@ -153,6 +156,26 @@ pub fn work_dir(given: Option<&Path>, prefix: &str) -> anyhow::Result<(PathBuf, 
 }
 
 /// A free loopback port (bound and released; a tiny race other processes rarely win).
+/// The server configuration every bench scenario starts with: the per-principal rate limit
+/// lifted (probes and report runs poll several times a second), the `[warehouse]` settings
+/// given as `key=value` (e.g. `memory_limit=768MB`), and the ClickHouse cluster's section when
+/// the scenario targets one.
+pub fn bench_toml(warehouse: &[String], clickhouse: Option<String>) -> anyhow::Result<String> {
+    let mut toml = String::from("[limits]\nrequests_per_second = 1000.0\nburst = 1000.0\n");
+    if !warehouse.is_empty() {
+        toml.push_str("[warehouse]\n");
+        for setting in warehouse {
+            let (key, value) =
+                setting.split_once('=').with_context(|| format!("--warehouse {setting:?}: expected key=value"))?;
+            let value = value.trim();
+            let value = if value.parse::<f64>().is_ok() { value.to_string() } else { format!("{value:?}") };
+            toml.push_str(&format!("{} = {value}\n", key.trim()));
+        }
+    }
+    toml.push_str(&clickhouse.unwrap_or_default());
+    Ok(toml)
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

@@ -182,13 +182,15 @@ pub struct WarehouseSettings {
     pub threads: usize,
     /// DuckDB memory limit, e.g. "1GB".
     pub memory_limit: String,
+    /// DuckDB WAL size past which a commit checkpoints, e.g. "16MB".
+    pub checkpoint_threshold: String,
     /// A ClickHouse cluster instead of the embedded DuckDB file (issue 9).
     pub clickhouse: Option<ClickHouseSettings>,
 }
 
 impl Default for WarehouseSettings {
     fn default() -> Self {
-        Self { threads: 0, memory_limit: "1GB".into(), clickhouse: None }
+        Self { threads: 0, memory_limit: "1GB".into(), checkpoint_threshold: "16MB".into(), clickhouse: None }
     }
 }
 

@@ -96,7 +96,11 @@ impl ClickHouseWarehouse {
                 c
             })
             .collect::<Vec<_>>();
-        let duck = DuckWarehouse::open_in_memory(&DuckConfig { threads: 1, memory_limit: "64MB".into() })?;
+        let duck = DuckWarehouse::open_in_memory(&DuckConfig {
+            threads: 1,
+            memory_limit: "64MB".into(),
+            ..DuckConfig::default()
+        })?;
         let rollup_schema = RollupSchema::read(&duck).await?;
         drop(duck);
         let mut ddl = schema::create_statements(&config.database, &config.cluster);

@@ -295,7 +295,11 @@ pub(crate) async fn compute(
     keep_facts: bool,
 ) -> Result<(DuckWarehouse, Option<LoadBatch>), WarehouseError> {
     let facts = history(shard, clients).await?;
-    let duck = DuckWarehouse::open_in_memory(&DuckConfig { threads: 1, memory_limit: "512MB".into() })?;
+    let duck = DuckWarehouse::open_in_memory(&DuckConfig {
+        threads: 1,
+        memory_limit: "512MB".into(),
+        ..DuckConfig::default()
+    })?;
     load_base(shard, schema, clients, &duck).await?;
     let kept = keep_facts.then(|| facts.clone());
     duck.load(facts).await?;

@@ -49,11 +49,17 @@ pub struct DuckConfig {
     pub threads: usize,
     /// DuckDB's memory limit, e.g. `"1GB"`.
     pub memory_limit: String,
+    /// WAL size past which a commit checkpoints (`checkpoint_threshold`), e.g. `"16MB"`.
+    pub checkpoint_threshold: String,
 }
 
 impl Default for DuckConfig {
     fn default() -> Self {
-        Self { threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2), memory_limit: "1GB".into() }
+        Self {
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            memory_limit: "1GB".into(),
+            checkpoint_threshold: "16MB".into(),
+        }
     }
 }
 
@@ -82,9 +88,11 @@ impl DuckWarehouse {
 
     fn on(conn: Connection, config: &DuckConfig) -> Result<Self, WarehouseError> {
         conn.execute_batch(&format!(
-            "SET threads = {}; SET memory_limit = '{}'; SET preserve_insertion_order = false; {NO_JOIN_FILTER_PUSHDOWN}",
+            "SET threads = {}; SET memory_limit = '{}'; SET checkpoint_threshold = '{}';
+             SET preserve_insertion_order = false; {NO_JOIN_FILTER_PUSHDOWN}",
             config.threads.max(1),
-            config.memory_limit.replace('\'', "")
+            config.memory_limit.replace('\'', ""),
+            config.checkpoint_threshold.replace('\'', "")
         ))
         .map_err(engine)?;
         migrate(&conn).map_err(engine)?;

@@ -207,7 +207,11 @@ async fn count(wh: &DuckWarehouse, sql: &str) -> i64 {
 }
 
 fn open(dir: &tempfile::TempDir, name: &str) -> DuckWarehouse {
-    DuckWarehouse::open(&dir.path().join(name), &DuckConfig { threads: 1, memory_limit: "512MB".into() }).unwrap()
+    DuckWarehouse::open(
+        &dir.path().join(name),
+        &DuckConfig { threads: 1, memory_limit: "512MB".into(), ..DuckConfig::default() },
+    )
+    .unwrap()
 }
 
 fn assert_same(left: &[(String, Vec<Vec<Value>>)], right: &[(String, Vec<Vec<Value>>)]) {

@@ -106,6 +106,7 @@ pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::R
     let duck = DuckConfig {
         threads: if config.warehouse.threads == 0 { DuckConfig::default().threads } else { config.warehouse.threads },
         memory_limit: config.warehouse.memory_limit.clone(),
+        checkpoint_threshold: config.warehouse.checkpoint_threshold.clone(),
     };
     std::fs::create_dir_all(data_dir)?;
     let path = usagi_server::DataDir(data_dir.to_path_buf()).warehouse();

@@ -19,20 +19,26 @@ use crate::receipts::ReceiptStore;
 use crate::IngestError;
 use usagi_types::{ClientId, ProductId};
 
-/// Converts log entries into warehouse rows. `lsn` of each entry is given so that a
-/// duplicate copy of a batch (one whose receipt names another LSN) is skipped.
-pub fn to_load_batch(entries: &[(u64, LogEntry)], receipts: &ReceiptStore) -> Result<LoadBatch, IngestError> {
+/// Converts log entries into warehouse rows, one at a time: each entry is dropped once its
+/// rows are made, so a load holds its log bytes and its rows but never a decoded copy of all
+/// its entries. `lsn` of each entry is given so that a duplicate copy of a batch (one whose
+/// receipt names another LSN) is skipped.
+pub fn to_load_batch(
+    entries: impl IntoIterator<Item = Result<(u64, LogEntry), IngestError>>,
+    receipts: &ReceiptStore,
+) -> Result<LoadBatch, IngestError> {
     let mut batch = LoadBatch::default();
-    for (lsn, entry) in entries {
-        batch.last_lsn = batch.last_lsn.max(*lsn);
-        match entry {
+    for entry in entries {
+        let (lsn, entry) = entry?;
+        batch.last_lsn = batch.last_lsn.max(lsn);
+        match &entry {
             LogEntry::Sync(s) => {
-                let first_copy = receipts.find(s.product, s.batch_id)?.map(|r| r.lsn == *lsn).unwrap_or(true);
+                let first_copy = receipts.find(s.product, s.batch_id)?.map(|r| r.lsn == lsn).unwrap_or(true);
                 if !first_copy {
                     tracing::debug!(lsn, batch_id = %s.batch_id, "skipping a second copy of a batch");
                     continue;
                 }
-                push_sync(&mut batch, *lsn, s);
+                push_sync(&mut batch, lsn, s);
             }
             LogEntry::LicenseSet(l) => {
                 push_leaves(
@@ -410,11 +416,9 @@ async fn load_step(
     };
     let receipts2 = receipts.clone();
     let mut batch = tokio::task::spawn_blocking(move || {
-        let mut entries = Vec::with_capacity(raw.len());
-        for (lsn, payload) in raw {
-            entries.push((lsn, crate::encoding::decode(&payload)?));
-        }
-        to_load_batch(&entries, &receipts2)
+        // Each payload is freed as soon as it is decoded, each entry once it is converted.
+        let entries = raw.into_iter().map(|(lsn, payload)| Ok((lsn, crate::encoding::decode(&payload)?)));
+        to_load_batch(entries, &receipts2)
     })
     .await
     .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))??;

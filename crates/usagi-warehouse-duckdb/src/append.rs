@@ -58,17 +58,29 @@ fn uuids<T>(rows: &[T], f: impl Fn(&T) -> Uuid) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(rows.iter().map(|r| f(r).to_string())))
 }
 
-fn batch(columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, ArrowError> {
+fn batch(columns: Vec<(&'static str, ArrayRef)>) -> Result<RecordBatch, ArrowError> {
     RecordBatch::try_from_iter(columns)
 }
 
-/// Appends `batch` to `table` unless it is empty.
-fn append(tx: &Transaction<'_>, table: &str, batch: RecordBatch) -> duckdb::Result<()> {
-    if batch.num_rows() == 0 {
+/// Rows per Arrow batch handed to DuckDB's appender: a load's events as one batch were a
+/// copy of the whole load in Arrow form, held next to the rows and DuckDB's own copy.
+const APPEND_CHUNK_ROWS: usize = 1 << 16;
+
+/// Appends `rows` to `table` in chunks of [`APPEND_CHUNK_ROWS`], each made into Arrow
+/// columns by `columns`; nothing when `rows` is empty.
+fn append<'a, T>(
+    tx: &Transaction<'_>,
+    table: &str,
+    rows: &'a [T],
+    columns: impl Fn(&'a [T]) -> Vec<(&'static str, ArrayRef)>,
+) -> duckdb::Result<()> {
+    if rows.is_empty() {
         return Ok(());
     }
     let mut app = tx.appender(table)?;
-    app.append_record_batch(batch)?;
+    for chunk in rows.chunks(APPEND_CHUNK_ROWS) {
+        app.append_record_batch(batch(columns(chunk)).map_err(arrow)?)?;
+    }
     app.flush()
 }
 
@@ -83,22 +95,19 @@ pub(crate) fn installation_days(
     table: &str,
     rows: &[(i64, u64, NaiveDate)],
 ) -> duckdb::Result<()> {
-    let batch = batch(vec![
-        ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef),
-        ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.1)))),
-        ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| day_number(r.2))))),
-    ])
-    .map_err(arrow)?;
-    append(tx, table, batch)
+    append(tx, table, rows, |rows| {
+        vec![
+            ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef),
+            ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.1)))),
+            ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| day_number(r.2))))),
+        ]
+    })
 }
 
 /// Appends a load's fact rows to the six fact tables.
 pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duckdb::Result<()> {
-    let c = &b.contacts;
-    append(
-        tx,
-        "contacts",
-        batch(vec![
+    append(tx, "contacts", &b.contacts, |c| {
+        vec![
             ("product_id", products(c, |r: &ContactRow| r.product)),
             ("client_id", clients(c, |r: &ContactRow| r.client)),
             ("received_at", i64s(c, |r| r.received_at)),
@@ -106,14 +115,10 @@ pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duc
             ("batch_id", uuids(c, |r| r.batch_id)),
             ("seq", i64s(c, |r| r.seq as i64)),
             ("lsn", Arc::new(UInt64Array::from_iter_values(c.iter().map(|r| r.lsn)))),
-        ])
-        .map_err(arrow)?,
-    )?;
-    let e = &b.events;
-    append(
-        tx,
-        "events",
-        batch(vec![
+        ]
+    })?;
+    append(tx, "events", &b.events, |e| {
+        vec![
             ("product_id", products(e, |r: &EventRow| r.product)),
             ("client_id", clients(e, |r: &EventRow| r.client)),
             ("t", i64s(e, |r| r.t)),
@@ -128,14 +133,10 @@ pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duc
             ("custom", texts(e, |r: &EventRow| r.custom_json.as_deref())),
             ("received_at", i64s(e, |r| r.received_at)),
             ("batch_id", uuids(e, |r| r.batch_id)),
-        ])
-        .map_err(arrow)?,
-    )?;
-    let m = &b.session_marks;
-    append(
-        tx,
-        "session_marks",
-        batch(vec![
+        ]
+    })?;
+    append(tx, "session_marks", &b.session_marks, |m| {
+        vec![
             ("product_id", products(m, |r: &SessionMarkRow| r.product)),
             ("client_id", clients(m, |r: &SessionMarkRow| r.client)),
             ("t", i64s(m, |r| r.t)),
@@ -146,14 +147,10 @@ pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duc
             ("session_id", texts(m, |r: &SessionMarkRow| r.session_id.as_deref())),
             ("received_at", i64s(m, |r| r.received_at)),
             ("batch_id", uuids(m, |r| r.batch_id)),
-        ])
-        .map_err(arrow)?,
-    )?;
-    let x = &b.exceptions;
-    append(
-        tx,
-        "exceptions",
-        batch(vec![
+        ]
+    })?;
+    append(tx, "exceptions", &b.exceptions, |x| {
+        vec![
             ("product_id", products(x, |r: &ExceptionRow| r.product)),
             ("client_id", clients(x, |r: &ExceptionRow| r.client)),
             ("t", i64s(x, |r| r.t)),
@@ -167,14 +164,10 @@ pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duc
             ("stack_trace", texts(x, |r: &ExceptionRow| r.stack_trace.as_deref())),
             ("received_at", i64s(x, |r| r.received_at)),
             ("batch_id", uuids(x, |r| r.batch_id)),
-        ])
-        .map_err(arrow)?,
-    )?;
-    let o = &b.observations;
-    append(
-        tx,
-        "observations",
-        batch(vec![
+        ]
+    })?;
+    append(tx, "observations", &b.observations, |o| {
+        vec![
             ("product_id", products(o, |r: &ObservationRow| r.product)),
             ("client_id", clients(o, |r: &ObservationRow| r.client)),
             ("t", i64s(o, |r| r.t)),
@@ -185,14 +178,10 @@ pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duc
             ("evidence", Arc::new(o.iter().map(|r| Some(r.evidence)).collect::<BooleanArray>())),
             ("session_id", texts(o, |r: &ObservationRow| r.session_id.as_deref())),
             ("payload", texts(o, |r: &ObservationRow| Some(r.payload.as_str()))),
-        ])
-        .map_err(arrow)?,
-    )?;
-    let p = &b.properties;
-    append(
-        tx,
-        "property_changes",
-        batch(vec![
+        ]
+    })?;
+    append(tx, "property_changes", &b.properties, |p| {
+        vec![
             ("product_id", products(p, |r: &PropertyRow| r.product)),
             ("client_id", clients(p, |r: &PropertyRow| r.client)),
             ("t", i64s(p, |r| r.t)),
@@ -202,9 +191,8 @@ pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duc
             ("name", texts(p, |r: &PropertyRow| Some(r.name.as_str()))),
             ("value", texts(p, |r: &PropertyRow| r.value.as_deref())),
             ("received_at", i64s(p, |r| r.received_at)),
-        ])
-        .map_err(arrow)?,
-    )
+        ]
+    })
 }
 
 /// Writes a load's events aggregated per installation, day and event to the scratch table
@@ -224,17 +212,17 @@ pub(crate) fn event_delta(tx: &Transaction<'_>, events: &[EventRow]) -> duckdb::
     let (Some(first), Some(last)) = (rows.iter().map(|(k, _)| k.2).min(), rows.iter().map(|(k, _)| k.2).max()) else {
         return Ok(None);
     };
-    let batch = batch(vec![
-        ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|(k, _)| k.0 as i64))) as ArrayRef),
-        ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|(k, _)| k.1)))),
-        ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|(k, _)| k.2)))),
-        ("category", Arc::new(rows.iter().map(|(k, _)| k.3).collect::<StringArray>())),
-        ("name", Arc::new(StringArray::from_iter_values(rows.iter().map(|(k, _)| k.4)))),
-        ("n", Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| v.0)))),
-        ("value_sum", Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, v)| v.1)))),
-    ])
-    .map_err(arrow)?;
-    append(tx, "event_delta", batch)?;
+    append(tx, "event_delta", &rows, |rows| {
+        vec![
+            ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|(k, _)| k.0 as i64))) as ArrayRef),
+            ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|(k, _)| k.1)))),
+            ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|(k, _)| k.2)))),
+            ("category", Arc::new(rows.iter().map(|(k, _)| k.3).collect::<StringArray>())),
+            ("name", Arc::new(StringArray::from_iter_values(rows.iter().map(|(k, _)| k.4)))),
+            ("n", Arc::new(Int64Array::from_iter_values(rows.iter().map(|(_, v)| v.0)))),
+            ("value_sum", Arc::new(Float64Array::from_iter_values(rows.iter().map(|(_, v)| v.1)))),
+        ]
+    })?;
     let date = |n: i32| NaiveDate::default() + chrono::TimeDelta::days(i64::from(n));
     Ok(Some(DayRange { first: date(first), last: date(last) }))
 }

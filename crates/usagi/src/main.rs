@@ -20,6 +20,29 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc for every Rust allocation: `usagi bench ingest` measured 24% more records per
+/// server CPU-second than with glibc's malloc (BENCHMARKS.md, 2026-11-27).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// glibc arenas for what still uses `malloc` (DuckDB's C++ side) in a server process.
+///
+/// glibc gives each thread that contends for a lock its own arena, up to eight per core, and
+/// keeps the freed memory of each: with DuckDB's worker, loader and report threads that was
+/// a few hundred MiB of resident memory after a five-minute ingest. `MALLOC_ARENA_MAX`, when
+/// set, wins.
+const SERVER_MALLOC_ARENAS: i32 = 2;
+
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only changes allocator parameters; called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, SERVER_MALLOC_ARENAS);
+        }
+    }
+}
+
 /// Self-hosted software usage intelligence.
 #[derive(Parser)]
 #[command(name = "usagi", version, about, propagate_version = true)]
@@ -76,6 +99,9 @@ fn init_tracing() {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        limit_malloc_arenas();
+    }
     init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {

@@ -216,7 +216,7 @@ pub async fn dataset(args: DatasetArgs) -> anyhow::Result<()> {
         ("fleet", format!("{} installations × {} days (seed {})", args.installs, args.days, args.seed), ""),
         ("batches / records sent", format!("{} / {}", summary.batches_sent, summary.records_sent), ""),
         (
-            "accepted / dropped / rejected batches",
+            "records accepted / dropped, batches rejected",
             format!("{} / {} / {}", summary.accepted, summary.dropped, summary.rejected_batches),
             "",
         ),

@@ -92,10 +92,17 @@ impl Harness {
         self.server.clock.now().date_naive().to_string()
     }
 
-    /// Event name → occurrences today, from the basic event data table (Reporting API).
+    /// Event name → occurrences yesterday and today (server days), from the basic event data table
+    /// (Reporting API). Yesterday is included because an SDK whose clock runs behind the server's
+    /// (see `start_with_clock`) stamps its records with its own date, which late in the UTC day is
+    /// the server's yesterday.
     pub fn event_counts(&self) -> BTreeMap<String, u64> {
-        let today = self.today();
-        let body = self.report("eventTracking/basic/dataTable", json!({"startDate": today, "stopDate": today}));
+        let today = self.server.clock.now().date_naive();
+        let yesterday = today.pred_opt().expect("a date after 0001-01-01");
+        let body = self.report(
+            "eventTracking/basic/dataTable",
+            json!({"startDate": yesterday.to_string(), "stopDate": today.to_string()}),
+        );
         let mut out = BTreeMap::new();
         for category in body["result"].as_array().cloned().unwrap_or_default() {
             for (name, data) in category["categoryEventsData"].as_object().cloned().unwrap_or_default() {

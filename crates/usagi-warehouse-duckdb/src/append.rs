@@ -207,7 +207,7 @@ pub(crate) fn event_delta(tx: &Transaction<'_>, events: &[EventRow]) -> duckdb::
         sum.0 += 1;
         sum.1 += e.num_value.unwrap_or(0.0);
     }
-    tx.execute_batch("DELETE FROM event_delta")?;
+    tx.prepare_cached("DELETE FROM event_delta")?.execute([])?;
     let rows: Vec<(Key<'_>, (i64, f64))> = sums.into_iter().collect();
     let (Some(first), Some(last)) = (rows.iter().map(|(k, _)| k.2).min(), rows.iter().map(|(k, _)| k.2).max()) else {
         return Ok(None);

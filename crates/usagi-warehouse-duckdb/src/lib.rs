@@ -97,6 +97,9 @@ impl DuckWarehouse {
         .map_err(engine)?;
         migrate(&conn).map_err(engine)?;
         let writer = conn.try_clone().map_err(engine)?;
+        writer.execute_batch(schema::WRITER_SCRATCH).map_err(engine)?;
+        // Room for every statement of a load ([`schema::LoadStep::reusable`]) and then some.
+        writer.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
@@ -175,7 +178,8 @@ fn day_of(t_ms: i64) -> NaiveDate {
 
 fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()> {
     let started = std::time::Instant::now();
-    let applied: u64 = conn.query_row("SELECT applied_lsn FROM loader_state WHERE id = 1", [], |r| r.get(0))?;
+    let applied: u64 =
+        conn.prepare_cached("SELECT applied_lsn FROM loader_state WHERE id = 1")?.query_row([], |r| r.get(0))?;
     if batch.last_lsn <= applied {
         tracing::debug!(last_lsn = batch.last_lsn, applied, "load batch already applied; skipped");
         return Ok(());
@@ -191,7 +195,7 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         append::facts(&tx, batch)?;
         lap("facts", &mut timings);
         let affected = batch.installations();
-        tx.execute_batch("DELETE FROM affected")?;
+        run_prepared(&tx, "DELETE FROM affected")?;
         let mut app = tx.appender("affected")?;
         for (p, c) in &affected {
             app.append_row(params![p.as_u64() as i64, c.as_u64()])?;
@@ -203,11 +207,15 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         let props_from = property_bounds(&tx, batch)?;
         evidence_days(&tx, batch)?;
         lap("bounds", &mut timings);
-        for (rollup, sql) in schema::load_steps(days, sessions_from, props_from) {
-            tx.execute_batch(&sql)?;
-            lap(rollup, &mut timings);
+        for step in schema::load_steps(days, sessions_from, props_from) {
+            if step.reusable {
+                run_prepared(&tx, &step.sql)?;
+            } else {
+                tx.execute_batch(&step.sql)?;
+            }
+            lap(step.rollup, &mut timings);
         }
-        tx.execute("UPDATE loader_state SET applied_lsn = ? WHERE id = 1", params![batch.last_lsn])?;
+        tx.prepare_cached("UPDATE loader_state SET applied_lsn = ? WHERE id = 1")?.execute(params![batch.last_lsn])?;
         let commit = std::time::Instant::now();
         tx.commit()?;
         timings.push(("commit", commit.elapsed().as_millis() as u64));
@@ -248,7 +256,7 @@ fn session_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Re
         let e = first.entry(k).or_insert(t);
         *e = (*e).min(t);
     }
-    tx.execute_batch("DELETE FROM load_keys")?;
+    run_prepared(tx, "DELETE FROM load_keys")?;
     if first.is_empty() {
         return Ok(None);
     }
@@ -257,8 +265,8 @@ fn session_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Re
         app.append_row(params![*p as i64, c, k.unwrap_or_default(), t])?;
     }
     drop(app);
-    tx.execute_batch(schema::SESSION_BOUNDS)?;
-    tx.query_row("SELECT min(from_t) FROM sessions_from", [], |r| r.get(0))
+    run_prepared(tx, schema::SESSION_BOUNDS)?;
+    tx.prepare_cached("SELECT min(from_t) FROM sessions_from")?.query_row([], |r| r.get(0))
 }
 
 /// Writes the first day of each installation's new property observations to `props_from`
@@ -270,7 +278,7 @@ fn property_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::R
         let e = first.entry((p.product.as_u64(), p.client.as_u64())).or_insert(p.t);
         *e = (*e).min(p.t);
     }
-    tx.execute_batch("DELETE FROM props_from")?;
+    run_prepared(tx, "DELETE FROM props_from")?;
     let rows: Vec<(i64, u64, NaiveDate)> = first.iter().map(|((p, c), t)| (*p as i64, *c, day_of(*t))).collect();
     append::installation_days(tx, "props_from", &rows)?;
     Ok(first.values().min().map(|t| day_of(*t)))
@@ -286,10 +294,19 @@ fn evidence_days(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Res
         .chain(batch.exceptions.iter().map(|r| key(r.product, r.client, r.t)))
         .chain(batch.observations.iter().filter(|r| r.evidence).map(|r| key(r.product, r.client, r.t)))
         .collect();
-    tx.execute_batch("DELETE FROM load_days")?;
+    run_prepared(tx, "DELETE FROM load_days")?;
     let rows: Vec<(i64, u64, NaiveDate)> = days.into_iter().collect();
     append::installation_days(tx, "load_days", &rows)?;
-    tx.execute_batch(schema::EVIDENCE_DAYS_OF_LOAD)
+    run_prepared(tx, schema::EVIDENCE_DAYS_OF_LOAD)
+}
+
+/// Runs the statements of `sql` through the connection's statement cache, so a load's
+/// statements are parsed once per connection ([`schema::LoadStep::reusable`]).
+fn run_prepared(conn: &Connection, sql: &str) -> duckdb::Result<()> {
+    for statement in schema::statements(sql) {
+        conn.prepare_cached(statement)?.execute([])?;
+    }
+    Ok(())
 }
 
 fn to_sql(p: &Param) -> Box<dyn ToSql> {

@@ -332,6 +332,8 @@ pub async fn run_loader(
     let mut paused = false;
     // Since when unloaded data has been waiting for a load that lingers.
     let mut waiting_since: Option<std::time::Instant> = None;
+    // Rows decoded while the previous load ran (see below), continuing at `loaded + 1`.
+    let mut prefetched: Option<Decoded> = None;
     loop {
         if let Some(file) = &config.pause_file {
             if file.exists() {
@@ -376,9 +378,11 @@ pub async fn run_loader(
             }
         }
         waiting_since = None;
-        let step = load_step(&mut reader, &receipts, &warehouse, loaded, durable, config.max_batch_bytes).await;
+        let batch = prefetched.take().unwrap_or_else(|| Decoded::empty(loaded));
+        let step = load_step(&mut reader, &receipts, &warehouse, &progress, &config, batch, durable).await;
         match step {
-            Ok((last, bytes)) => {
+            Ok((last, bytes, next)) => {
+                prefetched = next;
                 retry = config.retry_initial;
                 progress.loaded.store(last, Ordering::Release);
                 progress
@@ -401,30 +405,98 @@ pub async fn run_loader(
     }
 }
 
+/// Tops `batch` (what was decoded while the previous load ran, continuing at `loaded + 1`) up
+/// from the log to `max_batch_bytes` and loads it. While the warehouse loads, the entries that
+/// become durable are decoded for the next load, so decoding them is not part of its delay;
+/// returns them with the last LSN loaded and the log bytes it covered.
 async fn load_step(
     reader: &mut LogReader,
     receipts: &Arc<ReceiptStore>,
     warehouse: &Arc<dyn Warehouse>,
-    loaded: u64,
+    progress: &Progress,
+    config: &LoaderConfig,
+    mut batch: Decoded,
     durable: u64,
-    max_bytes: usize,
-) -> Result<(u64, u64), IngestError> {
-    let raw = reader.read(loaded + 1, durable, max_bytes)?;
-    let bytes: u64 = raw.iter().map(|(_, p)| p.len() as u64).sum();
-    let Some(last) = raw.last().map(|(lsn, _)| *lsn) else {
+) -> Result<(u64, u64, Option<Decoded>), IngestError> {
+    let loaded = progress.loaded.load(Ordering::Acquire);
+    batch.top_up(reader, receipts, durable, config.max_batch_bytes).await?;
+    let (last, bytes) = (batch.rows.last_lsn, batch.bytes);
+    if last <= loaded {
         return Err(IngestError::Corrupt(format!("durable LSN {durable} not readable after {loaded}")));
+    }
+    let rows = batch.rows.row_count();
+    let mut next = Decoded::empty(last);
+    let load = warehouse.load(batch.rows);
+    tokio::pin!(load);
+    let result = loop {
+        tokio::select! {
+            result = &mut load => break result,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                let durable = progress.durable.load(Ordering::Acquire);
+                let room = config.max_batch_bytes.saturating_sub(next.bytes as usize);
+                if next.healthy && room > 0 && next.rows.last_lsn < durable {
+                    if let Err(e) = next.top_up(reader, receipts, durable, room.min(PREFETCH_CHUNK_BYTES)).await {
+                        // The next load reads these entries again and reports the error.
+                        tracing::debug!(error = %e, "decoding ahead of the load failed");
+                        next.healthy = false;
+                    }
+                }
+            }
+        }
     };
-    let receipts2 = receipts.clone();
-    let mut batch = tokio::task::spawn_blocking(move || {
-        // Each payload is freed as soon as it is decoded, each entry once it is converted.
-        let entries = raw.into_iter().map(|(lsn, payload)| Ok((lsn, crate::encoding::decode(&payload)?)));
-        to_load_batch(entries, &receipts2)
-    })
-    .await
-    .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))??;
-    batch.last_lsn = last;
-    let rows = batch.row_count();
-    warehouse.load(batch).await.map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))?;
+    result.map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))?;
     tracing::debug!(last_lsn = last, rows, "loaded into the warehouse");
-    Ok((last, bytes))
+    let next = (next.healthy && next.rows.last_lsn > last).then_some(next);
+    Ok((last, bytes, next))
+}
+
+/// Log entries decoded into warehouse rows: those after `from` through `rows.last_lsn`.
+struct Decoded {
+    rows: LoadBatch,
+    /// Log payload bytes decoded.
+    bytes: u64,
+    /// False once decoding failed; the entries are then read again by the next load.
+    healthy: bool,
+}
+
+/// Log bytes decoded at a time while a load runs, so the loader notices the load's end soon.
+const PREFETCH_CHUNK_BYTES: usize = 4 << 20;
+
+impl Decoded {
+    /// Nothing decoded yet; the next entry is `after + 1`.
+    fn empty(after: u64) -> Self {
+        Self { rows: LoadBatch { last_lsn: after, ..LoadBatch::default() }, bytes: 0, healthy: true }
+    }
+
+    /// Reads the entries after `rows.last_lsn` through `durable`, up to `max_bytes` of payload
+    /// (at least one entry), and decodes them on a blocking thread.
+    async fn top_up(
+        &mut self,
+        reader: &mut LogReader,
+        receipts: &Arc<ReceiptStore>,
+        durable: u64,
+        max_bytes: usize,
+    ) -> Result<(), IngestError> {
+        let from = self.rows.last_lsn + 1;
+        if from > durable || max_bytes == 0 {
+            return Ok(());
+        }
+        let raw = reader.read(from, durable, max_bytes)?;
+        let Some(last) = raw.last().map(|(lsn, _)| *lsn) else {
+            return Ok(());
+        };
+        let bytes: u64 = raw.iter().map(|(_, p)| p.len() as u64).sum();
+        let receipts = receipts.clone();
+        let mut chunk = tokio::task::spawn_blocking(move || {
+            // Each payload is freed as soon as it is decoded, each entry once it is converted.
+            let entries = raw.into_iter().map(|(lsn, payload)| Ok((lsn, crate::encoding::decode(&payload)?)));
+            to_load_batch(entries, &receipts)
+        })
+        .await
+        .map_err(|e| IngestError::Io(std::io::Error::other(e.to_string())))??;
+        chunk.last_lsn = last;
+        self.rows.append(chunk);
+        self.bytes += bytes;
+        Ok(())
+    }
 }

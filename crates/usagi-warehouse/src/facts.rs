@@ -46,6 +46,26 @@ impl LoadBatch {
             + self.properties.len()
     }
 
+    /// Adds `later`'s rows after this batch's own (`later` covers the log positions after
+    /// this batch's), and takes its `last_lsn`.
+    pub fn append(&mut self, later: LoadBatch) {
+        let LoadBatch { last_lsn, contacts, events, session_marks, exceptions, observations, properties } = later;
+        fn join<T>(to: &mut Vec<T>, rows: Vec<T>) {
+            if to.is_empty() {
+                *to = rows;
+            } else {
+                to.extend(rows);
+            }
+        }
+        self.last_lsn = self.last_lsn.max(last_lsn);
+        join(&mut self.contacts, contacts);
+        join(&mut self.events, events);
+        join(&mut self.session_marks, session_marks);
+        join(&mut self.exceptions, exceptions);
+        join(&mut self.observations, observations);
+        join(&mut self.properties, properties);
+    }
+
     /// The installations with a row of any kind in this batch, sorted, each once.
     pub fn installations(&self) -> Vec<(ProductId, ClientId)> {
         let mut all: Vec<(ProductId, ClientId)> = self

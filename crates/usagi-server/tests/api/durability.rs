@@ -1,7 +1,8 @@
 //! A warehouse that fails loses no acknowledged data; past the backlog bound syncs get 503.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,10 +12,13 @@ use usagi_warehouse::{Dialect, LoadBatch, Param, Rows, Warehouse, WarehouseError
 
 use crate::helpers::*;
 
-/// The real warehouse with an outage switch on loads (queries keep working).
+/// The real warehouse with faults on its loads (queries keep working): an outage switch, and
+/// with `attempts` slow loads (so that syncs arrive while one runs and are decoded ahead of the
+/// next), the second of which fails after its delay; `attempts` records each one's events.
 struct Flaky {
     inner: Arc<dyn Warehouse>,
     down: Arc<AtomicBool>,
+    attempts: Option<Arc<Mutex<Vec<usize>>>>,
 }
 
 #[async_trait]
@@ -23,6 +27,17 @@ impl Warehouse for Flaky {
         self.inner.dialect()
     }
     async fn load(&self, batch: LoadBatch) -> Result<(), WarehouseError> {
+        if let Some(attempts) = &self.attempts {
+            let attempt = {
+                let mut attempts = attempts.lock().expect("lock");
+                attempts.push(batch.events.len());
+                attempts.len()
+            };
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            if attempt == 2 {
+                return Err(WarehouseError::Engine("simulated failure of the second load".into()));
+            }
+        }
         if self.down.load(Ordering::SeqCst) {
             return Err(WarehouseError::Engine("simulated outage".into()));
         }
@@ -56,7 +71,8 @@ async fn warehouse_outage_keeps_acknowledging_up_to_the_bound_then_recovers() {
     let switch = down.clone();
     let mut config = ServerConfig::default();
     config.ingest.max_backlog_mb = 0; // every byte counts: the second batch passes the bound
-    let wrap: Wrap = Box::new(move |inner| Arc::new(Flaky { inner, down: switch }) as Arc<dyn Warehouse>);
+    let wrap: Wrap =
+        Box::new(move |inner| Arc::new(Flaky { inner, down: switch, attempts: None }) as Arc<dyn Warehouse>);
     let app = TestApp::spawn_with(Setup { config: Some(config), wrap_warehouse: Some(wrap), ..Setup::default() }).await;
     let t = ms(2024, 3, 20, 11, 0);
     let first = app
@@ -82,4 +98,52 @@ async fn warehouse_outage_keeps_acknowledging_up_to_the_bound_then_recovers() {
     app.settle().await;
     assert_eq!(app.count("SELECT count(*) FROM events").await, 2);
     assert_eq!(app.count("SELECT count(DISTINCT client_id) FROM clients").await, 2);
+}
+
+/// The loader decodes what arrives during a load for the next one; when that next load fails,
+/// its rows are read from the log again, and every acknowledged event is stored exactly once.
+#[tokio::test]
+async fn a_failed_load_of_rows_decoded_ahead_loses_and_repeats_nothing() {
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let seen = attempts.clone();
+    let down = Arc::new(AtomicBool::new(false));
+    let wrap: Wrap = Box::new(move |inner| Arc::new(Flaky { inner, down, attempts: Some(seen) }) as Arc<dyn Warehouse>);
+    let app = TestApp::spawn_with(Setup { wrap_warehouse: Some(wrap), ..Setup::default() }).await;
+    let t = ms(2024, 3, 20, 11, 0);
+    let sync = |name: &'static str| {
+        let app = &app;
+        async move {
+            let client = format!("00000000000000{}", &name[..2]);
+            let answer =
+                app.sync_at(at(2024, 3, 20, 12, 0, 0), &client, vec![json!({"kind":"event","t":t,"name":name})]).await;
+            assert_eq!(answer["accepted"], 1, "{name}: {answer}");
+        }
+    };
+    let started = |n: usize| {
+        let attempts = attempts.clone();
+        async move {
+            for _ in 0..1000 {
+                if attempts.lock().expect("lock").len() >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("load attempt {n} never started");
+        }
+    };
+    sync("A1").await;
+    started(1).await;
+    // Acknowledged while the first load runs: decoded ahead, then loaded by the second attempt.
+    sync("B2").await;
+    sync("C3").await;
+    started(2).await;
+    // Acknowledged while the second (failing) attempt runs.
+    sync("D4").await;
+    app.settle().await;
+    let attempts = attempts.lock().expect("lock").clone();
+    assert_eq!(attempts[..2], [1, 2], "the second attempt held both events that arrived during the first");
+    assert!(attempts.len() >= 3, "{attempts:?}");
+    assert_eq!(app.count("SELECT count(*) FROM events").await, 4);
+    assert_eq!(app.count("SELECT count(DISTINCT name) FROM events").await, 4);
+    assert_eq!(app.count("SELECT count(*) FROM clients").await, 4);
 }

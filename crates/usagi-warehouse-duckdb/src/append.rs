@@ -104,6 +104,35 @@ pub(crate) fn installation_days(
     })
 }
 
+/// An installation's last observed value of a property on a day (`load_prop_days`).
+pub(crate) type LastValue<'a> = (i64, u64, &'a str, NaiveDate, Option<&'a str>);
+
+/// Appends rows to `load_prop_days`.
+pub(crate) fn last_values(tx: &Transaction<'_>, rows: &[LastValue<'_>]) -> duckdb::Result<()> {
+    append(tx, "load_prop_days", rows, |rows| {
+        vec![
+            ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef),
+            ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.1)))),
+            ("name", Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2)))),
+            ("day", Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| day_number(r.3))))),
+            ("value", Arc::new(rows.iter().map(|r| r.4).collect::<StringArray>())),
+        ]
+    })
+}
+
+/// Appends `(product_id, client_id, t, seq, idx)` rows to `load_prop_marks`.
+pub(crate) fn property_marks(tx: &Transaction<'_>, rows: &[(i64, u64, i64, i64, u32)]) -> duckdb::Result<()> {
+    append(tx, "load_prop_marks", rows, |rows| {
+        vec![
+            ("product_id", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef),
+            ("client_id", Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.1)))),
+            ("t", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2)))),
+            ("seq", Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.3)))),
+            ("idx", Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.4)))),
+        ]
+    })
+}
+
 /// Appends a load's fact rows to the six fact tables.
 pub(crate) fn facts(tx: &Transaction<'_>, b: &usagi_warehouse::LoadBatch) -> duckdb::Result<()> {
     append(tx, "contacts", &b.contacts, |c| {

@@ -204,10 +204,10 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         let days = append::event_delta(&tx, &batch.events)?;
         lap("event_delta", &mut timings);
         let sessions_from = session_bounds(&tx, batch)?;
-        let props_from = property_bounds(&tx, batch)?;
+        let properties = property_bounds(&tx, batch)?;
         evidence_days(&tx, batch)?;
         lap("bounds", &mut timings);
-        for step in schema::load_steps(days, sessions_from, props_from) {
+        for step in schema::load_steps(days, sessions_from, properties) {
             if step.reusable {
                 run_prepared(&tx, &step.sql)?;
             } else {
@@ -269,19 +269,61 @@ fn session_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Re
     tx.prepare_cached("SELECT min(from_t) FROM sessions_from")?.query_row([], |r| r.get(0))
 }
 
-/// Writes the first day of each installation's new property observations to `props_from`
-/// and returns the earliest, `None` when the load has none.
-fn property_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<Option<NaiveDate>> {
+/// Splits the installations with new property observations in two. Those whose new
+/// observations all come after their `property_marks` (the usual case: an installation's
+/// batches arrive in order) get their last value per property and day in `load_prop_days`
+/// ([`schema::PROPERTY_DAYS_IN_ORDER`]) and their new mark in `load_prop_marks`; the others
+/// (out of order, or no mark yet) get the first day of their new observations in `props_from`
+/// and are rebuilt from the stored observations, which also gives their marks.
+fn property_bounds(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<schema::PropertyLoad> {
     use std::collections::HashMap;
-    let mut first: HashMap<(u64, u64), i64> = HashMap::new();
+    /// An observation's place in the order of semantics §7.2: time, then batch seq, then index.
+    type Key = (i64, i64, u32);
+    let key = |p: &usagi_warehouse::PropertyRow| (p.t, p.seq as i64, p.idx);
+    let installation = |p: &usagi_warehouse::PropertyRow| (p.product.as_u64() as i64, p.client.as_u64());
+    run_prepared(tx, "DELETE FROM props_from; DELETE FROM load_prop_days; DELETE FROM load_prop_marks")?;
+    // The least and the greatest new observation of each installation.
+    let mut span: HashMap<(i64, u64), (Key, Key)> = HashMap::new();
     for p in &batch.properties {
-        let e = first.entry((p.product.as_u64(), p.client.as_u64())).or_insert(p.t);
-        *e = (*e).min(p.t);
+        let k = key(p);
+        let e = span.entry(installation(p)).or_insert((k, k));
+        e.0 = e.0.min(k);
+        e.1 = e.1.max(k);
     }
-    run_prepared(tx, "DELETE FROM props_from")?;
-    let rows: Vec<(i64, u64, NaiveDate)> = first.iter().map(|((p, c), t)| (*p as i64, *c, day_of(*t))).collect();
-    append::installation_days(tx, "props_from", &rows)?;
-    Ok(first.values().min().map(|t| day_of(*t)))
+    if span.is_empty() {
+        return Ok(schema::PropertyLoad::default());
+    }
+    let mut marks: HashMap<(i64, u64), Key> = HashMap::new();
+    {
+        let mut st = tx.prepare_cached(
+            "SELECT product_id, client_id, t, seq, idx FROM property_marks JOIN affected USING (product_id, client_id)",
+        )?;
+        let rows = st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?, r.get(4)?))))?;
+        for row in rows {
+            let (installation, mark) = row?;
+            marks.insert(installation, mark);
+        }
+    }
+    let in_order =
+        |i: &(i64, u64)| matches!((marks.get(i), span.get(i)), (Some(mark), Some((least, _))) if mark < least);
+    let general: Vec<(i64, u64, NaiveDate)> =
+        span.iter().filter(|(i, _)| !in_order(i)).map(|((p, c), (least, _))| (*p, *c, day_of(least.0))).collect();
+    append::installation_days(tx, "props_from", &general)?;
+    let mut last: HashMap<(i64, u64, &str, NaiveDate), (Key, Option<&str>)> = HashMap::new();
+    for p in batch.properties.iter().filter(|p| in_order(&installation(p))) {
+        let (i, k) = (installation(p), key(p));
+        let e = last.entry((i.0, i.1, p.name.as_str(), day_of(p.t))).or_insert((k, p.value.as_deref()));
+        if k >= e.0 {
+            *e = (k, p.value.as_deref());
+        }
+    }
+    let rows: Vec<append::LastValue<'_>> =
+        last.into_iter().map(|((p, c, name, day), (_, value))| (p, c, name, day, value)).collect();
+    append::last_values(tx, &rows)?;
+    let new_marks: Vec<(i64, u64, i64, i64, u32)> =
+        span.iter().filter(|(i, _)| in_order(i)).map(|((p, c), (_, (t, s, x)))| (*p, *c, *t, *s, *x)).collect();
+    append::property_marks(tx, &new_marks)?;
+    Ok(schema::PropertyLoad { general: general.iter().map(|r| r.2).min(), in_order: !rows.is_empty() })
 }
 
 /// Adds the days the load's records show activity on to `evidence_days`.
@@ -452,7 +494,14 @@ fn erase_blocking(conn: &mut Connection, product: i64, client: u64) -> duckdb::R
         )?;
         if !matches!(
             *table,
-            "sessions" | "client_days" | "clients" | "property_days" | "client_events" | "event_days" | "evidence_days"
+            "sessions"
+                | "client_days"
+                | "clients"
+                | "property_days"
+                | "client_events"
+                | "event_days"
+                | "evidence_days"
+                | "property_marks"
         ) {
             removed += n as u64;
         }

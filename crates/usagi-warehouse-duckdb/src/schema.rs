@@ -21,8 +21,64 @@ pub fn migrations() -> Vec<String> {
         format!("{EVIDENCE_DAYS_MIGRATION}\nINSERT INTO evidence_days {EVIDENCE_OF_AFFECTED};")
             .replace(" JOIN affected USING (product_id, client_id)", ""),
     );
+    all.push(PROPERTY_MARKS_MIGRATION.to_string());
     all
 }
+
+/// Migration 15: `property_marks`, per installation the greatest `(t, seq, idx)` of its stored
+/// property observations (kept by every load that has some; a missing row means "unknown"),
+/// and two scratch tables of a load for installations whose new observations all come after
+/// it ([`PROPERTY_DAYS_IN_ORDER`]): each one's last value per property and day, and the
+/// marks the load leaves.
+const PROPERTY_MARKS_MIGRATION: &str = "CREATE TABLE property_marks (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, t BIGINT NOT NULL, seq BIGINT NOT NULL, idx UINTEGER NOT NULL);
+CREATE TABLE load_prop_marks (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, t BIGINT NOT NULL, seq BIGINT NOT NULL, idx UINTEGER NOT NULL);
+CREATE TABLE load_prop_days (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, name VARCHAR NOT NULL, day DATE NOT NULL, value VARCHAR);";
+
+/// `property_days` of the installations whose new observations all come after every stored
+/// one (`(t, seq, idx)` greater than their `property_marks`), from `load_prop_days` alone.
+///
+/// For such an installation no stored observation lies on a day after the first day d of a
+/// property's new ones, and on d the new ones come last, so the end-of-day value of every day
+/// from d on is that of the load's last observation of the day, which the loader computed.
+/// The rows from d on are replaced; the value carried into d is the property's last row
+/// before it. So the load reads none of the day's earlier observations, which the general
+/// rebuild ([`property_days`]) reads again on every load: with installations that sync many
+/// times a day that grew with each load.
+pub const PROPERTY_DAYS_IN_ORDER: &str = "
+DELETE FROM property_days USING (
+    SELECT product_id, client_id, name, min(day) AS from_day FROM load_prop_days GROUP BY product_id, client_id, name
+) AS f
+WHERE property_days.product_id = f.product_id AND property_days.client_id = f.client_id
+  AND property_days.name = f.name AND property_days.day >= f.from_day;
+INSERT INTO property_days
+SELECT product_id, client_id, name, day, daily.value FROM (
+    SELECT product_id, client_id, name, day, value, lag(value) OVER w AS before, row_number() OVER w AS nth
+    FROM load_prop_days
+    WINDOW w AS (PARTITION BY product_id, client_id, name ORDER BY day)
+) AS daily
+LEFT JOIN (
+    SELECT p.product_id, p.client_id, p.name, p.value AS carried_value, true AS has_carried
+    FROM property_days p
+    SEMI JOIN (SELECT DISTINCT product_id, client_id, name FROM load_prop_days) AS k
+        ON k.product_id = p.product_id AND k.client_id = p.client_id AND k.name = p.name
+    QUALIFY row_number() OVER (PARTITION BY p.product_id, p.client_id, p.name ORDER BY p.day DESC) = 1
+) AS carried USING (product_id, client_id, name)
+-- As in the general rebuild: a day is kept when its value differs from the day before it; the
+-- first when it differs from the value carried into it, or nothing is.
+WHERE CASE WHEN nth = 1 THEN carried.has_carried IS NULL OR carried.carried_value IS DISTINCT FROM daily.value
+           ELSE before IS DISTINCT FROM daily.value END;
+";
+
+/// Replaces the `property_marks` of the load's installations with `load_prop_marks` (filled
+/// by the loader for the in-order ones and by the general rebuild for the others).
+pub const PROPERTY_MARKS_OF_LOAD: &str = "
+DELETE FROM property_marks USING load_prop_marks m
+WHERE property_marks.product_id = m.product_id AND property_marks.client_id = m.client_id;
+INSERT INTO property_marks SELECT * FROM load_prop_marks;
+";
 
 /// Migration 14: `evidence_days`, the days each installation shows activity on (semantics §4):
 /// a contact, an event, a session mark, an exception or an evidence observation. A load adds
@@ -320,7 +376,8 @@ INSERT INTO cd_from
 SELECT product_id, client_id, CAST(least(date_trunc('week', d0), date_trunc('month', d0)) AS DATE) AS ws FROM (
     SELECT product_id, client_id, min(d) AS d0 FROM (
         SELECT product_id, client_id, day AS d FROM load_days
-        UNION ALL SELECT product_id, client_id, from_day FROM props_from{sessions}
+        UNION ALL SELECT product_id, client_id, from_day FROM props_from
+        UNION ALL SELECT product_id, client_id, day FROM load_prop_days{sessions}
     ) AS firsts GROUP BY product_id, client_id
 ) AS bounds;"
     )
@@ -339,25 +396,41 @@ pub struct DayRange {
 ///
 /// `sessions` is `None` when the load has no session records (events, marks, exceptions,
 /// evidence observations); otherwise `sessions_from` must have been filled
-/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`. Likewise `properties` is `None`
-/// when the load has no property rows; otherwise `props_from` holds the first day of each
-/// installation's new ones and `properties` is the earliest of them.
-pub fn load_steps(
-    events: Option<DayRange>,
-    sessions: Option<i64>,
-    properties: Option<chrono::NaiveDate>,
-) -> Vec<LoadStep> {
+/// ([`SESSION_BOUNDS`]) and `sessions` is its least `from_t`. `properties` says which of
+/// `props_from` (installations rebuilt from their stored observations) and `load_prop_days`
+/// (installations whose new observations come after their stored ones) the loader filled.
+pub fn load_steps(events: Option<DayRange>, sessions: Option<i64>, properties: PropertyLoad) -> Vec<LoadStep> {
     let mut steps: Vec<(&'static str, String)> =
         events.map(|days| event_rollups_of_load(days).into()).unwrap_or_default();
     steps.extend(installation_steps(
         sessions.map(|min_t| Scope::Load { min_t }),
-        properties.map(|day| Scope::Load { min_t: day_start_ms(day) }),
+        properties.general.map(|day| Scope::Load { min_t: day_start_ms(day) }),
         Some(client_days_from(sessions.is_some())),
     ));
+    // `client_days` and `clients` read `property_days`.
+    let at = steps.iter().position(|(rollup, _)| *rollup == "client_days").unwrap_or(steps.len());
+    let mut marks = Vec::new();
+    if properties.in_order {
+        marks.push(("property_days_in_order", PROPERTY_DAYS_IN_ORDER.to_string()));
+    }
+    if properties.in_order || properties.general.is_some() {
+        marks.push(("property_marks", PROPERTY_MARKS_OF_LOAD.to_string()));
+    }
+    steps.splice(at..at, marks);
     steps
         .into_iter()
         .map(|(rollup, sql)| LoadStep { rollup, sql, reusable: REUSABLE_LOAD_STEPS.contains(&rollup) })
         .collect()
+}
+
+/// How a load rebuilds `property_days`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropertyLoad {
+    /// The earliest day in `props_from` (installations rebuilt from their observations,
+    /// [`property_days`]), `None` when it is empty.
+    pub general: Option<chrono::NaiveDate>,
+    /// Whether `load_prop_days` has rows ([`PROPERTY_DAYS_IN_ORDER`]).
+    pub in_order: bool,
 }
 
 /// One rollup's statements in a load ([`load_steps`]).
@@ -377,7 +450,8 @@ pub struct LoadStep {
 }
 
 /// The rollups whose load statements hold no constant of the load ([`LoadStep::reusable`]).
-const REUSABLE_LOAD_STEPS: &[&str] = &["client_events", "client_days", "clients"];
+const REUSABLE_LOAD_STEPS: &[&str] =
+    &["client_events", "property_days_in_order", "property_marks", "client_days", "clients"];
 
 /// Scratch tables of the writer connection's loads, created once per connection (temporary:
 /// they hold one load's rows between statements and need no durability), so the prepared
@@ -787,26 +861,37 @@ WHERE property_days.product_id = a.product_id AND property_days.client_id = a.cl
             "",
             "true",
         ),
-        Scope::Load { min_t } => (
-            "DELETE FROM property_days USING props_from f
-WHERE property_days.product_id = f.product_id AND property_days.client_id = f.client_id
-  AND property_days.day >= f.from_day;"
-                .to_string(),
-            format!(
+        Scope::Load { min_t } => {
+            let source = format!(
                 "property_changes JOIN props_from USING (product_id, client_id)
         WHERE property_changes.day >= DATE '1970-01-01' + CAST({} AS INTEGER)
           AND property_changes.day >= props_from.from_day",
                 min_t.div_euclid(usagi_warehouse::schema::MS_PER_DAY)
-            ),
-            // The rows left are those before each installation's `from_day`; the last of them per
-            // property is the value carried into the rebuilt days.
-            "LEFT JOIN (
+            );
+            // The greatest observation of each installation lies on or after its `from_day`
+            // (its new ones do, and every earlier day is earlier), so it is among `source`.
+            let delete = format!(
+                "INSERT INTO load_prop_marks
+SELECT product_id, client_id, struct_extract(m, 't'), struct_extract(m, 's'), struct_extract(m, 'i') FROM (
+    SELECT product_id, client_id, max({{'t': t, 's': seq, 'i': idx}}) AS m FROM {source} GROUP BY product_id, client_id
+) AS marks;
+DELETE FROM property_days USING props_from f
+WHERE property_days.product_id = f.product_id AND property_days.client_id = f.client_id
+  AND property_days.day >= f.from_day;"
+            );
+            (
+                delete,
+                source,
+                // The rows left are those before each installation's `from_day`; the last of them per
+                // property is the value carried into the rebuilt days.
+                "LEFT JOIN (
     SELECT product_id, client_id, name, value AS carried_value, true AS has_carried
     FROM property_days JOIN props_from USING (product_id, client_id)
     QUALIFY row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) = 1
 ) AS carried USING (product_id, client_id, name)",
-            "carried.has_carried IS NULL OR carried.carried_value IS DISTINCT FROM daily.value",
-        ),
+                "carried.has_carried IS NULL OR carried.carried_value IS DISTINCT FROM daily.value",
+            )
+        }
     };
     format!(
         "{delete}
@@ -1015,6 +1100,7 @@ pub const INSTALLATION_TABLES: &[&str] = &[
     "client_events",
     "event_days",
     "evidence_days",
+    "property_marks",
 ];
 
 /// The statements of one retention purge of `product` before `cutoff` (semantics §2,
@@ -1169,7 +1255,8 @@ mod tests {
         }
         conn.execute_batch(WRITER_SCRATCH).expect("scratch tables");
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
-        for step in load_steps(Some(DayRange { first: day, last: day }), Some(0), Some(day)) {
+        let properties = PropertyLoad { general: Some(day), in_order: true };
+        for step in load_steps(Some(DayRange { first: day, last: day }), Some(0), properties) {
             let statements = statements(&step.sql);
             assert!(!statements.is_empty(), "{}", step.rollup);
             for s in statements {

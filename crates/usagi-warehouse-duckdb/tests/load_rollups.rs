@@ -238,6 +238,59 @@ proptest! {
     }
 }
 
+/// Batches whose records are in time order across batches, as one SDK sends them: after its
+/// first load an installation's property observations all come after its stored ones, the
+/// case `property_days` is rebuilt from the load alone.
+fn batches_in_time_order() -> impl Strategy<Value = Vec<Vec<Rec>>> {
+    prop::collection::vec(prop::collection::vec(rec(), 1..12), 1..7).prop_map(|batches| {
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        let mut all: Vec<Rec> = batches.into_iter().flatten().collect();
+        all.sort_by_key(|r| r.minute);
+        let mut records = all.into_iter();
+        sizes.iter().map(|n| records.by_ref().take(*n).collect()).collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn loads_in_time_order_leave_the_rollups_a_rebuild_would(batches in batches_in_time_order(), purge in prop::option::of((0usize..6, 1i64..4))) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let order = (0..batches.len()).collect();
+        rt.block_on(check(batches, order, purge))?;
+    }
+}
+
+/// Rows in the scratch tables of the two property paths after the last load.
+async fn scratch(wh: &DuckWarehouse) -> (Value, Value) {
+    let count = |t: &str| format!("SELECT count(*) FROM {t}");
+    let a = wh.query(count("load_prop_days"), vec![]).await.unwrap().rows[0][0].clone();
+    let b = wh.query(count("props_from"), vec![]).await.unwrap().rows[0][0].clone();
+    (a, b)
+}
+
+/// The in-order path is the one taken for a second batch in time order, and a batch before the
+/// stored observations takes the general rebuild.
+#[tokio::test]
+async fn properties_in_time_order_are_rebuilt_from_the_load_alone() {
+    let r = |minute, kind| Rec { client: 0, minute, kind };
+    let first = vec![r(100, Kind::Property(0, 0)), r(1500, Kind::Property(0, 1))];
+    let second = vec![r(1600, Kind::Property(0, 0)), r(1700, Kind::Property(1, 2))];
+    let late = vec![r(1400, Kind::Property(0, 2))];
+    let (wh, _dir) = check(vec![first.clone(), second.clone()], vec![0, 1], None).await.unwrap();
+    // Day 2 (minutes 1600, 1700): one row per property observed.
+    assert_eq!(scratch(&wh).await, (Value::Int(2), Value::Int(0)));
+    let (wh, _dir) = check(vec![first, second, late], vec![0, 1, 2], None).await.unwrap();
+    assert_eq!(scratch(&wh).await, (Value::Int(0), Value::Int(1)));
+    let mark = wh.query(
+        "SELECT (t - $1) // 60000, seq FROM property_marks".into(),
+        vec![usagi_warehouse::Param::Int(start_ms())],
+    );
+    // The mark stays the greatest observation (minute 1700 of batch 2), not the late one's.
+    assert_eq!(mark.await.unwrap().rows, vec![vec![Value::Int(1700), Value::Int(2)]]);
+}
+
 /// A fixed case of what the rebuild bounds exist for: a batch in time order after a later one.
 #[tokio::test]
 async fn a_late_start_before_stored_records_renumbers_the_sessions_after_it() {

@@ -1,6 +1,6 @@
 //! A warehouse that fails loses no acknowledged data; past the backlog bound syncs get 503.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -180,6 +180,9 @@ pub fn redact_url(url: &str) -> String {
 pub struct WarehouseSettings {
     /// DuckDB worker threads (0 = one per core).
     pub threads: usize,
+    /// DuckDB worker threads while a load runs (0 = one fewer than `threads`, at least one),
+    /// so that the ingest path keeps a core while the loader works.
+    pub load_threads: usize,
     /// DuckDB memory limit, e.g. "1GB".
     pub memory_limit: String,
     /// DuckDB WAL size past which a commit checkpoints, e.g. "16MB".
@@ -190,7 +193,13 @@ pub struct WarehouseSettings {
 
 impl Default for WarehouseSettings {
     fn default() -> Self {
-        Self { threads: 0, memory_limit: "1GB".into(), checkpoint_threshold: "16MB".into(), clickhouse: None }
+        Self {
+            threads: 0,
+            load_threads: 0,
+            memory_limit: "1GB".into(),
+            checkpoint_threshold: "16MB".into(),
+            clickhouse: None,
+        }
     }
 }
 

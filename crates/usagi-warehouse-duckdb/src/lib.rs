@@ -47,6 +47,13 @@ const NO_JOIN_FILTER_PUSHDOWN: &str = "SET disabled_optimizers = 'join_filter_pu
 pub struct DuckConfig {
     /// Worker threads DuckDB may use per query.
     pub threads: usize,
+    /// Worker threads while the loader loads, for every query (DuckDB's thread count is one
+    /// setting for the whole database); `0` = one fewer than `threads`, at least one. On two
+    /// cores a load on two threads spends its second one mostly waiting on the first (small
+    /// operators, planning), and takes it from the ingest path, which acknowledges batches on
+    /// the same cores: 16 senders on 2 cores made 94.8k records/s with loads on two threads,
+    /// 102.8k on one (BENCHMARKS.md, 2026-11-28).
+    pub load_threads: usize,
     /// DuckDB's memory limit, e.g. `"1GB"`.
     pub memory_limit: String,
     /// WAL size past which a commit checkpoints (`checkpoint_threshold`), e.g. `"16MB"`.
@@ -57,6 +64,7 @@ impl Default for DuckConfig {
     fn default() -> Self {
         Self {
             threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            load_threads: 0,
             memory_limit: "1GB".into(),
             checkpoint_threshold: "16MB".into(),
         }
@@ -66,6 +74,7 @@ impl Default for DuckConfig {
 /// A DuckDB-backed [`Warehouse`]: one writer connection for the loader, a pool of readers for reports.
 pub struct DuckWarehouse {
     writer: Arc<Mutex<Connection>>,
+    threads: Threads,
     readers: Arc<Mutex<Vec<Connection>>>,
     /// A connection kept only to clone new readers from.
     origin: Arc<Mutex<Connection>>,
@@ -102,6 +111,7 @@ impl DuckWarehouse {
         writer.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
+            threads: Threads::of(config),
             readers: Arc::new(Mutex::new(Vec::new())),
             origin: Arc::new(Mutex::new(conn)),
         })
@@ -174,6 +184,36 @@ fn migrate(conn: &Connection) -> duckdb::Result<()> {
 fn day_of(t_ms: i64) -> NaiveDate {
     let days = t_ms.div_euclid(MS_PER_DAY);
     DateTime::from_timestamp(days * 86_400, 0).map(|d| d.date_naive()).unwrap_or_default()
+}
+
+/// DuckDB's worker threads outside and during loads ([`DuckConfig::load_threads`]).
+#[derive(Debug, Clone, Copy)]
+struct Threads {
+    all: usize,
+    load: usize,
+}
+
+impl Threads {
+    fn of(config: &DuckConfig) -> Self {
+        let all = config.threads.max(1);
+        let load = match config.load_threads {
+            0 => all.saturating_sub(1),
+            n => n,
+        };
+        Self { all, load: load.clamp(1, all) }
+    }
+}
+
+/// [`load_blocking`] with DuckDB's thread count set to `threads.load` for its duration, and
+/// back to `threads.all` after it, whether the load succeeded or not.
+fn load_on_threads(conn: &mut Connection, batch: &LoadBatch, threads: Threads) -> duckdb::Result<()> {
+    if threads.load == threads.all {
+        return load_blocking(conn, batch);
+    }
+    conn.execute_batch(&format!("SET threads = {}", threads.load))?;
+    let loaded = load_blocking(conn, batch);
+    let reset = conn.execute_batch(&format!("SET threads = {}", threads.all));
+    loaded.and(reset)
 }
 
 fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()> {
@@ -567,7 +607,8 @@ impl Warehouse for DuckWarehouse {
     }
 
     async fn load(&self, batch: LoadBatch) -> Result<(), WarehouseError> {
-        self.with_writer(move |conn| load_blocking(conn, &batch).map_err(engine)).await
+        let threads = self.threads;
+        self.with_writer(move |conn| load_on_threads(conn, &batch, threads).map_err(engine)).await
     }
 
     async fn applied_lsn(&self) -> Result<u64, WarehouseError> {

@@ -311,3 +311,21 @@ async fn a_late_start_before_stored_records_renumbers_the_sessions_after_it() {
     // start (620); 1300 ends at its stop, and the event at 2000 stays in it without moving the end.
     assert_eq!(sessions, vec![m(1, 100, 100), m(2, 600, 620), m(3, 1300, 1320)]);
 }
+
+/// A load runs on `load_threads` and gives DuckDB its full thread count back afterwards, for
+/// the reports that run between loads; a load it skips (already applied) does too.
+#[tokio::test]
+async fn a_load_gives_the_threads_back_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DuckConfig { threads: 3, load_threads: 1, ..DuckConfig::default() };
+    let wh = DuckWarehouse::open(&dir.path().join("w.duckdb"), &config).unwrap();
+    let threads = || async { wh.query("SELECT current_setting('threads')".into(), vec![]).await.unwrap().rows };
+    assert_eq!(threads().await, vec![vec![Value::Int(3)]]);
+    let records = vec![Rec { client: 0, minute: 10, kind: Kind::Start(0) }];
+    wh.load(batch(&records, 1, 1)).await.unwrap();
+    assert_eq!(threads().await, vec![vec![Value::Int(3)]]);
+    wh.load(batch(&records, 1, 1)).await.unwrap();
+    assert_eq!(threads().await, vec![vec![Value::Int(3)]]);
+    let stored = wh.query("SELECT count(*) FROM session_marks".into(), vec![]).await.unwrap().rows;
+    assert_eq!(stored, vec![vec![Value::Int(1)]]);
+}

@@ -105,6 +105,7 @@ pub async fn open_warehouse(data_dir: &Path, config: &ServerConfig) -> anyhow::R
     }
     let duck = DuckConfig {
         threads: if config.warehouse.threads == 0 { DuckConfig::default().threads } else { config.warehouse.threads },
+        load_threads: config.warehouse.load_threads,
         memory_limit: config.warehouse.memory_limit.clone(),
         checkpoint_threshold: config.warehouse.checkpoint_threshold.clone(),
     };

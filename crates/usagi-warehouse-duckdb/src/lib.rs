@@ -21,8 +21,8 @@ use usagi_types::{ClientId, ProductId};
 use usagi_warehouse::dialect::{Dialect, DuckDialect};
 use usagi_warehouse::schema::MS_PER_DAY;
 use usagi_warehouse::{
-    InputTable, LoadBatch, Param, PurgeStats, Rows, TextRow, TextSink, Value, Warehouse, WarehouseError,
-    STREAM_CHUNK_ROWS,
+    InputTable, LoadBatch, ObservationSource, Param, PurgeStats, Rows, TextRow, TextSink, Value, Warehouse,
+    WarehouseError, STREAM_CHUNK_ROWS,
 };
 
 fn engine(e: duckdb::Error) -> WarehouseError {
@@ -246,6 +246,7 @@ fn load_blocking(conn: &mut Connection, batch: &LoadBatch) -> duckdb::Result<()>
         let sessions_from = session_bounds(&tx, batch)?;
         let properties = property_bounds(&tx, batch)?;
         evidence_days(&tx, batch)?;
+        client_changes(&tx, batch)?;
         lap("bounds", &mut timings);
         for step in schema::load_steps(days, sessions_from, properties) {
             if step.reusable {
@@ -380,6 +381,50 @@ fn evidence_days(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Res
     let rows: Vec<(i64, u64, NaiveDate)> = days.into_iter().collect();
     append::installation_days(tx, "load_days", &rows)?;
     run_prepared(tx, schema::EVIDENCE_DAYS_OF_LOAD)
+}
+
+/// Writes to `load_clients`, for every installation of the load, what the load adds to its
+/// `clients` row besides its sessions: its last contact and its number of exceptions, and from
+/// when its opt-out state is recomputed (see `schema::clients_of_load`): from the least of
+/// the load's opt-out and opt-in observations, from the beginning for an installation without
+/// a row, never (NULL) for one with a row and none in the load.
+fn client_changes(tx: &duckdb::Transaction<'_>, batch: &LoadBatch) -> duckdb::Result<()> {
+    use std::collections::{HashMap, HashSet};
+    #[derive(Default)]
+    struct Change {
+        last_sync_at: Option<i64>,
+        exceptions: i64,
+        opt_from: Option<i64>,
+    }
+    let key = |p: ProductId, c: ClientId| (p.as_u64() as i64, c.as_u64());
+    let mut changes: HashMap<(i64, u64), Change> =
+        batch.installations().into_iter().map(|(p, c)| (key(p, c), Change::default())).collect();
+    for r in &batch.contacts {
+        let e = changes.entry(key(r.product, r.client)).or_default();
+        e.last_sync_at = e.last_sync_at.max(Some(r.received_at));
+    }
+    for r in &batch.exceptions {
+        changes.entry(key(r.product, r.client)).or_default().exceptions += 1;
+    }
+    let opt =
+        |o: &&usagi_warehouse::ObservationRow| matches!(o.source, ObservationSource::OptOut | ObservationSource::OptIn);
+    for r in batch.observations.iter().filter(opt) {
+        let e = changes.entry(key(r.product, r.client)).or_default();
+        e.opt_from = Some(e.opt_from.map_or(r.t, |t| t.min(r.t)));
+    }
+    let with_row: HashSet<(i64, u64)> = {
+        let mut st =
+            tx.prepare_cached("SELECT product_id, client_id FROM clients JOIN affected USING (product_id, client_id)")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<duckdb::Result<_>>()?
+    };
+    run_prepared(tx, "DELETE FROM load_clients")?;
+    let mut app = tx.appender("load_clients")?;
+    for (installation, change) in &changes {
+        let opt_from = if with_row.contains(installation) { change.opt_from } else { Some(i64::MIN) };
+        app.append_row(params![installation.0, installation.1, change.last_sync_at, change.exceptions, opt_from])?;
+    }
+    Ok(())
 }
 
 /// Runs the statements of `sql` through the connection's statement cache, so a load's

@@ -353,7 +353,8 @@ fn installation_steps(
     let mut steps: Vec<(&'static str, String)> =
         sessions.map(|scope| ("sessions", self::sessions(scope))).into_iter().collect();
     steps.extend(properties.map(|scope| ("property_days", property_days(scope))));
-    steps.extend([("client_days", client_days(true, days)), ("clients", clients(true))]);
+    let clients = if days.is_some() { clients_of_load() } else { clients(true) };
+    steps.extend([("client_days", client_days(true, days)), ("clients", clients)]);
     steps
 }
 
@@ -464,6 +465,14 @@ CREATE TEMP TABLE touched_event_totals (product_id BIGINT NOT NULL, day DATE NOT
 CREATE TEMP TABLE merged_event_days AS SELECT * FROM event_days LIMIT 0;
 CREATE TEMP TABLE merged_client_events AS SELECT * FROM client_events LIMIT 0;
 CREATE TEMP TABLE merged_event_totals AS SELECT * FROM event_totals LIMIT 0;
+CREATE TEMP TABLE session_delta (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL, runtime_ms BIGINT NOT NULL, sessions BIGINT NOT NULL);
+CREATE TEMP TABLE sessions_kept (product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, session_key VARCHAR NOT NULL, n BIGINT NOT NULL);
+CREATE TEMP TABLE cd_old (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, day DATE NOT NULL, runtime_ms BIGINT NOT NULL, sessions BIGINT NOT NULL);
+CREATE TEMP TABLE load_clients (
+    product_id BIGINT NOT NULL, client_id UBIGINT NOT NULL, last_sync_at BIGINT, exceptions BIGINT NOT NULL, opt_from BIGINT);
+CREATE TEMP TABLE merged_clients AS SELECT * FROM clients LIMIT 0;
 ";
 
 /// The statements of `sql`, split at the semicolons outside string literals and `--` comments;
@@ -585,7 +594,13 @@ SELECT product_id, client_id, min(coalesce(prev_start, t0)) FROM (
 ///
 /// A load's rebuild keeps each installation's sessions that start before its `from_t` and
 /// numbers the rebuilt ones of each key after the kept ones: every `sessionStart` opens one
-/// session, so the kept ones are exactly the starts before `from_t`.
+/// session, so the kept ones are exactly the starts before `from_t`. Their number is the
+/// number (`grp`, 1, 2, … in start order per key) of the key's first deleted session less
+/// one, not a count of all its stored sessions: every key a rebuilt session belongs to has a
+/// deleted one unless it has no stored sessions at all. A key with a new record has its last
+/// stored session before that record rebuilt, or has none before it and has all of them
+/// rebuilt; the sessions of a key without one are rebuilt from their stored starts, which are
+/// at or after `from_t`.
 fn sessions(scope: Scope) -> String {
     let start_day = "CAST(DATE '1970-01-01' + CAST(start_t // 86400000 AS INTEGER) AS DATE)";
     match scope {
@@ -597,18 +612,23 @@ SELECT product_id, client_id, session_key, grp, start_t, greatest(start_t, end_t
 ",
             ctes = SESSIONS_CTES.replace("@IN@", "JOIN affected USING (product_id, client_id) WHERE true"),
         ),
+        // `sessions_kept`: how many sessions of each key stay, read from the first one deleted.
         Scope::Load { min_t } => format!(
-            "DELETE FROM sessions USING sessions_from a
+            "{removed}
+DELETE FROM sessions_kept;
+INSERT INTO sessions_kept
+SELECT product_id, client_id, session_key, min(grp) - 1 FROM sessions JOIN sessions_from f USING (product_id, client_id)
+WHERE sessions.start_t >= f.from_t AND sessions.start_t >= {min_t}
+GROUP BY product_id, client_id, session_key;
+DELETE FROM sessions USING sessions_from a
 WHERE sessions.product_id = a.product_id AND sessions.client_id = a.client_id AND sessions.start_t >= a.from_t;
 INSERT INTO sessions
 {ctes},
-kept AS (
-    SELECT product_id, client_id, session_key, count(*) AS n
-    FROM sessions JOIN sessions_from USING (product_id, client_id) GROUP BY product_id, client_id, session_key
-)
 SELECT g.product_id, g.client_id, g.session_key, g.grp + coalesce(k.n, 0), g.start_t, greatest(g.start_t, g.end_t), {start_day}
-FROM grouped g LEFT JOIN kept k USING (product_id, client_id, session_key);
-",
+FROM grouped g LEFT JOIN sessions_kept k USING (product_id, client_id, session_key);
+{added}",
+            removed = rebuilt_sessions("-", min_t),
+            added = rebuilt_sessions("", min_t),
             ctes = SESSIONS_CTES.replace(
                 "@IN@",
                 &format!("JOIN sessions_from USING (product_id, client_id) WHERE t >= from_t AND t >= {min_t}"),
@@ -616,6 +636,32 @@ FROM grouped g LEFT JOIN kept k USING (product_id, client_id, session_key);
         ),
     }
 }
+
+/// Adds what the sessions a load rebuilds (those at or after each installation's `from_t`)
+/// give each day they cover to `session_delta`: runtime and started sessions, with `sign`
+/// ("-" before they are deleted, "" after they are inserted again). The load's `client_days`
+/// step adds the difference to the stored days ([`client_days`]) and its `clients` step to
+/// the lifetime counters ([`clients_of_load`]), instead of going over every stored session of
+/// the installation again. The bound on the least `from_t` (`min_t`; sessions are stored
+/// roughly in time order) lets the scan skip row groups of older sessions.
+fn rebuilt_sessions(sign: &str, min_t: i64) -> String {
+    format!(
+        "INSERT INTO session_delta
+SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE),
+       {sign}(least(end_t, (dn + 1) * 86400000) - greatest(start_t, dn * 86400000)),
+       {sign}(CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END)
+FROM (
+    SELECT product_id, client_id, start_t, end_t, {SESSION_DAY_NUMBERS} AS dn
+    FROM sessions JOIN sessions_from f USING (product_id, client_id)
+    WHERE sessions.start_t >= f.from_t AND sessions.start_t >= {min_t}
+) AS covered;"
+    )
+}
+
+/// The day numbers (days since 1970-01-01) a session's half-open interval [start, end)
+/// intersects; a session of no length covers its start day.
+const SESSION_DAY_NUMBERS: &str = "unnest(range(start_t // 86400000,
+    (CASE WHEN end_t > start_t THEN (end_t - 1) // 86400000 ELSE start_t // 86400000 END) + 1))";
 
 /// The CTEs of [`sessions`]; `@IN@` joins a fact table with the installations and opens a `WHERE`.
 ///
@@ -762,25 +808,45 @@ fn client_days(latest: bool, window: Option<String>) -> String {
     ) AS ranked WHERE rn = 1
 "
     };
-    // The rows a load rebuilds: those from each installation's `ws` on. Sessions reaching into
-    // the window count for its days only, and an installation with rows left before the
-    // window has no installation day in it.
-    let (delete, session_source, in_window, had_before, not_before) = match &window {
+    // The rows a load rebuilds: those from each installation's `ws` on, and an installation
+    // with rows left before the window has no installation day in it. Their runtime and
+    // sessions are the stored rows' (`cd_old`, kept before they are deleted) plus what the
+    // load's rebuilt sessions changed on each day (`session_delta`, [`rebuilt_sessions`]): every
+    // rebuilt session starts in the window. A day stays covered by a session while its runtime
+    // or started sessions are above zero (a session of no length starts on the day it covers).
+    let (delete, session_days, in_window, had_before, not_before, cleanup) = match &window {
         Some(fill) => (
             format!(
                 "{fill}
+INSERT INTO cd_old SELECT product_id, client_id, day, runtime_ms, sessions
+FROM client_days JOIN cd_from USING (product_id, client_id) WHERE day >= ws;
 DELETE FROM client_days USING cd_from f
 WHERE client_days.product_id = f.product_id AND client_days.client_id = f.client_id AND client_days.day >= f.ws;"
             ),
-            "sessions JOIN cd_from USING (product_id, client_id) WHERE end_t >= (ws - DATE '1970-01-01') * 86400000",
+            "SELECT product_id, client_id, day, sum(runtime_ms) AS overlap_ms, sum(sessions) AS started FROM (
+        SELECT * FROM cd_old UNION ALL SELECT * FROM session_delta
+    ) AS changed GROUP BY product_id, client_id, day
+    HAVING sum(runtime_ms) > 0 OR sum(sessions) > 0"
+                .to_string(),
             "JOIN cd_from USING (product_id, client_id) WHERE day >= ws",
             "\n    LEFT JOIN (SELECT DISTINCT product_id, client_id, true AS had FROM client_days JOIN cd_from USING (product_id, client_id)) AS hb USING (product_id, client_id)",
             " AND hb.had IS NULL",
+            "\nDELETE FROM cd_old;",
         ),
         None => (
             "DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;"
                 .to_string(),
-            "sessions JOIN affected USING (product_id, client_id)",
+            format!(
+                "-- A session covers the days its half-open interval [start, end) intersects.
+    SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE) AS day,
+           least(end_t, (dn + 1) * 86400000) - greatest(start_t, dn * 86400000) AS overlap_ms,
+           CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END AS started
+    FROM (
+        SELECT product_id, client_id, start_t, end_t, {SESSION_DAY_NUMBERS} AS dn
+        FROM sessions JOIN affected USING (product_id, client_id)
+    ) AS covered"
+            ),
+            "",
             "",
             "",
             "",
@@ -792,21 +858,12 @@ WHERE client_days.product_id = f.product_id AND client_days.client_id = f.client
 INSERT INTO client_days
 WITH evidence AS ({evidence}),
 session_days AS (
-    -- A session covers the days its half-open interval [start, end) intersects.
-    SELECT product_id, client_id, dn,
-           least(end_t, (dn + 1) * 86400000) - greatest(start_t, dn * 86400000) AS overlap_ms,
-           CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END AS started
-    FROM (
-        SELECT product_id, client_id, start_t, end_t,
-               unnest(range(start_t // 86400000,
-                            (CASE WHEN end_t > start_t THEN (end_t - 1) // 86400000 ELSE start_t // 86400000 END) + 1)) AS dn
-        FROM {session_source}
-    )
+    {session_days}
 ),
 all_days AS (
     SELECT product_id, client_id, day, 0 AS overlap_ms, 0 AS started FROM evidence
     UNION ALL
-    SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE), overlap_ms, started FROM session_days
+    SELECT product_id, client_id, day, overlap_ms, started FROM session_days
 ),
 days AS (
     SELECT product_id, client_id, day, sum(overlap_ms) AS runtime_ms, sum(started) AS sessions
@@ -830,7 +887,7 @@ WINDOW w AS (PARTITION BY product_id, client_id ORDER BY day ROWS BETWEEN UNBOUN
 -- An observation on a day without activity still carries forward (license/set, clamping).
 QUALIFY active
 ){kept}
-SELECT *{flags} FROM {rows};
+SELECT *{flags} FROM {rows};{cleanup}
 "#
     )
 }
@@ -924,15 +981,7 @@ WHERE CASE WHEN nth = 1 THEN {first_kept} ELSE before IS DISTINCT FROM daily.val
 /// columns of migrations 6 and 9 and adds what retention folded into `client_base` and
 /// `purged_days` (semantics §2: lifetime aggregates survive purging).
 fn clients(latest: bool) -> String {
-    let current: Vec<&PropertyColumn> = PROPERTY_COLUMNS.iter().filter(|c| !c.standard).collect();
-    let pivot: String = current
-        .iter()
-        .map(|c| {
-            let v = typed_value("value", c.ty);
-            format!(",\n        max(CASE WHEN name = '{}' THEN {v} END) AS {}", c.name, c.column)
-        })
-        .collect();
-    let cur_cols: String = current.iter().map(|c| format!(", cur.{}", c.column)).collect();
+    let (pivot, cur_cols) = current_columns();
     let (opt_out, opt_in) = (ObservationSource::OptOut as u8, ObservationSource::OptIn as u8);
     let lifetime = "SELECT product_id, client_id, count(*) AS n, sum(end_t - start_t) AS ms
     FROM sessions JOIN affected USING (product_id, client_id) GROUP BY product_id, client_id";
@@ -957,25 +1006,15 @@ LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.clien
 LEFT JOIN life ON life.product_id = span.product_id AND life.client_id = span.client_id
 LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id;
 "#,
-            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, false),
+            LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, false, "affected", ""),
         );
     }
-    // The standard values of the last active day: from its `client_days` row, or from the
-    // base when retention purged that day.
-    let std_cols: String = standard_columns()
-        .map(|c| format!(",\n       CASE WHEN d.client_id IS NULL THEN b.{0} ELSE d.{0} END", c.column))
-        .collect();
+    let std_cols = last_day_columns();
     format!(
         r#"
 DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
 INSERT INTO clients
-WITH span AS (
-    -- Purged and retained active days are disjoint (`client_days` skips purged ones).
-    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day, count(*) AS active_days FROM (
-        SELECT product_id, client_id, day FROM client_days JOIN affected USING (product_id, client_id)
-        UNION ALL SELECT product_id, client_id, day FROM purged_days JOIN affected USING (product_id, client_id)
-    ) AS days GROUP BY product_id, client_id
-),
+WITH {CLIENT_SPAN},
 {LATEST_AND_OPT},
 life AS ({lifetime}),
 syncs AS (
@@ -999,22 +1038,121 @@ LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.clien
 LEFT JOIN syncs ON syncs.product_id = span.product_id AND syncs.client_id = span.client_id
 LEFT JOIN xs ON xs.product_id = span.product_id AND xs.client_id = span.client_id;
 "#,
-        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, true),
+        LATEST_AND_OPT = latest_and_opt(&pivot, opt_out, opt_in, true, "affected", ""),
         last_sync = greatest("syncs.last_sync_at", "b.last_sync_at"),
     )
 }
+
+/// The `span` CTE of the installations in `affected`: first and last active day, active days.
+const CLIENT_SPAN: &str = "span AS (
+    -- Purged and retained active days are disjoint (`client_days` skips purged ones).
+    SELECT product_id, client_id, min(day) AS first_day, max(day) AS last_day, count(*) AS active_days FROM (
+        SELECT product_id, client_id, day FROM client_days JOIN affected USING (product_id, client_id)
+        UNION ALL SELECT product_id, client_id, day FROM purged_days JOIN affected USING (product_id, client_id)
+    ) AS days GROUP BY product_id, client_id
+)";
+
+/// The pivot of the latest value of every current (non-standard) property into its column,
+/// and the `cur.` columns of it in the order of the `clients` table.
+fn current_columns() -> (String, String) {
+    let current: Vec<&PropertyColumn> = PROPERTY_COLUMNS.iter().filter(|c| !c.standard).collect();
+    let pivot: String = current
+        .iter()
+        .map(|c| {
+            let v = typed_value("value", c.ty);
+            format!(",\n        max(CASE WHEN name = '{}' THEN {v} END) AS {}", c.name, c.column)
+        })
+        .collect();
+    let cur_cols: String = current.iter().map(|c| format!(", cur.{}", c.column)).collect();
+    (pivot, cur_cols)
+}
+
+/// The standard values of the last active day: from its `client_days` row (`d`), or from the
+/// base (`b`) when retention purged that day.
+fn last_day_columns() -> String {
+    standard_columns()
+        .map(|c| format!(",\n       CASE WHEN d.client_id IS NULL THEN b.{0} ELSE d.{0} END", c.column))
+        .collect()
+}
+
+/// `clients` of the installations a load touches, from their stored rows and what the load
+/// changed, instead of counting every session, contact and exception they ever sent.
+///
+/// An installation with a stored row (`old`) adds to its lifetime counters the difference the
+/// load made to its sessions (`session_delta`, [`rebuilt_sessions`]) and the load's exceptions,
+/// and takes the later of its last sync and the load's (`load_clients`, written by the
+/// loader). One without a row has no sessions, contacts or exceptions before this load (they
+/// all make active days, and an installation with an active day has a row until it is
+/// erased), so the same sums start from its retention base (a ClickHouse recomputation loads
+/// only the base tables).
+/// Opt-out state ([`OPT_OF_LOAD`]): an installation whose load has opt-out or opt-in
+/// observations takes the latest of its observations from the least of the load's on (the
+/// latest of all is among them, as the load's own are), and has opted out historically if it
+/// had or one of those is an opt-out; one without a row is recomputed from all its
+/// observations (opt-outs are no activity, so they may come before its first active day);
+/// the others keep theirs. The rows are computed before the stored ones are deleted.
+fn clients_of_load() -> String {
+    let (pivot, cur_cols) = current_columns();
+    let (opt_out, opt_in) = (ObservationSource::OptOut as u8, ObservationSource::OptIn as u8);
+    format!(
+        r#"
+INSERT INTO merged_clients
+WITH {CLIENT_SPAN},
+{LATEST_AND_OPT},
+old AS (SELECT clients.* FROM clients JOIN affected USING (product_id, client_id)),
+delta AS (
+    SELECT product_id, client_id, sum(sessions) AS n, sum(runtime_ms) AS ms FROM session_delta GROUP BY product_id, client_id
+)
+SELECT span.product_id, span.client_id, span.first_day, span.last_day,
+       coalesce(old.lifetime_sessions, b.sessions, 0) + coalesce(delta.n, 0),
+       coalesce(old.lifetime_runtime_ms, b.runtime_ms, 0) + coalesce(delta.ms, 0),
+       coalesce(opt.historical, false) OR coalesce(old.opt_out_historical, false),
+       coalesce(opt.current, old.opt_out_current, false){std_cols}{cur_cols},
+       {last_sync}, span.active_days,
+       coalesce(old.lifetime_exceptions, b.exceptions, 0) + coalesce(lc.exceptions, 0)
+FROM span
+LEFT JOIN old ON old.product_id = span.product_id AND old.client_id = span.client_id
+LEFT JOIN client_days d ON d.product_id = span.product_id AND d.client_id = span.client_id AND d.day = span.last_day
+LEFT JOIN client_base b ON b.product_id = span.product_id AND b.client_id = span.client_id
+LEFT JOIN cur ON cur.product_id = span.product_id AND cur.client_id = span.client_id
+LEFT JOIN opt ON opt.product_id = span.product_id AND opt.client_id = span.client_id
+LEFT JOIN delta ON delta.product_id = span.product_id AND delta.client_id = span.client_id
+LEFT JOIN load_clients lc ON lc.product_id = span.product_id AND lc.client_id = span.client_id;
+DELETE FROM clients USING affected a WHERE clients.product_id = a.product_id AND clients.client_id = a.client_id;
+INSERT INTO clients SELECT * FROM merged_clients;
+DELETE FROM merged_clients;
+DELETE FROM session_delta;
+"#,
+        LATEST_AND_OPT = latest_and_opt(
+            &pivot,
+            opt_out,
+            opt_in,
+            true,
+            OPT_OF_LOAD,
+            " AND t >= opt_of.opt_from AND t >= (SELECT min(opt_from) FROM load_clients)",
+        ),
+        std_cols = last_day_columns(),
+        last_sync = greatest("coalesce(old.last_sync_at, b.last_sync_at)", "lc.last_sync_at"),
+    )
+}
+
+/// The installations whose opt-out state a load recomputes ([`clients_of_load`]), from their
+/// opt-out and opt-in observations at or after `opt_from` (written by the loader).
+const OPT_OF_LOAD: &str =
+    "(SELECT product_id, client_id, opt_from FROM load_clients WHERE opt_from IS NOT NULL) AS opt_of";
 
 /// `greatest` of two nullable expressions, NULL only when both are.
 fn greatest(a: &str, b: &str) -> String {
     format!("greatest(coalesce({a}, {b}), coalesce({b}, {a}))")
 }
 
-/// The CTEs `latest`, `cur` (latest value of every current property) and `opt` (opt-out state).
+/// The CTEs `latest`, `cur` (latest value of every current property) and `opt` (opt-out state
+/// of the installations `opt_of` lists: a table or an aliased subquery).
 ///
 /// With `from_days`, the latest value is that of the last `property_days` row (refreshed
 /// before; its value is the end-of-day value of the last day with an observation, which the
 /// latest observation decides), not a scan of every observation.
-fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8, from_days: bool) -> String {
+fn latest_and_opt(pivot: &str, opt_out: u8, opt_in: u8, from_days: bool, opt_of: &str, bound: &str) -> String {
     let latest = if from_days {
         "SELECT product_id, client_id, name, value FROM property_days JOIN affected USING (product_id, client_id)
     QUALIFY row_number() OVER (PARTITION BY product_id, client_id, name ORDER BY day DESC) = 1"
@@ -1037,8 +1175,8 @@ opt AS (
     -- semantics §11: the later of the last opt-out and the last opt-in decides.
     SELECT product_id, client_id, bool_or(source = {opt_out}) AS historical,
            arg_max(source, [t, seq, idx]) = {opt_out} AS current
-    FROM observations JOIN affected USING (product_id, client_id)
-    WHERE source IN ({opt_out}, {opt_in}) GROUP BY product_id, client_id
+    FROM observations JOIN {opt_of} USING (product_id, client_id)
+    WHERE source IN ({opt_out}, {opt_in}){bound} GROUP BY product_id, client_id
 )"#
     )
 }

@@ -34,6 +34,7 @@ enum Kind {
     Exception(u8),
     Evidence(u8),
     OptOut,
+    OptIn,
     Property(u8, u8),
     Contact,
 }
@@ -59,6 +60,7 @@ fn kind() -> impl Strategy<Value = Kind> {
         1 => (0u8..2).prop_map(Kind::Exception),
         1 => (0u8..2).prop_map(Kind::Evidence),
         1 => Just(Kind::OptOut),
+        1 => Just(Kind::OptIn),
         3 => (0u8..4, 0u8..3).prop_map(|(p, v)| Kind::Property(p, v)),
         1 => Just(Kind::Contact),
     ]
@@ -121,18 +123,18 @@ fn batch(records: &[Rec], seq: u64, lsn: u64) -> LoadBatch {
                 received_at: t,
                 batch_id,
             }),
-            Kind::Evidence(_) | Kind::OptOut => b.observations.push(ObservationRow {
+            Kind::Evidence(_) | Kind::OptOut | Kind::OptIn => b.observations.push(ObservationRow {
                 product,
                 client,
                 t,
                 seq,
                 idx,
-                source: if matches!(r.kind, Kind::OptOut) {
-                    ObservationSource::OptOut
-                } else {
-                    ObservationSource::Touch
+                source: match r.kind {
+                    Kind::OptOut => ObservationSource::OptOut,
+                    Kind::OptIn => ObservationSource::OptIn,
+                    _ => ObservationSource::Touch,
                 },
-                evidence: !matches!(r.kind, Kind::OptOut),
+                evidence: matches!(r.kind, Kind::Evidence(_)),
                 session_id: if let Kind::Evidence(k) = &r.kind { session(k) } else { None },
                 payload: "{}".into(),
             }),

@@ -647,21 +647,33 @@ FROM grouped g LEFT JOIN sessions_kept k USING (product_id, client_id, session_k
 fn rebuilt_sessions(sign: &str, min_t: i64) -> String {
     format!(
         "INSERT INTO session_delta
-SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE),
-       {sign}(least(end_t, (dn + 1) * 86400000) - greatest(start_t, dn * 86400000)),
-       {sign}(CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END)
-FROM (
-    SELECT product_id, client_id, start_t, end_t, {SESSION_DAY_NUMBERS} AS dn
-    FROM sessions JOIN sessions_from f USING (product_id, client_id)
-    WHERE sessions.start_t >= f.from_t AND sessions.start_t >= {min_t}
-) AS covered;"
+{};",
+        session_day_rows(
+            sign,
+            &format!(
+                "sessions JOIN sessions_from f USING (product_id, client_id)
+        WHERE sessions.start_t >= f.from_t AND sessions.start_t >= {min_t}"
+            )
+        )
     )
 }
 
-/// The day numbers (days since 1970-01-01) a session's half-open interval [start, end)
-/// intersects; a session of no length covers its start day.
-const SESSION_DAY_NUMBERS: &str = "unnest(range(start_t // 86400000,
-    (CASE WHEN end_t > start_t THEN (end_t - 1) // 86400000 ELSE start_t // 86400000 END) + 1))";
+/// What each session of `source` gives each day its half-open interval [start, end)
+/// intersects: `(product_id, client_id, day, overlap_ms, started)`, negated with `sign` "-".
+/// A session of no length covers its start day.
+fn session_day_rows(sign: &str, source: &str) -> String {
+    format!(
+        "SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE) AS day,
+           {sign}(least(end_t, (dn + 1) * 86400000) - greatest(start_t, dn * 86400000)) AS overlap_ms,
+           {sign}(CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END) AS started
+    FROM (
+        SELECT product_id, client_id, start_t, end_t,
+               unnest(range(start_t // 86400000,
+                            (CASE WHEN end_t > start_t THEN (end_t - 1) // 86400000 ELSE start_t // 86400000 END) + 1)) AS dn
+        FROM {source}
+    ) AS covered"
+    )
+}
 
 /// The CTEs of [`sessions`]; `@IN@` joins a fact table with the installations and opens a `WHERE`.
 ///
@@ -836,16 +848,7 @@ WHERE client_days.product_id = f.product_id AND client_days.client_id = f.client
         None => (
             "DELETE FROM client_days USING affected a WHERE client_days.product_id = a.product_id AND client_days.client_id = a.client_id;"
                 .to_string(),
-            format!(
-                "-- A session covers the days its half-open interval [start, end) intersects.
-    SELECT product_id, client_id, CAST(DATE '1970-01-01' + CAST(dn AS INTEGER) AS DATE) AS day,
-           least(end_t, (dn + 1) * 86400000) - greatest(start_t, dn * 86400000) AS overlap_ms,
-           CASE WHEN dn = start_t // 86400000 THEN 1 ELSE 0 END AS started
-    FROM (
-        SELECT product_id, client_id, start_t, end_t, {SESSION_DAY_NUMBERS} AS dn
-        FROM sessions JOIN affected USING (product_id, client_id)
-    ) AS covered"
-            ),
+            session_day_rows("", "sessions JOIN affected USING (product_id, client_id)"),
             "",
             "",
             "",
